@@ -1,0 +1,118 @@
+"""Schema of the operational parts of the model file: sources, schedule, alerts, delivery,
+playbooks, digest, access, retention, backtest, chart."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from scoring.config.metrics import Strict
+
+SourceKind = Literal["accounts", "signals", "outcomes"]
+
+
+class Source(Strict):
+    kind: SourceKind
+    name: str | None = None
+    path: str | None = None
+    url: str | None = None
+    query: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    layout: Literal["long", "wide"] = "long"
+    unknown_accounts: Literal["reject", "skip"] = "reject"
+    combine: Literal["mean", "sum", "max", "last"] | None = None
+    signals: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_location(self) -> Source:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("a source needs either `path` (CSV/Parquet) or `url` with `query`")
+        if self.url is not None and not self.query:
+            raise ValueError("a `url` source needs a `query`")
+        if self.path is not None and self.query is not None:
+            raise ValueError("`query` goes with `url`, not with `path`")
+        if self.layout == "wide" and self.kind != "signals":
+            raise ValueError("`layout: wide` only applies to signals sources")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.path or f"{self.kind} query"
+
+
+class Schedule(Strict):
+    cron: str = "0 8 * * 1"
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _five_fields(self) -> Schedule:
+        if len(self.cron.split()) != 5:
+            raise ValueError(
+                f"cron must have 5 fields (minute hour day month weekday), got {self.cron!r}"
+            )
+        return self
+
+
+class MetricDrop(Strict):
+    percent: float = Field(gt=0, le=100)
+
+
+class ChampionLeft(Strict):
+    renewal_within_days: int | None = Field(default=None, ge=0)
+
+
+class Alerts(Strict):
+    score_drop: float = Field(default=0, ge=0, le=100)
+    band_downgrade: bool = False
+    metric_drop: MetricDrop | None = None
+    renewal_days: int | None = Field(default=None, ge=0)
+    stale_days: int | None = Field(default=None, ge=1)
+    cooldown_days: int = Field(default=14, ge=0)
+    fallback_channel: str | None = None
+    champion_left: ChampionLeft | None = None
+
+
+class Delivery(Strict):
+    redirect: str | None = None
+
+
+class PlaybookWhen(Strict):
+    band: str | None = None
+    driver: str | None = None
+    segment: str | None = None
+    renewal_within_days: int | None = Field(default=None, ge=0)
+    arr_at_least: float | None = None
+    improving: bool | None = None
+
+
+class Playbook(Strict):
+    name: str = Field(min_length=1)
+    when: PlaybookWhen = Field(default_factory=PlaybookWhen)
+    steps: list[str] = Field(default_factory=list)
+    links: list[str] = Field(default_factory=list)
+
+
+class DigestTarget(Strict):
+    channel: str = Field(min_length=1)
+    where: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    renewal_days: int = Field(default=90, ge=0)
+    quiet_line: bool = True
+
+
+class Chart(Strict):
+    width: int = Field(default=1200, ge=200, le=4000)
+    height: int = Field(default=600, ge=150, le=4000)
+
+
+class Access(Strict):
+    allow: list[str] = Field(default_factory=list)
+    admins: list[str] = Field(default_factory=list)
+
+
+class Retention(Strict):
+    signal_days: int | None = Field(default=None, ge=1)
+
+
+class Backtest(Strict):
+    horizon_days: int = Field(default=90, ge=1)

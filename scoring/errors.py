@@ -1,0 +1,40 @@
+"""The exception tree of healthbot's domain.
+
+HealthbotError                 anything a user can cause; the CLI prints `str(error)` and exits 1
+├── ConfigError                the model file is missing, unreadable or invalid
+├── DataError                  a source or stored data breaks a rule (sync refuses it whole)
+├── LookupFailed               an ACCOUNT argument matched nothing, or more than one account
+└── OutputCheckFailed          the engine produced something its own contract forbids (a bug)
+"""
+
+from __future__ import annotations
+
+
+class HealthbotError(Exception):
+    """Base of every error whose message is meant for the user, not a traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(HealthbotError):
+    """The model file cannot be used; the message names the key path and the problem."""
+
+
+class DataError(HealthbotError):
+    """Input data breaks a rule; the message names the source, row, column and value."""
+
+
+class LookupFailed(HealthbotError):
+    """An account reference matched nothing or several accounts."""
+
+    def __init__(self, message: str, candidates: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = candidates or []
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        return 2 if self.candidates else 1
+
+
+class OutputCheckFailed(HealthbotError):
+    """The engine's output broke an invariant; raised instead of storing a wrong score."""
