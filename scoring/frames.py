@@ -13,8 +13,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-ACCOUNT_COLUMNS = ["account_id", "name", "owner_email", "segment", "arr", "renewal_date", "status",
-                   "churned_on"]
+ACCOUNT_COLUMNS = [
+    "account_id",
+    "name",
+    "owner_email",
+    "segment",
+    "arr",
+    "renewal_date",
+    "status",
+    "churned_on",
+]
 SIGNAL_COLUMNS = ["account_id", "date", "signal", "value"]
 
 
@@ -38,6 +46,7 @@ def accounts_frame(accounts: pd.DataFrame) -> pd.DataFrame:
 def wide_to_long(wide: pd.DataFrame) -> pd.DataFrame:
     """(account_id, date, one column per signal) -> long rows; an empty cell is no observation."""
     value_cols = [c for c in wide.columns if c not in ("account_id", "date")]
-    long = wide.melt(id_vars=["account_id", "date"], value_vars=value_cols, var_name="signal",
-                     value_name="value")
+    long = wide.melt(
+        id_vars=["account_id", "date"], value_vars=value_cols, var_name="signal", value_name="value"
+    )
     return long[long["value"].notna()].reset_index(drop=True)

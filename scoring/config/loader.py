@@ -40,7 +40,9 @@ def load_model(path: str | Path, environ: Mapping[str, str] | None = None) -> Mo
     return parse_model(text, str(path), environ)
 
 
-def parse_model(text: str, origin: str = "<model>", environ: Mapping[str, str] | None = None) -> Model:
+def parse_model(
+    text: str, origin: str = "<model>", environ: Mapping[str, str] | None = None
+) -> Model:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -97,8 +99,12 @@ def format_error(exc: ValidationError) -> str:
     elif kind == "extra_forbidden":
         message = _unknown_key(exc, loc)
     elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-              "less_than": "<"}[kind]
+        op = {
+            "greater_than_equal": ">=",
+            "greater_than": ">",
+            "less_than_equal": "<=",
+            "less_than": "<",
+        }[kind]
         bound = next(iter(ctx.values()))
         message = f"must be a number {op} {_show(bound)}, got {_show(got)}"
     elif kind.startswith(("float", "int")):
@@ -114,7 +120,10 @@ def format_error(exc: ValidationError) -> str:
         message = "must not be empty"
     elif kind == "value_error":
         message = str(err["msg"]).removeprefix("Value error, ")
-        if ": " in message and message.split(": ", 1)[0].replace(".", "").replace("_", "").isalnum():
+        if (
+            ": " in message
+            and message.split(": ", 1)[0].replace(".", "").replace("_", "").isalnum()
+        ):
             return message
     else:
         message = f"{err['msg'][:1].lower()}{err['msg'][1:]}, got {_show(got)}"
