@@ -1,0 +1,122 @@
+"""`healthbot score`, `history` and `export`: compute, inspect and hand on weekly scores."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.cli.context import Context, add_output_options
+from bot.cli.output import emit
+from scoring.history import sparkline
+from scoring.jobs import score_and_store
+from scoring.periods import last_complete_day, parse_date, weekly_as_ofs
+from scoring.views import account_history, export_frame, load_period
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    score = sub.add_parser(
+        "score",
+        parents=[common],
+        help="score every active account and store the snapshot",
+        description="Score every active account as of a date (default: yesterday in the model's"
+        " timezone) and store one snapshot for its ISO week, replacing an earlier one.",
+        epilog="examples:\n  healthbot score\n  healthbot score --as-of 2026-11-15\n"
+        "  healthbot score --from 2026-06-01 --to 2026-11-21   # rebuild history",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    score.add_argument("--as-of", metavar="DATE")
+    score.add_argument("--from", dest="start", metavar="DATE")
+    score.add_argument("--to", dest="end", metavar="DATE")
+    score.set_defaults(func=run_score)
+
+    history = sub.add_parser(
+        "history",
+        parents=[common],
+        help="weekly score history of one account",
+        epilog="examples:\n  healthbot history acme\n  healthbot history acc-0042 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    history.add_argument("account", metavar="ACCOUNT", help="id, name, or part of a name")
+    add_output_options(history)
+    history.set_defaults(func=run_history)
+
+    export = sub.add_parser(
+        "export",
+        parents=[common],
+        help="export stored data (scores)",
+        epilog="examples:\n  healthbot export scores --format csv --output scores.csv\n"
+        "  healthbot export scores --period 2026-W47 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("what", choices=["scores"])
+    export.add_argument(
+        "--period", metavar="PERIOD", help="ISO week like 2026-W47 (default: the latest scored)"
+    )
+    add_output_options(export)
+    export.set_defaults(func=run_export, format="csv")
+
+
+def run_score(ctx: Context) -> int:
+    args = ctx.args
+    if args.as_of and (args.start or args.end):
+        raise SystemExit("healthbot: use either --as-of or --from/--to")
+    if args.start or args.end:
+        end = parse_date(args.end, "--to") if args.end else last_complete_day(ctx.model.timezone)
+        start = parse_date(args.start, "--from") if args.start else end
+        as_ofs = weekly_as_ofs(start, end)
+    else:
+        as_ofs = [
+            parse_date(args.as_of, "--as-of")
+            if args.as_of
+            else last_complete_day(ctx.model.timezone)
+        ]
+    for scored in score_and_store(ctx.engine, ctx.model, as_ofs):
+        print(scored.summary())
+    return 0
+
+
+def run_history(ctx: Context) -> int:
+    account = ctx.find_account(ctx.args.account)
+    frame = account_history(ctx.engine, account["account_id"])
+    columns = [
+        "period",
+        "as_of",
+        "score_shown",
+        "band",
+        "delta",
+        "completeness",
+        "model_version",
+        "model_changed",
+    ]
+    out = frame.reindex(columns=columns).rename(columns={"score_shown": "score"})
+
+    def text() -> str:
+        if out.empty:
+            return f"{account['name']} ({account['account_id']}): no scores stored yet"
+        lines = [
+            f"{account['name']} ({account['account_id']})  {sparkline(out['score'].tolist())}",
+            "",
+        ]
+        lines.append(f"{'period':<10} {'as of':<10} {'score':>6} {'delta':>6}  band")
+        for row in out.itertuples():
+            score = "—" if row.score != row.score else f"{row.score:.1f}"
+            delta = "" if row.delta != row.delta else f"{row.delta:+.1f}"
+            note = (
+                "  (model changed: scores before and after are not comparable)"
+                if row.model_changed
+                else ""
+            )
+            lines.append(
+                f"{row.period:<10} {str(row.as_of)[:10]:<10} {score:>6} {delta:>6}  "
+                f"{row.band}{note}"
+            )
+        return "\n".join(lines)
+
+    emit(ctx.args, out, text)
+    return 0
+
+
+def run_export(ctx: Context) -> int:
+    view = load_period(ctx.engine, ctx.args.period)
+    frame = export_frame(view, ctx.model)
+    emit(ctx.args, frame, lambda: frame.to_string(index=False))
+    return 0

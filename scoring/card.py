@@ -1,0 +1,91 @@
+"""Everything an account card shows, gathered from stored data into one plain dict."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from scoring.config import INSUFFICIENT_DATA, Model
+from scoring.config.metrics import COLOR_EMOJI
+from scoring.history import sparkline
+
+SPARK_WEEKS = 12
+TOP_DRIVERS = 3
+
+
+def band_display(model: Model, band: str) -> tuple[str, str]:
+    """(emoji, readable label) of a band: its own emoji, else its colour's."""
+    for b in model.bands:
+        if b.name == band:
+            return b.emoji or COLOR_EMOJI.get(model.band_color(band), "⚪"), b.name.replace(
+                "_", " "
+            )
+    return "⚪", "insufficient data" if band == INSUFFICIENT_DATA else band
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def card_context(
+    model: Model,
+    view: Any,
+    account_id: str,
+    history: pd.DataFrame,
+    playbook: dict[str, Any] | None = None,
+    last_signal: date | None = None,
+    alert_state: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`view`: scoring.views.PeriodView; `history`: scoring.views.account_history()."""
+    row = view.scores.set_index("account_id").loc[account_id]
+    emoji, label = band_display(model, row["band"])
+    metrics = view.metrics[view.metrics["account_id"] == account_id].set_index("metric")
+    table = []
+    for key in model.metric_keys:
+        m = metrics.loc[key] if key in metrics.index else None
+        table.append(
+            {
+                "key": key,
+                "label": model.metrics[key].label,
+                "raw": None if m is None else _num(m["raw"]),
+                "score": None if m is None else _num(m["metric_score"]),
+                "weight": None if m is None else _num(m["weight"]),
+                "points": None if m is None else _num(m["points"]),
+                "has_data": bool(m is not None and m["has_data"]),
+            }
+        )
+    mine = view.drivers[view.drivers["account_id"] == account_id].head(TOP_DRIVERS)
+    drivers = [
+        {"label": model.metrics[d.metric].label, "delta": float(d.delta_points)}
+        for d in mine.itertuples()
+        if abs(d.delta_points) >= 0.05
+    ]
+    recent = history.tail(SPARK_WEEKS)
+    renewal = row.get("renewal_date")
+    return {
+        "account_id": account_id,
+        "name": str(row["name"]),
+        "period": view.period,
+        "as_of": str(row["as_of"])[:10],
+        "score": _num(row["score_shown"]),
+        "previous_score": _num(row["previous_score"]),
+        "delta": _num(row["delta"]),
+        "band": row["band"],
+        "band_label": label,
+        "emoji": emoji,
+        "sparkline": sparkline(recent["score_shown"].tolist()) if len(recent) else "",
+        "weeks": len(recent),
+        "metrics": table,
+        "drivers": drivers,
+        "completeness": _num(row["completeness"]) or 0.0,
+        "last_signal": str(last_signal) if last_signal else None,
+        "model_changed": bool(row.get("model_changed", False)),
+        "owner": row.get("owner_email") or None,
+        "segment": row.get("segment") or None,
+        "arr": _num(row.get("arr")),
+        "renewal_date": None if renewal is None or pd.isna(renewal) else str(renewal)[:10],
+        "playbook": playbook,
+        "alert_state": alert_state or {},
+    }

@@ -1,0 +1,5 @@
+import importlib.util
+
+pytest_plugins = [
+    name for name in ("tests.slack_double", "tests.db_fixtures") if importlib.util.find_spec(name)
+]
