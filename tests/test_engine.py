@@ -292,3 +292,14 @@ def test_signals_for_unknown_accounts_are_ignored():
     )
     assert list(result.accounts.account_id) == ["a"]
     assert one(result).score == pytest.approx(40.0)
+
+
+def test_object_and_arrow_account_ids_give_the_same_scores():
+    m = model({"u": metric("u")})
+    rows = signals([("a", 0, "u", 40), ("b", 0, "u", 70), ("zz", 0, "u", 1)])
+    as_object = rows.assign(account_id=rows["account_id"].astype(object))
+    as_category = rows.assign(account_id=rows["account_id"].astype("category"))
+    expected = score_accounts(m, accounts("a", "b"), rows, AS_OF).accounts
+    for variant in (as_object, as_category):
+        got = score_accounts(m, accounts("a", "b"), variant, AS_OF).accounts
+        pd.testing.assert_frame_equal(got, expected)

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "bot.cli.check",
     "bot.cli.score",
     "bot.cli.lookup",
+    "bot.cli.demo",
 ]
 
 

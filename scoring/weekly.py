@@ -1,0 +1,165 @@
+"""The weekly decisions: which alerts go to whom, with which playbook, in what order.
+
+Pure: frames in, plain data out. The pipeline (bot/pipeline.py) loads the frames and sends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from scoring.alerts import apply_cooldown, decide_alerts
+from scoring.card import band_display
+from scoring.config import Model
+from scoring.metric_drop import metric_drops
+from scoring.playbooks import choose_playbooks, order_by_urgency, playbook_inputs
+
+MAX_ACCOUNTS_PER_DM = 10
+
+
+@dataclass(frozen=True)
+class OwnerAlerts:
+    owner_email: str
+    items: list[dict[str, Any]]
+    more: int
+    key: str
+
+    @property
+    def owner_name(self) -> str:
+        local = self.owner_email.split("@", 1)[0]
+        return " ".join(p.capitalize() for p in local.replace("_", ".").split(".") if p)
+
+
+@dataclass(frozen=True)
+class WeeklyDecision:
+    alerts: pd.DataFrame
+    suppressed: pd.DataFrame
+    playbooks: pd.Series
+    batches: list[OwnerAlerts]
+
+
+def decide_week(
+    model: Model,
+    as_of: date,
+    view: Any,
+    accounts: pd.DataFrame,
+    signals: pd.DataFrame,
+    last_signal: pd.Series,
+    history: pd.DataFrame | None = None,
+    snoozes: pd.DataFrame | None = None,
+) -> WeeklyDecision:
+    """`view`: scoring.views.PeriodView of the period being run."""
+    scores = view.scores
+    comparison = scores[
+        [
+            "account_id",
+            "score_shown",
+            "band",
+            "band_rank",
+            "previous_score",
+            "previous_band",
+            "previous_rank",
+            "delta",
+            "band_change",
+        ]
+    ]
+    drops = metric_drops(model, scores["account_id"], signals, as_of)
+    last = pd.to_datetime(last_signal) if len(last_signal) else last_signal
+    raw = decide_alerts(
+        model,
+        as_of,
+        scores,
+        comparison,
+        view.drivers,
+        accounts,
+        metric_drop_frame=drops,
+        last_signal=last,
+    )
+    to_send, suppressed = apply_cooldown(raw, history, snoozes, as_of, model.alerts)
+    inputs = playbook_inputs(comparison, accounts, view.drivers)
+    inputs["previous_delta"] = inputs["account_id"].map(
+        scores.set_index("account_id")["previous_delta"]
+    )
+    playbooks = choose_playbooks(model, as_of, inputs)
+    playbooks.index = inputs["account_id"].to_numpy()
+    batches = owner_batches(model, view.period, to_send, scores, playbooks)
+    return WeeklyDecision(to_send, suppressed, playbooks, batches)
+
+
+def _playbook(model: Model, name: Any) -> dict[str, Any] | None:
+    for p in model.playbooks:
+        if p.name == name:
+            return {"name": p.name, "steps": list(p.steps), "links": list(p.links)}
+    return None
+
+
+def owner_batches(
+    model: Model, period: str, alerts: pd.DataFrame, scores: pd.DataFrame, playbooks: pd.Series
+) -> list[OwnerAlerts]:
+    """One message per owner listing each alerted account once, most urgent first."""
+    if alerts.empty:
+        return []
+    info = scores.set_index("account_id")
+    reasons = alerts.groupby("account_id")["reason"].agg(list)
+    accounts = info.loc[reasons.index].reset_index()
+    accounts["owner_email"] = accounts["owner_email"].fillna("").astype(str)
+    ordered = order_by_urgency(accounts)
+    out = []
+    for owner, group in ordered.groupby("owner_email", sort=True):
+        items = []
+        for row in group.head(MAX_ACCOUNTS_PER_DM).to_dict("records"):
+            emoji, label = band_display(model, row["band"])
+            renewal = row.get("renewal_date")
+            items.append(
+                {
+                    "account_id": row["account_id"],
+                    "name": str(row["name"]),
+                    "emoji": emoji,
+                    "band_label": label,
+                    "score": None if pd.isna(row["score_shown"]) else row["score_shown"],
+                    "previous_score": None
+                    if pd.isna(row["previous_score"])
+                    else row["previous_score"],
+                    "delta": None if pd.isna(row["delta"]) else row["delta"],
+                    "arr": None if pd.isna(row["arr"]) else row["arr"],
+                    "renewal_date": None
+                    if renewal is None or pd.isna(renewal)
+                    else str(renewal)[:10],
+                    "reasons": reasons[row["account_id"]],
+                    "playbook": _playbook(model, playbooks.get(row["account_id"])),
+                }
+            )
+        key = f"alert:{period}:{owner}:{_content_key(alerts, group['account_id'])}"
+        out.append(
+            OwnerAlerts(owner or "(no owner)", items, max(len(group) - MAX_ACCOUNTS_PER_DM, 0), key)
+        )
+    return out
+
+
+def _content_key(alerts: pd.DataFrame, account_ids: pd.Series) -> str:
+    """A hash of the (account, rule) pairs: a rerun with a new alert makes a new message."""
+    mine = alerts[alerts["account_id"].isin(account_ids)]
+    pairs = sorted(zip(mine["account_id"].astype(str), mine["rule"].astype(str), strict=True))
+    return hashlib.sha256(repr(pairs).encode()).hexdigest()[:12]
+
+
+def alert_history_rows(alerts: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """What to remember of sent alerts for the next weeks' cooldown."""
+    return alerts.assign(sent_on=as_of)[
+        ["account_id", "rule", "sent_on", "score_shown", "band_rank"]
+    ]
+
+
+def stale_days(last_signal: pd.Series, as_of: date, threshold: int | None) -> pd.Series:
+    if threshold is None or last_signal.empty:
+        return pd.Series(dtype=float)
+    days = (pd.Timestamp(as_of) - pd.to_datetime(last_signal)).dt.days
+    return days[days >= threshold]
+
+
+def week_before(as_of: date) -> date:
+    return as_of - timedelta(days=7)
