@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from scoring.store.outbox import OutboxMessage, enqueue
 from sqlalchemy.engine import Engine
 
 from bot.delivery import deliver_pending
@@ -23,6 +22,7 @@ from scoring.digest import build_digest
 from scoring.jobs import lookback_days, score_and_store
 from scoring.periods import period_of
 from scoring.store import finish_run, load_accounts, load_signals, start_run
+from scoring.store.outbox import OutboxMessage, enqueue
 from scoring.views import last_signal_dates, load_period
 from scoring.weekly import decide_week, stale_days
 

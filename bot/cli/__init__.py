@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "bot.cli.score",
     "bot.cli.lookup",
     "bot.cli.demo",
+    "bot.cli.delivery",
 ]
 
 

@@ -76,14 +76,14 @@ def _claim(workdir: Path, force: bool) -> None:
 
 
 def run(ctx: Context) -> int:
-    from bot.delivery import transport_from_env
     from bot.pipeline import run_weekly
+    from bot.transports import transport_from_env
     from scoring.config import load_model
     from scoring.jobs import score_and_store
     from scoring.periods import weekly_as_ofs
     from scoring.sample import generate_portfolio, write_exports
     from scoring.store import ensure_schema, make_engine
-    from scoring.sync import run_sync
+    from scoring.store.frames_io import load_frames
 
     started = time.perf_counter()
     workdir = Path.cwd()
@@ -101,7 +101,9 @@ def run(ctx: Context) -> int:
         f"healthbot demo: {len(portfolio.accounts)} accounts, {len(portfolio.signals):,} signal"
         f" rows over {portfolio.signals['date'].nunique()} days (seed {ctx.args.seed})"
     )
-    run_sync(engine, model, workdir, end + timedelta(days=1))
+    load_frames(
+        engine, portfolio.accounts, portfolio.signals, portfolio.outcomes, end + timedelta(days=1)
+    )
     history = weekly_as_ofs(end - timedelta(days=7 * 12), end - timedelta(days=14))
     score_and_store(engine, model, history)
     outdir = workdir / "outbox"

@@ -1,0 +1,213 @@
+"""Deliver the outbox: each message reaches Slack at most once, and we learn which did.
+
+A pass first settles rows left `sending` (a post that failed after it may have reached Slack,
+or a worker that died mid-post) by reading the channel back and looking for the row's key in
+the messages' metadata: found → sent; absent → pending again; cannot tell → `unknown`, which
+is never resent automatically. Only then are pending rows claimed one by one (a conditional
+UPDATE, so concurrent workers never share a row) and posted once. Nothing is retried blindly:
+a failure after the request left this machine leaves the row for the next pass to read back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from bot.render import MAX_BLOCKS, mrkdwn
+from bot.transports import InDoubt, NotSent, Outgoing, Posted, ReadBackFailed, Rejected, Transport
+from scoring.store.outbox import (
+    claim,
+    count_by_status,
+    in_doubt_rows,
+    is_paused,
+    pending_rows,
+    transition,
+)
+from scoring.store.tables import utcnow
+
+log = logging.getLogger("healthbot.delivery")
+
+# A `sending` row with no recorded outcome is someone's post in flight until this old; after
+# that its worker is presumed dead and the row is read back. Longer than a post can take,
+# rate-limit waits included, so a live worker's row is never read back (and resent) under it.
+IN_FLIGHT = dt.timedelta(minutes=10)
+READ_BACK_MARGIN = 60.0  # seconds before the claim to start reading: clocks differ
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass did (sent, failed, unknown, fallbacks) and what is left (pending, in
+    doubt: rows still `sending`, read back by the next pass)."""
+
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    pending: int = 0
+    fallbacks: int = 0
+    in_doubt: int = 0
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class _Route:
+    message: Outgoing
+    fallback_reason: str | None = None
+
+
+def deliver_pending(
+    engine: Engine,
+    transport: Transport,
+    *,
+    redirect: str | None = None,
+    fallback_channel: str | None = None,
+    limit: int | None = None,
+    in_flight: dt.timedelta = IN_FLIGHT,
+) -> DeliveryReport:
+    """One delivery pass over the outbox (see the module docstring); safe to run concurrently.
+
+    `redirect`: send everything to this channel instead, naming the intended recipient (test
+    workspaces, dry runs). `fallback_channel`: where a DM goes when its owner is not in Slack.
+    `limit`: at most this many pending rows this pass.
+    """
+    report = DeliveryReport()
+    if is_paused(engine):
+        report.paused = True
+    else:
+        _settle_in_doubt(engine, transport, report, utcnow() - in_flight)
+        users: dict[str, str | None] = {}  # email → Slack user, for this pass
+        for row in pending_rows(engine, limit):
+            route = _route_or_fail(engine, transport, row, users, redirect, fallback_channel)
+            if route is None:
+                report.failed += row["status"] == "failed"  # else left pending for later
+                continue
+            if not claim(engine, row, route.message.channel, route.fallback_reason):
+                if is_paused(engine):
+                    report.paused = True
+                    break
+                continue  # another worker has it
+            _post(engine, transport, row, route, report)
+    counts = count_by_status(engine)
+    report.pending, report.in_doubt = counts["pending"], counts["sending"]
+    log.info("delivery: %s", report)
+    return report
+
+
+def _settle_in_doubt(
+    engine: Engine, transport: Transport, report: DeliveryReport, stale_before: dt.datetime
+) -> None:
+    """Read back each row whose post may or may not have arrived, and settle it."""
+    for row in in_doubt_rows(engine, stale_before):
+        claimed = row["updated_at"].replace(tzinfo=dt.UTC).timestamp()
+        try:
+            found = transport.find_posted(row["channel_id"], row["key"], claimed - READ_BACK_MARGIN)
+        except ReadBackFailed as exc:
+            error = f"read-back failed: {exc.reason}; after: {row['error'] or 'interrupted'}"
+            if transition(engine, row, "unknown", error=error):
+                report.unknown += 1
+                log.warning("delivery: %s is unknown: %s", row["key"], error)
+            continue
+        if found is None:
+            error = f"not delivered: {row['error'] or 'interrupted'}"
+            transition(engine, row, "pending", error=error)  # claimed and sent again below
+        elif _mark_sent(engine, row, found):
+            report.sent += 1
+            report.fallbacks += row["fallback_reason"] is not None
+
+
+def _route_or_fail(
+    engine: Engine,
+    transport: Transport,
+    row: dict[str, Any],
+    users: dict[str, str | None],
+    redirect: str | None,
+    fallback_channel: str | None,
+) -> _Route | None:
+    """Where `row` goes; None when it cannot go anywhere now (failed, or left pending)."""
+    try:
+        return _route(transport, row, users, redirect, fallback_channel)
+    except Rejected as exc:
+        if transition(engine, row, "failed", error=exc.reason):
+            row["status"] = "failed"
+            log.warning("delivery: %s failed: %s", row["key"], exc.reason)
+    except NotSent as exc:
+        transition(engine, row, "pending", error=exc.reason)
+    return None
+
+
+def _route(
+    transport: Transport,
+    row: dict[str, Any],
+    users: dict[str, str | None],
+    redirect: str | None,
+    fallback_channel: str | None,
+) -> _Route:
+    key, target, text = row["key"], row["target"], row["text"]
+    blocks = json.loads(row["blocks"]) if row["blocks"] else None
+    is_dm = row["target_kind"] == "email"
+    if redirect:
+        label = target if is_dm else "#" + target.removeprefix("#")
+        return _Route(Outgoing(key, redirect, *_noted(text, blocks, f"for {label}")))
+    if not is_dm:
+        return _Route(Outgoing(key, target, text, blocks))
+    if target not in users:
+        users[target] = transport.resolve_user(target)
+    user = users[target]
+    if user is not None:
+        return _Route(Outgoing(key, user, text, blocks, to=target))
+    reason = f"no active Slack user with email {target}"
+    if not fallback_channel:
+        raise Rejected(reason)
+    noted = _noted(text, blocks, f"for {target} ({reason})")
+    return _Route(Outgoing(key, fallback_channel, *noted), fallback_reason=reason)
+
+
+def _noted(text: str, blocks: list[dict[str, Any]] | None, note: str) -> tuple[str, Any]:
+    """The message with `note` (who it was meant for) on top, in the text and the blocks."""
+    shown = mrkdwn(note)
+    if blocks:
+        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": shown}]}
+        blocks = [context, *blocks[: MAX_BLOCKS - 1]]
+    return f"_{shown}_\n{text}", blocks
+
+
+def _post(
+    engine: Engine,
+    transport: Transport,
+    row: dict[str, Any],
+    route: _Route,
+    report: DeliveryReport,
+) -> None:
+    """Post a claimed row once and record the outcome; never retries."""
+    try:
+        posted = transport.post(route.message)
+    except Rejected as exc:
+        transition(engine, row, "failed", error=exc.reason)
+        report.failed += 1
+        log.warning("delivery: %s failed: %s", row["key"], exc.reason)
+    except NotSent as exc:
+        transition(engine, row, "pending", error=exc.reason)
+    except InDoubt as exc:
+        transition(engine, row, "sending", error=f"in doubt: {exc.reason}")
+        log.warning("delivery: %s may have been sent (%s); read back next pass", row["key"], exc)
+    except BaseException:
+        transition(engine, row, "sending", error="in doubt: delivery interrupted")
+        raise
+    else:
+        if _mark_sent(engine, row, posted):
+            report.sent += 1
+            report.fallbacks += route.fallback_reason is not None
+
+
+def _mark_sent(engine: Engine, row: dict[str, Any], posted: Posted) -> bool:
+    try:
+        sent_at = dt.datetime.fromtimestamp(float(posted.ts), dt.UTC).replace(tzinfo=None)
+    except ValueError:
+        sent_at = utcnow()
+    return transition(
+        engine, row, "sent", channel_id=posted.channel_id, ts=posted.ts, sent_at=sent_at
+    )

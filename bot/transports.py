@@ -1,0 +1,263 @@
+"""Where outbox messages go: Slack, or the terminal when there is no bot token.
+
+A transport answers three questions for `bot.delivery`: who is this email in Slack, post this
+message, and did an earlier post of this key arrive after all. Failures are sorted by what they
+mean for the outbox row, never by exception type: Rejected (not posted and never will be:
+failed), NotSent (not posted, try later: pending), InDoubt (may have been posted: leave it
+`sending` and read it back). That sorting is the whole protection against double posts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+from urllib.error import URLError
+
+from slack_sdk.errors import SlackApiError
+
+from bot.slack_client import SlackClients, make_clients
+
+METADATA_EVENT = "healthbot_message"  # event_type of the metadata every post carries
+NOT_FOUND = frozenset({"users_not_found", "user_not_found"})
+# ok=false codes after which Slack says part of the work may have been done.
+IN_DOUBT = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
+_SLACK_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready to post: `channel` is a Slack user id, channel id or channel name;
+    `to` is the recipient's email when it is a DM."""
+
+    key: str
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    to: str | None = None
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel_id: str
+    ts: str
+
+
+class DeliveryError(Exception):
+    """A delivery step failed; `reason` is short, token-free and fit to store on the row."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Rejected(DeliveryError):
+    """Slack refused the request for good; sending it again would fail the same way."""
+
+
+class NotSent(DeliveryError):
+    """Nothing was posted, but a later attempt may work (rate limit, Slack unreachable)."""
+
+
+class InDoubt(DeliveryError):
+    """The post may have reached Slack; only a read-back can tell."""
+
+
+class ReadBackFailed(DeliveryError):
+    """Could not find out whether an earlier post arrived."""
+
+
+class Transport(Protocol):
+    def resolve_user(self, email: str) -> str | None:
+        """Where a DM to `email` goes, or None when nobody (active) has that email."""
+
+    def post(self, message: Outgoing) -> Posted:
+        """Post once; raise Rejected, NotSent or InDoubt, never retry a post that may have
+        arrived."""
+
+    def find_posted(self, channel: str, key: str, oldest: float) -> Posted | None:
+        """The message with metadata key `key` posted to `channel` after `oldest` (epoch
+        seconds), or None; raise ReadBackFailed when it cannot tell."""
+
+
+class SlackTransport:
+    """Slack through `SlackClients`: `post` for chat.postMessage, `read` for the rest."""
+
+    def __init__(self, clients: SlackClients) -> None:
+        self.clients = clients
+        self._channel_ids: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"SlackTransport({self.clients!r})"
+
+    def resolve_user(self, email: str) -> str | None:
+        try:
+            user = self.clients.read.users_lookupByEmail(email=email)["user"]
+        except SlackApiError as exc:
+            if _code(exc) in NOT_FOUND:
+                return None
+            raise self._read_error(exc) from None
+        except Exception as exc:  # connection trouble after the retries
+            raise NotSent(self._describe(exc)) from None
+        return None if user.get("deleted") else str(user["id"])
+
+    def post(self, message: Outgoing) -> Posted:
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key}}
+        try:
+            response = self.clients.post.chat_postMessage(
+                channel=message.channel,
+                text=message.text,
+                blocks=message.blocks or None,
+                metadata=metadata,
+            )
+        except SlackApiError as exc:
+            raise self._post_error(exc) from None
+        except Exception as exc:
+            if _never_connected(exc):
+                raise NotSent(self._describe(exc)) from None
+            raise InDoubt(self._describe(exc)) from None
+        return Posted(str(response["channel"]), str(response["ts"]))
+
+    def find_posted(self, channel: str, key: str, oldest: float) -> Posted | None:
+        try:
+            channel_id = self._history_channel(channel)
+            cursor = None
+            while True:
+                page = self.clients.read.conversations_history(
+                    channel=channel_id,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for message in page.get("messages") or []:
+                    meta = message.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if meta.get("event_type") == METADATA_EVENT and payload.get("key") == key:
+                        return Posted(channel_id, str(message["ts"]))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except ReadBackFailed:
+            raise
+        except SlackApiError as exc:
+            raise ReadBackFailed(f"HTTP {exc.response.status_code}: {_code(exc)}") from None
+        except Exception as exc:
+            raise ReadBackFailed(self._describe(exc)) from None
+
+    def _history_channel(self, channel: str) -> str:
+        """conversations.history wants an id: open the DM of a user id, look up a name."""
+        channel = channel.removeprefix("#")
+        if _CHANNEL_ID.match(channel):
+            return channel
+        if channel not in self._channel_ids:
+            if _USER_ID.match(channel):
+                opened = self.clients.read.conversations_open(users=channel)
+                self._channel_ids[channel] = str(opened["channel"]["id"])
+            else:
+                self._channel_ids.update(self._channel_names())
+        if channel not in self._channel_ids:
+            raise ReadBackFailed(f"channel_not_found: {channel}")
+        return self._channel_ids[channel]
+
+    def _channel_names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        cursor = None
+        while True:
+            page = self.clients.read.conversations_list(
+                types="public_channel,private_channel", limit=1000, cursor=cursor
+            )
+            names |= {str(c["name"]): str(c["id"]) for c in page["channels"] if c.get("name")}
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return names
+
+    def _post_error(self, exc: SlackApiError) -> DeliveryError:
+        status, code = exc.response.status_code, _code(exc)
+        if status == 429 or code in RATE_LIMITED:
+            return NotSent(f"rate limited (HTTP {status}) after retries")
+        if status >= 500 or code in IN_DOUBT:
+            return InDoubt(
+                f"HTTP {status}: {code}" if _SLACK_CODE.match(code) else f"HTTP {status}"
+            )
+        if _SLACK_CODE.match(code):
+            return Rejected(code)
+        return NotSent(f"HTTP {status} without a Slack answer (check SLACK_API_URL)")
+
+    def _read_error(self, exc: SlackApiError) -> DeliveryError:
+        status, code = exc.response.status_code, _code(exc)
+        if status == 429 or status >= 500 or code in RATE_LIMITED | IN_DOUBT:
+            return NotSent(
+                f"HTTP {status}: {code}" if _SLACK_CODE.match(code) else f"HTTP {status}"
+            )
+        return Rejected(code) if _SLACK_CODE.match(code) else NotSent(f"HTTP {status}")
+
+    def _describe(self, exc: BaseException) -> str:
+        return self.clients.redact(f"{type(exc).__name__}: {exc}")[:300]
+
+
+def _code(exc: SlackApiError) -> str:
+    data = exc.response.data
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True only when the request cannot have left this machine (refused, no DNS)."""
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
+
+
+def safe_key(key: str) -> str:
+    """An outbox key as a file name: anything but letters, digits, `@`, `.`, `-` becomes `_`."""
+    return re.sub(r"[^A-Za-z0-9@.-]", "_", key)[:200]
+
+
+class TerminalTransport:
+    """No Slack token (a demo, a dry run): print each message and keep it as a JSON file, so
+    the whole pipeline, outbox included, runs the same way it does against Slack."""
+
+    def __init__(self, outdir: Path, stream: TextIO | None = None) -> None:
+        self.outdir = Path(outdir)
+        self.stream = stream if stream is not None else sys.stdout
+
+    def __repr__(self) -> str:
+        return f"TerminalTransport({str(self.outdir)!r})"
+
+    def resolve_user(self, email: str) -> str | None:
+        return email  # no directory to ask: everyone is reachable on the terminal
+
+    def post(self, message: Outgoing) -> Posted:
+        self.outdir.mkdir(parents=True, exist_ok=True)
+        path = self.outdir / f"{safe_key(message.key)}.json"
+        where = {"to": message.to} if message.to else {"channel": message.channel}
+        body = where | {"text": message.text, "blocks": message.blocks or []}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        recipient = message.to or "#" + message.channel.removeprefix("#")
+        print(f"── to {recipient} ({message.key}) ──", message.text, "", sep="\n", file=self.stream)
+        self.stream.flush()
+        return Posted("terminal", f"{time.time():.6f}")
+
+    def find_posted(self, channel: str, key: str, oldest: float) -> Posted | None:
+        path = self.outdir / f"{safe_key(key)}.json"
+        return Posted("terminal", f"{path.stat().st_mtime:.6f}") if path.exists() else None
+
+
+def transport_from_env(
+    environ: Mapping[str, str], outdir: Path, stream: TextIO | None = None
+) -> Transport:
+    """Slack when $SLACK_BOT_TOKEN is set (at $SLACK_API_URL if given), else the terminal."""
+    token = environ.get("SLACK_BOT_TOKEN", "").strip()
+    if token:
+        return SlackTransport(make_clients(token, environ=environ))
+    return TerminalTransport(outdir, stream)

@@ -1,0 +1,122 @@
+"""Engines for the two supported databases, set up so a web and a worker process can share one.
+
+SQLite (the default) is a file in WAL mode: readers never wait for a writer, and a writer waits
+up to five seconds for another instead of failing at once. PostgreSQL goes through psycopg 3,
+whatever spelling of the URL the platform hands us (`postgres://` on Heroku-style hosts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+from scoring.errors import HealthbotError
+
+BUSY_TIMEOUT_MS = 5000
+SQLITE_BEGIN = "sqlite_begin"  # execution option: "IMMEDIATE" takes the write lock at BEGIN
+
+
+def normalize_url(url: str) -> URL:
+    """Parse a database URL; plain `postgresql://` / `postgres://` use psycopg 3."""
+    try:
+        parsed = sa.make_url(url.strip())
+    except ArgumentError:
+        raise HealthbotError(
+            f"database URL is not valid: {_redact_text(url)!r} (expected e.g."
+            " sqlite:///healthbot.db or postgresql://user@host/db)"
+        ) from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def shown_url(url: str | URL) -> str:
+    """A URL safe to print: the password replaced by ***."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return _redact_text(url)
+
+
+def _redact_text(url: str) -> str:
+    """Hide `:password@` in something that did not even parse as a URL."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            creds = creds.split(":", 1)[0] + ":***"
+        return f"{scheme}://{creds}@{host}"
+    return url
+
+
+def make_engine(url: str, check: bool = True, **kwargs: Any) -> Engine:
+    """An Engine for `url`; with `check`, connect once so a bad URL or a server that cannot be
+    reached is one readable line now rather than a traceback later."""
+    parsed = normalize_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            kwargs.setdefault("connect_args", {}).setdefault("timeout", BUSY_TIMEOUT_MS / 1000)
+            engine = sa.create_engine(parsed, **kwargs)
+            _setup_sqlite(engine)
+        else:
+            kwargs.setdefault("pool_pre_ping", True)
+            engine = sa.create_engine(parsed, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise HealthbotError(
+            f"cannot use database {shown_url(parsed)}: {first_line(exc, parsed)}"
+        ) from None
+    if check:
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except DBAPIError as exc:
+            engine.dispose()
+            raise HealthbotError(
+                f"cannot connect to database {shown_url(parsed)}: {first_line(exc, parsed)}"
+            ) from None
+    return engine
+
+
+def first_line(exc: BaseException, url: URL | None = None) -> str:
+    """The driver's message squeezed onto one line, never echoing the password."""
+    inner = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
+    text = "; ".join(line for line in lines if not line.startswith(("[SQL:", "(Background")))
+    if url is not None and url.password:
+        text = text.replace(str(url.password), "***")
+    return text[:400] or type(inner).__name__
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    """WAL, busy timeout and foreign keys on every connection; real BEGINs.
+
+    The sqlite3 module normally starts transactions lazily (only before DML), which would leave
+    reads and DDL outside the transaction; SQLAlchemy's documented recipe hands BEGIN to us.
+    """
+    memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def is_postgres(engine: Engine | sa.Connection) -> bool:
+    return engine.dialect.name == "postgresql"

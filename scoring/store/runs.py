@@ -1,0 +1,138 @@
+"""The runs log (scoring runs, syncs, deliveries) and leases (one weekly job at a time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from scoring.store.db import SQLITE_BEGIN
+from scoring.store.tables import Lease, Run, utcnow
+
+RUNS = Run.__table__
+LEASES = Lease.__table__
+
+
+def record_run(
+    conn: sa.Connection,
+    kind: str,
+    status: str,
+    *,
+    period: str | None = None,
+    started_at: datetime | None = None,
+    accounts_scored: int = 0,
+    alerts: int = 0,
+    error: str | None = None,
+    details: Any = None,
+) -> int:
+    """Insert a finished run inside the caller's transaction (so it commits with the work)."""
+    now = utcnow()
+    result = conn.execute(
+        sa.insert(RUNS).values(
+            period=period,
+            kind=kind,
+            status=status,
+            started_at=started_at or now,
+            finished_at=now,
+            accounts_scored=accounts_scored,
+            alerts=alerts,
+            error=error,
+            details=None if details is None else json.dumps(details, default=str),
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def start_run(engine: Engine, kind: str, period: str | None = None) -> int:
+    """Open a run (status "running") that `finish_run` closes; returns its id."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            sa.insert(RUNS).values(
+                period=period,
+                kind=kind,
+                status="running",
+                started_at=dt.datetime.now(dt.UTC),
+                accounts_scored=0,
+                alerts=0,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def finish_run(
+    engine: Engine,
+    run_id: int,
+    status: str,
+    *,
+    accounts_scored: int = 0,
+    alerts: int = 0,
+    error: str | None = None,
+    details: Any = None,
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(RUNS)
+            .where(RUNS.c.id == run_id)
+            .values(
+                status=status,
+                finished_at=dt.datetime.now(dt.UTC),
+                accounts_scored=accounts_scored,
+                alerts=alerts,
+                error=error,
+                details=None if details is None else json.dumps(details, default=str),
+            )
+        )
+
+
+def last_run(engine: Engine, kind: str) -> dict[str, Any] | None:
+    """The most recent run of `kind`, details decoded; None when there has been none."""
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                sa.select(RUNS).where(RUNS.c.kind == kind).order_by(RUNS.c.id.desc()).limit(1)
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        return None
+    out = dict(row)
+    out["details"] = json.loads(out["details"]) if out["details"] else None
+    return out
+
+
+def acquire_lease(engine: Engine, name: str, holder: str, ttl: timedelta) -> bool:
+    """Take (or renew) lease `name` for `holder` unless someone else holds an unexpired one."""
+    now = utcnow()
+    try:
+        with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
+            with conn.begin():
+                row = (
+                    conn.execute(sa.select(LEASES).where(LEASES.c.name == name).with_for_update())
+                    .mappings()
+                    .first()
+                )
+                if row is None:
+                    conn.execute(
+                        sa.insert(LEASES).values(name=name, holder=holder, expires_at=now + ttl)
+                    )
+                    return True
+                if row["holder"] != holder and row["expires_at"] > now:
+                    return False
+                conn.execute(
+                    sa.update(LEASES)
+                    .where(LEASES.c.name == name)
+                    .values(holder=holder, expires_at=now + ttl)
+                )
+                return True
+    except sa.exc.IntegrityError:  # another process inserted the lease first
+        return False
+
+
+def release_lease(engine: Engine, name: str, holder: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.delete(LEASES).where(LEASES.c.name == name, LEASES.c.holder == holder))

@@ -1,0 +1,136 @@
+"""The stored schema as SQLModel tables (the Alembic migrations create exactly these).
+
+Signal rows and snapshot rows have no foreign keys on purpose: they are bulk-loaded by the
+million, sync already refuses signals for unknown accounts, and `forget` removes an account from
+every table that has an `account_id` column. A later issue adds a table by declaring it here and
+writing a migration; `tests/test_migrations.py` checks the two agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: the same on SQLite (no time zones) and PostgreSQL."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Account(SQLModel, table=True):
+    """The latest export's view of an account, kept after it disappears (`inactive_since`)."""
+
+    __tablename__ = "accounts"
+
+    account_id: str = Field(primary_key=True)
+    name: str
+    owner_email: str | None = None
+    segment: str | None = None
+    arr: float | None = None
+    renewal_date: dt.date | None = None
+    status: str | None = None
+    churned_on: dt.date | None = None
+    attributes: str | None = Field(default=None, sa_type=sa.Text)  # JSON: the export's extras
+    first_seen: dt.date
+    inactive_since: dt.date | None = None
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Signal(SQLModel, table=True):
+    """One observation: an account's value of a signal on a day."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        sa.Index("ix_signals_signal_date", "signal", "date"),
+        {"sqlite_with_rowid": False},
+    )
+
+    account_id: str = Field(primary_key=True)
+    signal: str = Field(primary_key=True)
+    date: dt.date = Field(primary_key=True)
+    value: float
+    source: str
+    valid_until: dt.date | None = None  # manual (CSM) rows expire; synced have none
+
+
+class Outcome(SQLModel, table=True):
+    """What happened to an account (churned, renewed, expanded, downgraded) and when."""
+
+    __tablename__ = "outcomes"
+
+    account_id: str = Field(primary_key=True)
+    date: dt.date = Field(primary_key=True)
+    outcome: str = Field(primary_key=True)
+
+
+class ScoreSnapshot(SQLModel, table=True):
+    """An account's score for one period (ISO week), with the model version that computed it."""
+
+    __tablename__ = "score_snapshots"
+    __table_args__ = (sa.Index("ix_score_snapshots_account_id", "account_id"),)
+
+    period: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    as_of: dt.date
+    model_version: str
+    segment_rule: str | None = None
+    score: float | None = None
+    score_shown: float | None = None
+    band: str
+    band_rank: int | None = None
+    completeness: float
+    status: str
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class SnapshotMetric(SQLModel, table=True):
+    """One metric's part in a snapshot: the explanation behind the score."""
+
+    __tablename__ = "snapshot_metrics"
+    __table_args__ = (
+        sa.Index("ix_snapshot_metrics_account_id", "account_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    period: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    metric: str = Field(primary_key=True)
+    raw: float | None = None
+    has_data: bool
+    metric_score: float | None = None
+    weight: float
+    share: float | None = None
+    points: float | None = None
+
+
+class Run(SQLModel, table=True):
+    """A scoring run, sync or delivery: when, how it went, and a JSON summary."""
+
+    __tablename__ = "runs"
+    __table_args__ = (sa.Index("ix_runs_kind_started_at", "kind", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str | None = None
+    kind: str
+    status: str
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+    accounts_scored: int = 0
+    alerts: int = 0
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    details: str | None = Field(default=None, sa_type=sa.Text)  # JSON
+
+
+class Lease(SQLModel, table=True):
+    """A named lock with an expiry, so only one process runs the weekly job."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: dt.datetime
+
+
+TABLES = [Account, Signal, Outcome, ScoreSnapshot, SnapshotMetric, Run, Lease]
