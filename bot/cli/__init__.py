@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "bot.cli.lookup",
     "bot.cli.demo",
     "bot.cli.delivery",
+    "bot.cli.db",
 ]
 
 

@@ -1,0 +1,67 @@
+"""The `healthbot` command end to end, in-process, on a real SQLite file in a temp directory."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(path)
+        mp.delenv("SLACK_BOT_TOKEN", raising=False)
+        mp.delenv("DATABASE_URL", raising=False)
+        mp.delenv("HEALTHBOT_CONFIG", raising=False)
+        assert main(["demo", "--seed", "3", "--accounts", "120"]) == 0
+    return path
+
+
+def test_demo_writes_its_files_and_previews(demo_dir, capsys):
+    assert (demo_dir / "healthbot.yml").exists() and (demo_dir / "healthbot.db").exists()
+    previews = list((demo_dir / "outbox").glob("*.json"))
+    assert previews, "the terminal transport writes Block Kit previews"
+    assert all("blocks" in json.loads(p.read_text()) for p in previews)
+
+
+def test_demo_refuses_to_overwrite_files_it_did_not_write(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "healthbot.yml").write_text("mine: true\n")
+    assert main(["demo"]) == 1
+    assert "refusing to overwrite healthbot.yml" in capsys.readouterr().err
+    assert (tmp_path / "healthbot.yml").read_text() == "mine: true\n"
+
+
+def test_lookup_history_and_export_after_the_demo(demo_dir, monkeypatch, capsys):
+    monkeypatch.chdir(demo_dir)
+    assert main(["lookup", "northwind"]) == 0
+    card = capsys.readouterr().out
+    assert "Northwind Logistics" in card and "Product usage" in card
+    assert main(["history", "northwind", "--json"]) == 0
+    weeks = json.loads(capsys.readouterr().out)
+    assert len(weeks) >= 10 and all("score" in w for w in weeks)
+    assert main(["export", "scores", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {"account_id", "score", "delta", "score_product_usage"} <= set(rows[0])
+
+
+def test_unknown_and_ambiguous_accounts_are_one_line_errors(demo_dir, monkeypatch, capsys):
+    monkeypatch.chdir(demo_dir)
+    assert main(["lookup", "qqqqqqqqqq"]) == 1
+    assert capsys.readouterr().err.startswith("healthbot: no account matches 'qqqqqqqqqq'")
+
+
+def test_broken_model_file_names_the_key_path(tmp_path, capsys):
+    bad = tmp_path / "m.yml"
+    bad.write_text(
+        "metrics:\n  engagement: {signal: nps, window_days: 30,"
+        " scale: {worst: 0, best: 10}, weight: -5}\n"
+    )
+    assert main(["check", "--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "metrics.engagement.weight: must be a number >= 0, got -5" in err
+    assert "Traceback" not in err
