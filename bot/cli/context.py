@@ -58,13 +58,14 @@ class Context:
 
     def known_signals(self) -> set[str] | None:
         """Signal names present in the database, or None when nothing has been synced yet."""
-        from scoring.store import signal_names
+        from sqlalchemy import text
 
         url = self.database_url
         if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
             return None
-        names = signal_names(self.engine)
-        return set(names) or None
+        with self.engine.connect() as conn:
+            names = {row[0] for row in conn.execute(text("select distinct signal from signals"))}
+        return names or None
 
     def find_account(self, query: str) -> dict:
         """Resolve an ACCOUNT argument like `/health` does; ambiguity lists candidates."""
