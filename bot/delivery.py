@@ -72,7 +72,8 @@ def deliver_pending(
 
     `redirect`: send everything to this channel instead, naming the intended recipient (test
     workspaces, dry runs). `fallback_channel`: where a DM goes when its owner is not in Slack.
-    `limit`: at most this many pending rows this pass.
+    `limit`: at most this many pending rows this pass. The pass stops early when Slack does
+    not take messages (unreachable, still rate limited after the retries): the rest wait.
     """
     report = DeliveryReport()
     if is_paused(engine):
@@ -81,16 +82,21 @@ def deliver_pending(
         _settle_in_doubt(engine, transport, report, utcnow() - in_flight)
         users: dict[str, str | None] = {}  # email → Slack user, for this pass
         for row in pending_rows(engine, limit):
-            route = _route_or_fail(engine, transport, row, users, redirect, fallback_channel)
-            if route is None:
-                report.failed += row["status"] == "failed"  # else left pending for later
+            try:
+                route = _route(transport, row, users, redirect, fallback_channel)
+            except Rejected as exc:
+                report.failed += _fail(engine, row, exc.reason)
                 continue
+            except NotSent as exc:
+                transition(engine, row, "pending", error=exc.reason)
+                break
             if not claim(engine, row, route.message.channel, route.fallback_reason):
                 if is_paused(engine):
                     report.paused = True
                     break
                 continue  # another worker has it
-            _post(engine, transport, row, route, report)
+            if not _post(engine, transport, row, route, report):
+                break
     counts = count_by_status(engine)
     report.pending, report.in_doubt = counts["pending"], counts["sending"]
     log.info("delivery: %s", report)
@@ -103,40 +109,29 @@ def _settle_in_doubt(
     """Read back each row whose post may or may not have arrived, and settle it."""
     for row in in_doubt_rows(engine, stale_before):
         claimed = row["updated_at"].replace(tzinfo=dt.UTC).timestamp()
+        after = row["error"] or "interrupted"
         try:
+            if not row["channel_id"]:
+                raise ReadBackFailed("no channel recorded")
             found = transport.find_posted(row["channel_id"], row["key"], claimed - READ_BACK_MARGIN)
         except ReadBackFailed as exc:
-            error = f"read-back failed: {exc.reason}; after: {row['error'] or 'interrupted'}"
+            error = f"read-back failed: {exc.reason}; after: {after}"
             if transition(engine, row, "unknown", error=error):
                 report.unknown += 1
                 log.warning("delivery: %s is unknown: %s", row["key"], error)
             continue
-        if found is None:
-            error = f"not delivered: {row['error'] or 'interrupted'}"
-            transition(engine, row, "pending", error=error)  # claimed and sent again below
+        if found is None:  # never accepted: pending again, claimed and sent below
+            transition(engine, row, "pending", error=f"not delivered: {after}")
         elif _mark_sent(engine, row, found):
             report.sent += 1
             report.fallbacks += row["fallback_reason"] is not None
 
 
-def _route_or_fail(
-    engine: Engine,
-    transport: Transport,
-    row: dict[str, Any],
-    users: dict[str, str | None],
-    redirect: str | None,
-    fallback_channel: str | None,
-) -> _Route | None:
-    """Where `row` goes; None when it cannot go anywhere now (failed, or left pending)."""
-    try:
-        return _route(transport, row, users, redirect, fallback_channel)
-    except Rejected as exc:
-        if transition(engine, row, "failed", error=exc.reason):
-            row["status"] = "failed"
-            log.warning("delivery: %s failed: %s", row["key"], exc.reason)
-    except NotSent as exc:
-        transition(engine, row, "pending", error=exc.reason)
-    return None
+def _fail(engine: Engine, row: dict[str, Any], reason: str) -> bool:
+    if not transition(engine, row, "failed", error=reason):
+        return False
+    log.warning("delivery: %s failed: %s", row["key"], reason)
+    return True
 
 
 def _route(
@@ -181,16 +176,16 @@ def _post(
     row: dict[str, Any],
     route: _Route,
     report: DeliveryReport,
-) -> None:
-    """Post a claimed row once and record the outcome; never retries."""
+) -> bool:
+    """Post a claimed row once and record the outcome, never retrying; False when Slack is
+    not taking messages now (the row goes back to pending, and the pass should stop)."""
     try:
         posted = transport.post(route.message)
     except Rejected as exc:
-        transition(engine, row, "failed", error=exc.reason)
-        report.failed += 1
-        log.warning("delivery: %s failed: %s", row["key"], exc.reason)
+        report.failed += _fail(engine, row, exc.reason)
     except NotSent as exc:
         transition(engine, row, "pending", error=exc.reason)
+        return False
     except InDoubt as exc:
         transition(engine, row, "sending", error=f"in doubt: {exc.reason}")
         log.warning("delivery: %s may have been sent (%s); read back next pass", row["key"], exc)
@@ -201,6 +196,7 @@ def _post(
         if _mark_sent(engine, row, posted):
             report.sent += 1
             report.fallbacks += route.fallback_reason is not None
+    return True
 
 
 def _mark_sent(engine: Engine, row: dict[str, Any], posted: Posted) -> bool:

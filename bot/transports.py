@@ -30,8 +30,8 @@ NOT_FOUND = frozenset({"users_not_found", "user_not_found"})
 IN_DOUBT = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
 _SLACK_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 
 
 @dataclass(frozen=True)

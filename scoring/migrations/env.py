@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+import scoring.store.outbox  # noqa: F401  (the outbox tables, migration 0002)
 import scoring.store.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 
 MIGRATION_LOCK = 0x6865616C7468  # "health": any constant shared by all healthbot processes

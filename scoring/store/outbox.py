@@ -198,7 +198,7 @@ def count_by_status(engine: Engine) -> dict[str, int]:
     """Rows per status, every status present (zeros included)."""
     query = sa.select(OUTBOX.c.status, sa.func.count()).group_by(OUTBOX.c.status)
     with engine.connect() as conn:
-        found = dict(conn.execute(query).tuples().all())
+        found: dict[str, int] = dict(conn.execute(query).all())
     return {s: int(found.get(s, 0)) for s in STATUSES}
 
 
