@@ -58,6 +58,7 @@ class OutboxRow(SQLModel, table=True):
     # On a `sending` row: the claim time, where a read-back starts looking.
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=NAIVE_UTC)
     sent_at: dt.datetime | None = Field(default=None, sa_type=NAIVE_UTC)
+    thread_key: str | None = None  # post as a reply in the thread of the row with this key
     fallback_reason: str | None = Field(default=None, sa_type=sa.Text)
 
 
@@ -87,6 +88,7 @@ class OutboxMessage:
     blocks: list[dict[str, Any]] | None = None
     period: str | None = None
     run_id: int | None = None
+    thread_key: str | None = None
 
 
 def _insert(conn: sa.Connection, table: sa.Table) -> Any:
@@ -111,6 +113,7 @@ def enqueue(engine: Engine, messages: Iterable[OutboxMessage]) -> int:
                 "key": m.key,
                 "run_id": m.run_id,
                 "period": m.period,
+                "thread_key": m.thread_key,
                 "kind": m.kind,
                 "target_kind": m.target_kind,
                 "target": m.target,
