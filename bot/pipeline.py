@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from scoring.digest import build_digest
 from scoring.jobs import lookback_days, score_and_store
 from scoring.periods import period_of
 from scoring.store import finish_run, load_accounts, load_signals, start_run
+from scoring.store.actions import alert_history, record_alerts, snoozes
 from scoring.store.outbox import OutboxMessage, enqueue
 from scoring.views import last_signal_dates, load_period
 from scoring.weekly import decide_week, stale_days
@@ -35,6 +36,7 @@ class WeeklyResult:
     as_of: date
     accounts_scored: int = 0
     alerts: int = 0
+    suppressed: int = 0
     messages: int = 0
     delivery: Any = None
     texts: list[str] = field(default_factory=list)
@@ -61,7 +63,7 @@ def run_weekly(
             run_sync(engine, model, model_dir, today or as_of + timedelta(days=1))
         scored = score_and_store(engine, model, [as_of])[0]
         result.accounts_scored = len(scored.scores.accounts)
-        messages = weekly_messages(engine, model, as_of, result)
+        messages = weekly_messages(engine, model, as_of, result, run_id)
         enqueue(engine, messages)
         result.messages = len(messages)
         result.delivery = deliver_pending(
@@ -102,7 +104,7 @@ def _delivery_details(report: Any) -> dict[str, Any]:
 
 
 def weekly_messages(
-    engine: Engine, model: Model, as_of: date, result: WeeklyResult
+    engine: Engine, model: Model, as_of: date, result: WeeklyResult, run_id: int | None = None
 ) -> list[OutboxMessage]:
     """Alert DMs (one per owner) and the digest(s), rendered and keyed for the outbox."""
     view = load_period(engine, period_of(as_of))
@@ -110,8 +112,11 @@ def weekly_messages(
     lookback = 2 * lookback_days(model)
     signals = load_signals(engine, as_of - timedelta(days=lookback), as_of)
     last = last_signal_dates(engine)
-    decision = decide_week(model, as_of, view, accounts, signals, last)
+    history = alert_history(engine, before=as_of)
+    decision = decide_week(model, as_of, view, accounts, signals, last, history, snoozes(engine))
     result.alerts = len(decision.alerts)
+    result.suppressed = len(decision.suppressed)
+    record_alerts(engine, decision.alerts, view.period, as_of, run_id, decision.keys_by_account)
     out: list[OutboxMessage] = []
     for batch in decision.batches:
         context = {
@@ -125,6 +130,7 @@ def weekly_messages(
         out.append(
             OutboxMessage(
                 key=batch.key,
+                run_id=run_id,
                 kind="alert_dm",
                 period=view.period,
                 target_kind="email",
@@ -165,3 +171,38 @@ def weekly_messages(
                 )
             )
     return out
+
+
+def run_weekly_reporting(
+    engine: Engine, model: Model, model_dir: Path, as_of: date, transport: Any, sync: bool = True
+) -> WeeklyResult:
+    """`run_weekly`, and when it fails one short message to `admin_channel` before re-raising."""
+    try:
+        return run_weekly(engine, model, model_dir, as_of, transport, sync=sync)
+    except Exception as exc:
+        report_failure(engine, model, period_of(as_of), exc, transport)
+        raise
+
+
+def report_failure(
+    engine: Engine, model: Model, period: str, exc: BaseException, transport: Any
+) -> None:
+    if not model.admin_channel:
+        return
+    error = f"{type(exc).__name__}: {exc}"
+    text = render_text("admin_failure", period=period, error=error[:500])
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    message = OutboxMessage(
+        key=f"admin:{period}:{stamp}",
+        kind="admin",
+        period=period,
+        target_kind="channel",
+        target=model.admin_channel,
+        text=text,
+        blocks=None,
+    )
+    try:
+        enqueue(engine, [message])
+        deliver_pending(engine, transport, fallback_channel=None)
+    except Exception:  # noqa: BLE001  (the database may be what failed)
+        log.exception("could not report the failed run to %s", model.admin_channel)

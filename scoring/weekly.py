@@ -41,6 +41,11 @@ class WeeklyDecision:
     playbooks: pd.Series
     batches: list[OwnerAlerts]
 
+    @property
+    def keys_by_account(self) -> dict[str, str]:
+        """Which outbox message carries each alerted account."""
+        return {item["account_id"]: b.key for b in self.batches for item in b.items}
+
 
 def decide_week(
     model: Model,

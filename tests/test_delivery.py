@@ -31,15 +31,15 @@ from scoring.store.outbox import (
     pending_rows,
     set_paused,
 )
+from tests.databases import BACKENDS, migrated_database
 from tests.slack_double import SlackDouble
-from tests.test_outbox import BACKENDS, outbox_database
 
 PERIOD = "2026-W47"
 
 
 @pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with outbox_database(request.param, tmp_path) as (_url, found):
+    with migrated_database(request.param, tmp_path) as (_url, found):
         yield found
 
 

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from bot.cli import main
-from scoring.store import current_revision, downgrade, head_revision, make_engine, upgrade
+from scoring.store import current_revision, downgrade, head_revision, upgrade
 from scoring.store.outbox import (
     OUTBOX,
     OutboxMessage,
@@ -38,44 +35,12 @@ from scoring.store.outbox import (
     transition,
 )
 from scoring.store.tables import utcnow
-
-BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@contextmanager
-def outbox_database(kind: str, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    """(url, engine) of a database migrated to head. PostgreSQL gets a schema of its own, so
-    test runs sharing the server never see each other's rows."""
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'healthbot.db'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        yield url, engine
-        engine.dispose()
-        return
-    base = os.environ.get("HEALTHBOT_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("needs $HEALTHBOT_TEST_POSTGRES_URL")
-    schema = f"t_outbox_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    parsed = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    url = parsed.render_as_string(hide_password=False)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        yield url, engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+from tests.databases import BACKENDS, migrated_database
 
 
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    with outbox_database(request.param, tmp_path) as found:
+    with migrated_database(request.param, tmp_path) as found:
         yield found
 
 

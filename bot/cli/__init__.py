@@ -21,6 +21,9 @@ COMMAND_MODULES = [
     "bot.cli.demo",
     "bot.cli.delivery",
     "bot.cli.db",
+    "bot.cli.weekly",
+    "bot.cli.sync",
+    "bot.cli.forget",
 ]
 
 

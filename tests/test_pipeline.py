@@ -1,0 +1,181 @@
+"""The weekly pipeline end to end: real database, real slack_sdk client, local Slack double."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bot.pipeline import run_weekly, run_weekly_reporting
+from bot.scheduler import run_if_due
+from bot.slack_client import make_clients
+from bot.transports import SlackTransport
+from scoring.store.actions import load_actions, record_action
+from scoring.store.ledger import list_runs, period_done
+from scoring.store.outbox import set_paused
+from tests.databases import BACKENDS, migrated_database
+from tests.pipeline_fixtures import END, owners, prepare
+from tests.slack_double import TEST_TOKEN, SlackDouble
+
+HERE = Path(".")
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with migrated_database(request.param, tmp_path) as (_url, found):
+        yield found
+
+
+def workspace(double: SlackDouble, emails: list[str]) -> SlackTransport:
+    for email in emails:
+        double.add_user(email)
+    for name in ("cs-health", "healthbot-admin", "healthbot-test"):
+        double.add_channel(name)
+    return SlackTransport(make_clients(TEST_TOKEN, double.url + "/api/"))
+
+
+def dm_texts(double: SlackDouble) -> dict[str, list[str]]:
+    """Text of every DM, by recipient user id (the double stores DMs under D... channels)."""
+    out: dict[str, list[str]] = {}
+    for call in double.calls("chat.postMessage"):
+        channel = str(call.params.get("channel", ""))
+        if channel.startswith("U"):
+            out.setdefault(channel, []).append(str(call.params.get("text", "")))
+    return out
+
+
+def alerted(engine: Engine, period: str) -> set[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("select account_id from alert_log where period = :p"), {"p": period}
+        ).all()
+    return {r[0] for r in rows}
+
+
+def test_drops_reach_their_owner_once_with_reason_and_playbook(engine, slack_double):
+    prepared = prepare(engine)
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    run_weekly(engine, prepared.model, HERE, END - timedelta(days=7), transport, sync=False)
+    slack_double.reset()
+    result = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    texts = dm_texts(slack_double)
+    assert result.alerts > 0 and texts
+    assert all(len(v) == 1 for v in texts.values()), "one DM per owner per run"
+    accounts = prepared.portfolio.accounts.set_index("account_id")
+    northwind = accounts.index[accounts["name"] == "Northwind Logistics"][0]
+    assert northwind in alerted(engine, "2026-W47")
+    joined = "\n".join(t for v in texts.values() for t in v)
+    assert "Northwind Logistics" in joined and "Playbook:" in joined and "Score " in joined
+    quiet = set(accounts.index) - alerted(engine, "2026-W47")
+    assert not any(f"{accounts.loc[a, 'name']} (" in joined for a in quiet)
+
+
+def test_a_second_run_for_the_same_period_sends_nothing_new(engine, slack_double):
+    prepared = prepare(engine)
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    first = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    posts = len(slack_double.calls("chat.postMessage"))
+    assert first.delivery.sent == posts > 0
+    second = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    assert len(slack_double.calls("chat.postMessage")) == posts
+    assert second.delivery.sent == 0
+
+
+def test_snoozed_accounts_stay_quiet(engine, slack_double):
+    prepared = prepare(engine)
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    run_weekly(engine, prepared.model, HERE, END - timedelta(days=7), transport, sync=False)
+    target = sorted(alerted(engine, "2026-W46"))[0]
+    record_action(engine, target, "snooze", user_id="U1", until=END + timedelta(days=7))
+    assert len(load_actions(engine, [target])) == 1
+    run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    assert target not in alerted(engine, "2026-W47")
+
+
+def test_cooldown_holds_repeat_alerts_unless_things_got_worse(engine, slack_double):
+    prepared = prepare(engine)
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    run_weekly(engine, prepared.model, HERE, END - timedelta(days=7), transport, sync=False)
+    result = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("select period, account_id, rule, score_shown, band_rank from alert_log")
+        ).all()
+    first = {(a, r): (s, b) for p, a, r, s, b in rows if p == "2026-W46"}
+    repeats = [(a, r, s, b) for p, a, r, s, b in rows if p == "2026-W47" and (a, r) in first]
+    drop = prepared.model.alerts.score_drop
+    for account, rule, score, band in repeats:
+        was_score, was_band = first[(account, rule)]
+        assert score <= was_score - drop or band > was_band, (account, rule)
+    assert result.suppressed > 0
+
+
+def test_pause_holds_messages_and_resume_sends_them(engine, slack_double):
+    prepared = prepare(engine)
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    set_paused(engine, True)
+    held = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    assert slack_double.calls("chat.postMessage") == [] and held.delivery.pending > 0
+    set_paused(engine, False)
+    resumed = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    assert resumed.delivery.sent == held.delivery.pending
+    assert len(slack_double.calls("chat.postMessage")) == held.delivery.pending
+
+
+def test_redirect_sends_everything_to_the_test_channel(engine, slack_double):
+    prepared = prepare(engine, delivery={"redirect": "#healthbot-test"})
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    channels = {c.params.get("channel") for c in slack_double.calls("chat.postMessage")}
+    assert len(channels) == 1 and channels != {None}
+    assert slack_double.messages("healthbot-test")
+
+
+def test_a_failed_run_reaches_the_admin_channel_and_the_ledger(engine, slack_double):
+    prepared = prepare(engine)
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    with engine.begin() as conn:
+        conn.execute(sa.text("drop table signals"))
+    with pytest.raises(Exception):  # noqa: B017  (the database error itself)
+        run_weekly_reporting(engine, prepared.model, HERE, END, transport, sync=False)
+    admin = slack_double.messages("healthbot-admin")
+    assert len(admin) == 1 and "failed" in admin[0]["text"]
+    runs = list_runs(engine)
+    assert runs.iloc[0]["status"] == "failed" and runs.iloc[0]["error"]
+
+
+def test_two_workers_run_a_period_once(engine, slack_double):
+    prepared = prepare(engine)
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    monday = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    results: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        results.append(run_if_due(engine, prepared.model, HERE, transport, monday, name))
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    ran = [r for r in results if r is not None]
+    assert len(results) == 2 and len(ran) == 1
+    assert period_done(engine, "2026-W47")
+    runs = list_runs(engine)
+    assert (runs["period"] == "2026-W47").sum() == 1
+
+
+def test_a_missed_period_runs_once_when_the_worker_is_back(engine, slack_double):
+    prepared = prepare(engine)
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    wednesday = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Monday's 08:00 run was missed
+    first = run_if_due(engine, prepared.model, HERE, transport, wednesday, "w1")
+    assert first is not None and first.period == "2026-W47" and first.as_of == END
+    assert run_if_due(engine, prepared.model, HERE, transport, wednesday, "w2") is None
