@@ -1,4 +1,4 @@
-"""`healthbot db upgrade|current`: schema migrations (the Procfile's release step)."""
+"""`healthbot db upgrade|current`: schema migrations (`upgrade` is the Procfile's release step)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "db",
         parents=[common],
         help="database schema migrations",
-        epilog="examples:\n  healthbot db upgrade\n  healthbot db current",
+        description="Bring the database schema up to date, or show where it stands. The"
+        " database is $DATABASE_URL (default sqlite:///healthbot.db).",
+        epilog="examples:\n  healthbot db upgrade     # release step: any earlier schema -> current"
+        "\n  healthbot db current",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("action", choices=["upgrade", "current"])
+    parser.add_argument("action", choices=["upgrade", "current"], help="what to do")
     parser.set_defaults(func=run)
 
 
@@ -23,10 +26,24 @@ def run(ctx: Context) -> int:
     from scoring.store import current_revision, head_revision, make_engine, shown_url, upgrade
 
     engine = make_engine(ctx.database_url)
-    before = current_revision(engine)
-    if ctx.args.action == "current":
-        print(f"{shown_url(ctx.database_url)}: {before or 'empty'} (head {head_revision()})")
+    try:
+        where = shown_url(engine.url)
+        head = head_revision()
+        if ctx.args.action == "current":
+            current = current_revision(engine)
+            if current is None:
+                state = "empty (run `healthbot db upgrade`)"
+            elif current == head:
+                state = f"{current} (head)"
+            else:
+                state = f"{current} (head is {head}: run `healthbot db upgrade`)"
+            print(f"{where}: {state}")
+            return 0
+        before, after = upgrade(engine)
+        if before == after:
+            print(f"{where}: already at {after} (head)")
+        else:
+            print(f"{where}: upgraded {before or 'empty'} -> {after}")
         return 0
-    upgrade(engine)
-    print(f"{shown_url(ctx.database_url)}: {before or 'empty'} -> {current_revision(engine)}")
-    return 0
+    finally:
+        engine.dispose()

@@ -34,7 +34,7 @@ _ARROW: dict[str, pa.DataType] = {
     "int": pa.int64(),
     "bool": pa.bool_(),
     "date": pa.date32(),
-    "datetime": pa.timestamp("us"),
+    "datetime": pa.string(),  # parsed by pandas: PostgreSQL prints the offset
 }
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -148,11 +148,8 @@ def _read_sqlite(
 
 def _sqlite_array(values: Sequence[Any], kind: Kind) -> pa.Array:
     """SQLite hands back str for dates and 0/1 for booleans; cast them in Arrow."""
-    if kind in ("date", "datetime"):
-        array = pa.array(values, pa.string())
-        if kind == "date":
-            return array.cast(pa.date32())
-        return pc.strptime(pc.utf8_slice_codeunits(array, 0, 19), "%Y-%m-%d %H:%M:%S", "us")
+    if kind == "date":
+        return pa.array(values, pa.string()).cast(pa.date32())
     if kind == "bool":
         return pa.array(values, pa.int64()).cast(pa.bool_())
     if kind == "float":
@@ -167,8 +164,11 @@ def _to_pandas(table: pa.Table, names: list[str], types: Mapping[str, Kind]) -> 
         kind = types[name]
         if kind == "cat":
             data[name] = column.dictionary_encode().to_pandas().astype("category")
-        elif kind in ("date", "datetime"):
+        elif kind == "date":
             data[name] = column.cast(pa.timestamp("ns")).to_pandas().astype("datetime64[ns]")
+        elif kind == "datetime":
+            stamps = pd.to_datetime(column.to_pandas(), utc=True, format="ISO8601")
+            data[name] = stamps.dt.tz_localize(None).astype("datetime64[ns]")  # naive UTC
         elif kind == "int":
             data[name] = column.to_pandas(integer_object_nulls=False).astype("Int64")
         elif kind == "bool":
@@ -185,12 +185,16 @@ def write_frame(
     conn: sa.Connection, table: str, frame: pd.DataFrame, types: Mapping[str, Kind]
 ) -> int:
     """Insert every row of `frame` (the columns of `types`) into `table`; returns the count."""
-    names = list(types)
-    arrow = to_arrow(frame, types)
+    return write_arrow(conn, table, to_arrow(frame, types))
+
+
+def write_arrow(conn: sa.Connection, table: str, arrow: pa.Table) -> int:
+    """Insert an Arrow table whose column names are `table`'s: COPY on PostgreSQL, chunked
+    executemany on SQLite. Runs inside the caller's transaction."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    columns = ", ".join(f'"{n}"' for n in arrow.column_names)
     if is_pg(conn):
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        columns = ", ".join(f'"{n}"' for n in names)
         with (
             raw.cursor() as cursor,
             cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN (FORMAT csv)') as copy,
@@ -198,11 +202,8 @@ def write_frame(
             for block in _csv_blocks(arrow):
                 copy.write(block)
         return arrow.num_rows
-    placeholders = ", ".join("?" for _ in names)
-    columns = ", ".join(f'"{n}"' for n in names)
+    placeholders = ", ".join("?" for _ in arrow.column_names)
     sql = f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders})'
-    raw = conn.connection.driver_connection
-    assert raw is not None
     cursor = raw.cursor()
     try:
         for rows in _sqlite_rows(arrow):
@@ -217,10 +218,12 @@ def to_arrow(frame: pd.DataFrame, types: Mapping[str, Kind]) -> pa.Table:
     arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
     for name, kind in types.items():
         series = frame[name]
-        if kind in ("date", "datetime"):
+        if kind == "date":
             values = pd.to_datetime(series).astype("datetime64[us]")
-            array = pa.array(values, pa.timestamp("us"), from_pandas=True)
-            arrays[name] = array.cast(pa.date32()) if kind == "date" else array
+            arrays[name] = pa.array(values, pa.timestamp("us"), from_pandas=True).cast(pa.date32())
+        elif kind == "datetime":  # naive UTC, like utcnow(); aware values are converted
+            values = pd.to_datetime(series, utc=True).dt.tz_localize(None).astype("datetime64[us]")
+            arrays[name] = pa.array(values, pa.timestamp("us"), from_pandas=True)
         elif kind in ("str", "cat"):
             if isinstance(series.dtype, pd.CategoricalDtype):
                 series = series.astype(object)
@@ -254,7 +257,7 @@ def _sqlite_rows(table: pa.Table) -> Iterator[list[tuple[Any, ...]]]:
             if pa.types.is_date32(field.type):
                 column = pc.strftime(column, "%Y-%m-%d")
             elif pa.types.is_timestamp(field.type):
-                column = pc.strftime(column, "%Y-%m-%d %H:%M:%S.%f")
+                column = pc.strftime(column, "%Y-%m-%d %H:%M:%S")  # with µs
             elif pa.types.is_boolean(field.type):
                 column = column.cast(pa.int64())
             columns.append(column.to_pylist())

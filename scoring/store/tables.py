@@ -13,9 +13,13 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+# Timestamps are naive UTC everywhere (SQLite has no time zones); sqlmodel's default for
+# datetime fields would insist on aware values, so every datetime column names this type.
+NAIVE_UTC = sa.DateTime()
+
 
 def utcnow() -> dt.datetime:
-    """Naive UTC: the same on SQLite (no time zones) and PostgreSQL."""
+    """Now as naive UTC: the same on SQLite and PostgreSQL, whatever the server's time zone."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
@@ -35,7 +39,7 @@ class Account(SQLModel, table=True):
     attributes: str | None = Field(default=None, sa_type=sa.Text)  # JSON: the export's extras
     first_seen: dt.date
     inactive_since: dt.date | None = None
-    updated_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=NAIVE_UTC)
 
 
 class Signal(SQLModel, table=True):
@@ -82,7 +86,7 @@ class ScoreSnapshot(SQLModel, table=True):
     band_rank: int | None = None
     completeness: float
     status: str
-    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=NAIVE_UTC)
 
 
 class SnapshotMetric(SQLModel, table=True):
@@ -115,8 +119,8 @@ class Run(SQLModel, table=True):
     period: str | None = None
     kind: str
     status: str
-    started_at: dt.datetime = Field(default_factory=utcnow)
-    finished_at: dt.datetime | None = None
+    started_at: dt.datetime = Field(default_factory=utcnow, sa_type=NAIVE_UTC)
+    finished_at: dt.datetime | None = Field(default=None, sa_type=NAIVE_UTC)
     accounts_scored: int = 0
     alerts: int = 0
     error: str | None = Field(default=None, sa_type=sa.Text)
@@ -130,7 +134,7 @@ class Lease(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     holder: str
-    expires_at: dt.datetime
+    expires_at: dt.datetime = Field(sa_type=NAIVE_UTC)
 
 
 TABLES = [Account, Signal, Outcome, ScoreSnapshot, SnapshotMetric, Run, Lease]

@@ -1,0 +1,6 @@
+"""Loading the customer's data (CSV/Parquet exports and warehouse queries) into the database."""
+
+from scoring.sync.retention import keep_days, retention_cutoff
+from scoring.sync.run import SourceSummary, run_sync, source_labels
+
+__all__ = ["SourceSummary", "keep_days", "retention_cutoff", "run_sync", "source_labels"]

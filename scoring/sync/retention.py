@@ -1,0 +1,31 @@
+"""How much signal history to keep when `retention: {signal_days: N}` is set (off by default).
+
+Never less than what the model still reads: the longest metric window twice over (metric_drop
+compares a window with the one before it), a backtest horizon plus a window (scores as of
+`horizon_days` ago), and the stale-data alert's look-back.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from scoring.config import Model
+
+
+def keep_days(model: Model) -> int | None:
+    """Days of signals to keep before `today`; None when retention is off."""
+    if model.retention.signal_days is None:
+        return None
+    longest = max(m.window_days for m in model.metrics.values())
+    return max(
+        model.retention.signal_days,
+        2 * longest,
+        model.backtest.horizon_days + longest,
+        model.alerts.stale_days or 0,
+    )
+
+
+def retention_cutoff(model: Model, today: date) -> date | None:
+    """Signals dated on or before this day may be deleted; None when retention is off."""
+    days = keep_days(model)
+    return None if days is None else today - timedelta(days=days)

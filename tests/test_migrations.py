@@ -1,0 +1,106 @@
+"""Migrations on both databases: first revision to head, the models match, data survives."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+import scoring.store
+from scoring.errors import HealthbotError
+from scoring.store import current_revision, downgrade, ensure_schema, head_revision, upgrade
+from scoring.store.schema import MIGRATIONS_DIR, revisions
+
+FIRST_TABLES = {
+    "accounts",
+    "signals",
+    "outcomes",
+    "score_snapshots",
+    "snapshot_metrics",
+    "runs",
+    "leases",
+}
+
+
+def tables(engine: Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_migrations_ship_inside_the_package() -> None:
+    assert MIGRATIONS_DIR.parent.name == "scoring"
+    assert (MIGRATIONS_DIR / "env.py").is_file()
+    assert revisions()[0] == "0001_initial"
+    assert revisions()[-1] == head_revision()
+
+
+def test_upgrade_from_the_first_revision_to_head_one_step_at_a_time(empty_engine: Engine) -> None:
+    assert current_revision(empty_engine) is None
+    assert upgrade(empty_engine, "0001_initial") == (None, "0001_initial")
+    assert tables(empty_engine) == FIRST_TABLES
+    with empty_engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO accounts (account_id, name, first_seen, updated_at)"
+                " VALUES ('acme', 'Acme', '2026-01-01', '2026-01-01 00:00:00')"
+            )
+        )
+    previous = "0001_initial"
+    for revision in revisions()[1:]:
+        assert upgrade(empty_engine, revision) == (previous, revision)
+        previous = revision
+    assert current_revision(empty_engine) == head_revision()
+    with empty_engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT name FROM accounts")).scalar() == "Acme"
+
+
+def test_head_schema_matches_the_models(engine: Engine) -> None:
+    for module in pkgutil.iter_modules(scoring.store.__path__, "scoring.store."):
+        importlib.import_module(module.name)  # every table on SQLModel.metadata
+    with engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata
+        )
+    assert diff == []
+
+
+def test_downgrade_to_base_and_back(engine: Engine) -> None:
+    assert downgrade(engine, "base") == (head_revision(), None)
+    assert tables(engine) == set()
+    ensure_schema(engine)
+    assert current_revision(engine) == head_revision()
+    assert FIRST_TABLES <= tables(engine)
+
+
+def test_ensure_schema_upgrades_an_older_database_and_is_idempotent(empty_engine: Engine) -> None:
+    upgrade(empty_engine, "0001_initial")
+    ensure_schema(empty_engine)
+    assert current_revision(empty_engine) == head_revision()
+    ensure_schema(empty_engine)
+    assert current_revision(empty_engine) == head_revision()
+
+
+def test_a_newer_schema_than_the_code_knows_is_refused(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(HealthbotError, match="9999_future, which this version of healthbot"):
+        ensure_schema(empty_engine)
+
+
+def test_tables_without_migration_history_are_refused(empty_engine: Engine) -> None:
+    with empty_engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE accounts (account_id VARCHAR PRIMARY KEY)"))
+    with pytest.raises(HealthbotError, match="no migration history"):
+        ensure_schema(empty_engine)
+
+
+def test_upgrade_accepts_a_url(db_url: str) -> None:
+    before, after = upgrade(db_url)
+    assert (before, after) == (None, head_revision())
+    assert current_revision(db_url) == head_revision()
