@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
@@ -83,7 +84,7 @@ def run(ctx: Context) -> int:
     from scoring.periods import weekly_as_ofs
     from scoring.sample import generate_portfolio, write_exports
     from scoring.store import ensure_schema, make_engine
-    from scoring.store.frames_io import load_frames
+    from scoring.sync import run_sync
 
     started = time.perf_counter()
     workdir = Path.cwd()
@@ -101,13 +102,14 @@ def run(ctx: Context) -> int:
         f"healthbot demo: {len(portfolio.accounts)} accounts, {len(portfolio.signals):,} signal"
         f" rows over {portfolio.signals['date'].nunique()} days (seed {ctx.args.seed})"
     )
-    load_frames(
-        engine, portfolio.accounts, portfolio.signals, portfolio.outcomes, end + timedelta(days=1)
-    )
+    for summary in run_sync(engine, model, workdir, end + timedelta(days=1)):
+        say(f"  sync {summary.line()}")
     history = weekly_as_ofs(end - timedelta(days=7 * 12), end - timedelta(days=14))
     score_and_store(engine, model, history)
     outdir = workdir / "outbox"
-    transport = transport_from_env(ctx.environ, outdir)
+    # The terminal transport's own echo of every message is too much for a first look: the
+    # demo prints a curated view below, and every message is still written to outbox/.
+    transport = transport_from_env(ctx.environ, outdir, stream=io.StringIO())
     results = [
         run_weekly(engine, model, workdir, as_of, transport, sync=False)
         for as_of in (end - timedelta(days=7), end)
