@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "bot.cli.delivery",
     "bot.cli.db",
     "bot.cli.weekly",
+    "bot.cli.reference",
     "bot.cli.sync",
     "bot.cli.forget",
 ]
