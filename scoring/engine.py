@@ -128,7 +128,7 @@ def _weights(model: Model, rules: pd.Series) -> np.ndarray:
     return matrix
 
 
-def _bands(model: Model, rules: pd.Series, score_shown: np.ndarray) -> np.ndarray:
+def band_ranks(model: Model, rules: pd.Series, score_shown: np.ndarray) -> np.ndarray:
     """Band rank per account: how many of its bands' mins lie above the shown score."""
     mins = np.tile(np.array([b.min for b in model.bands]), (len(rules), 1))
     for name, seg in model.segments.items():
@@ -160,7 +160,7 @@ def _combine(
     # A weighted mean of values in [0, 100] can only leave it by float noise.
     score = np.where(sufficient, np.clip(score, 0.0, 100.0), np.nan)
     score_shown = shown(score)
-    rank = _bands(model, rules, score_shown)
+    rank = band_ranks(model, rules, score_shown)
     names = np.array([b.name for b in model.bands], dtype=object)
     band = np.where(sufficient, names[np.minimum(rank, len(names) - 1)], INSUFFICIENT_DATA)
     account_out = pd.DataFrame(

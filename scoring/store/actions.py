@@ -186,3 +186,148 @@ def alert_state(engine: Engine, account_id: str, today: dt.date) -> dict[str, An
         outcome = f" ({last['outcome']})" if last["outcome"] else ""
         state["last_note"] = f"{last['note']}{outcome}"
     return state
+
+
+CHAMPION_VALUES = {"in_place": 2, "at_risk": 1, "left": 0}
+
+
+def add_note(
+    engine: Engine,
+    account_id: str,
+    *,
+    reason: str,
+    entered_on: dt.date,
+    valid_until: dt.date,
+    sentiment: int | None = None,
+    champion_status: int | None = None,
+    user_id: str | None = None,
+    user_email: str | None = None,
+) -> int:
+    """Store a CSM note and the signals it becomes (csm_sentiment, champion_status), together.
+
+    The signal rows are dated the day of entry and carry `valid_until`, so the engine stops
+    using them when the note expires; the model file decides their weight.
+    """
+    signals = [
+        (name, value)
+        for name, value in (("csm_sentiment", sentiment), ("champion_status", champion_status))
+        if value is not None
+    ]
+    with engine.begin() as conn:
+        result = conn.execute(
+            sa.insert(CSM_INPUTS).values(
+                account_id=account_id,
+                kind="note",
+                user_id=user_id,
+                user_email=user_email,
+                created_at=utcnow(),
+                entered_on=entered_on,
+                valid_until=valid_until,
+                sentiment=sentiment,
+                champion_status=champion_status,
+                reason=reason,
+            )
+        )
+        for name, value in signals:
+            key = {"account_id": account_id, "signal": name, "date": entered_on}
+            conn.execute(
+                sa.text(
+                    "DELETE FROM signals WHERE account_id = :account_id AND"
+                    " signal = :signal AND date = :date"
+                ),
+                key,
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO signals (account_id, signal, date, value, source, valid_until)"
+                    " VALUES (:account_id, :signal, :date, :value, 'csm', :valid_until)"
+                ),
+                key | {"value": float(value), "valid_until": valid_until},
+            )
+        return int(result.inserted_primary_key[0])
+
+
+def add_override(
+    engine: Engine,
+    account_id: str,
+    *,
+    score: float,
+    reason: str,
+    entered_on: dt.date,
+    valid_until: dt.date,
+    user_id: str | None = None,
+    user_email: str | None = None,
+) -> int:
+    with engine.begin() as conn:
+        result = conn.execute(
+            sa.insert(CSM_INPUTS).values(
+                account_id=account_id,
+                kind="override",
+                user_id=user_id,
+                user_email=user_email,
+                created_at=utcnow(),
+                entered_on=entered_on,
+                valid_until=valid_until,
+                override_score=float(score),
+                reason=reason,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def load_csm_inputs(engine: Engine, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    query = sa.select(CSM_INPUTS).order_by(CSM_INPUTS.c.id)
+    if account_ids is not None:
+        query = query.where(CSM_INPUTS.c.account_id.in_(list(account_ids)))
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return pd.DataFrame(rows, columns=[c.name for c in CSM_INPUTS.columns])
+
+
+def audit_trail(engine: Engine, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Who did what, when and why, for every account: CSM input and button clicks together."""
+    inputs = load_csm_inputs(engine, account_ids)
+    actions = load_actions(engine, account_ids)
+    a = pd.DataFrame(
+        {
+            "when": inputs["created_at"],
+            "account_id": inputs["account_id"],
+            "who": inputs["user_email"].fillna(inputs["user_id"]),
+            "what": inputs["kind"],
+            "detail": _input_detail(inputs),
+            "why": inputs["reason"],
+            "valid_until": inputs["valid_until"],
+        }
+    )
+    b = pd.DataFrame(
+        {
+            "when": actions["created_at"],
+            "account_id": actions["account_id"],
+            "who": actions["user_email"].fillna(actions["user_id"]),
+            "what": actions["kind"],
+            "detail": actions["outcome"].fillna(""),
+            "why": actions["note"].fillna(""),
+            "valid_until": actions["until"],
+        }
+    )
+    frames = [f for f in (a, b) if len(f)]
+    if not frames:
+        return a.iloc[0:0]
+    return (
+        pd.concat(frames, ignore_index=True)
+        .sort_values("when", kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def _input_detail(inputs: pd.DataFrame) -> pd.Series:
+    champion = {v: k.replace("_", " ") for k, v in CHAMPION_VALUES.items()}
+    sentiment = "sentiment " + inputs["sentiment"].astype("Int64").astype(str)
+    champ = "champion " + inputs["champion_status"].map(champion).fillna("")
+    score = "score set to " + inputs["override_score"].astype(str)
+    note = (
+        sentiment.where(inputs["sentiment"].notna(), "")
+        + "; "
+        + champ.where(inputs["champion_status"].notna(), "")
+    ).str.strip("; ")
+    return score.where(inputs["kind"] == "override", note)
