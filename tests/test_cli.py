@@ -65,3 +65,21 @@ def test_broken_model_file_names_the_key_path(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "metrics.engagement.weight: must be a number >= 0, got -5" in err
     assert "Traceback" not in err
+
+
+def test_runs_lists_the_demo_weekly_runs_and_a_rerun_sends_nothing(demo_dir, monkeypatch, capsys):
+    monkeypatch.chdir(demo_dir)
+    assert main(["runs", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    weekly = [r for r in runs if r["kind"] == "weekly"]
+    assert len(weekly) == 2 and all(r["status"] == "succeeded" for r in weekly)
+    assert sum(r["sent"] for r in weekly) > 0
+    assert main(["run-weekly", "--no-sync"]) == 0  # the demo's last period again
+    out = capsys.readouterr().out
+    assert "sent 0," in out and "failed 0" in out
+
+
+def test_check_on_the_demo_model_is_clean(demo_dir, monkeypatch, capsys):
+    monkeypatch.chdir(demo_dir)
+    assert main(["check", "--strict"]) == 0
+    assert "OK (5 metrics" in capsys.readouterr().out
