@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 
 from scoring.config import Model
@@ -36,12 +37,39 @@ def lookback_days(model: Model) -> int:
     return max(m.window_days for m in model.metrics.values())
 
 
-def score_and_store(engine: Engine, model: Model, as_ofs: list[date]) -> list[ScoredPeriod]:
+def signal_windows(model: Model, for_alerts: bool = False) -> dict[str, int]:
+    """Days of history each signal needs: its longest window, doubled when the metric-drop
+    rule compares a window with the one before it."""
+    factor = 2 if for_alerts and model.alerts.metric_drop is not None else 1
+    out: dict[str, int] = {}
+    for metric in model.metrics.values():
+        out[metric.signal] = max(out.get(metric.signal, 0), metric.window_days * factor)
+    return out
+
+
+def load_model_signals(
+    engine: Engine, model: Model, first: date, last: date, for_alerts: bool = False
+) -> pd.DataFrame:
+    """Only the rows some metric (or alert rule) will look at: one read per signal, each with
+    its own window, instead of the longest window for everything."""
+    parts = [
+        load_signals(engine, first - timedelta(days=days), last, [name])
+        for name, days in sorted(signal_windows(model, for_alerts).items())
+    ]
+    frame = pd.concat(parts, ignore_index=True) if parts else load_signals(engine, last, last)
+    for column in ("account_id", "signal"):
+        frame[column] = frame[column].astype("category")
+    return frame
+
+
+def score_and_store(
+    engine: Engine, model: Model, as_ofs: list[date], signals: pd.DataFrame | None = None
+) -> list[ScoredPeriod]:
     """Score each as-of date (one signal read for all of them) and replace its period's snapshot."""
     accounts = load_accounts(engine)
     first, last = min(as_ofs), max(as_ofs)
-    signal_names = sorted({m.signal for m in model.metrics.values()})
-    signals = load_signals(engine, first - timedelta(days=lookback_days(model)), last, signal_names)
+    if signals is None:
+        signals = load_model_signals(engine, model, first, last)
     out = []
     for as_of in as_ofs:
         scores = score_accounts(model, accounts, signals, as_of)

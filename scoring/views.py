@@ -111,13 +111,34 @@ def account_history(engine: Engine, account_id: str) -> pd.DataFrame:
     return frame
 
 
-def last_signal_dates(engine: Engine) -> pd.Series:
+def last_signal_dates(engine: Engine, account_ids: list[str] | None = None) -> pd.Series:
     """Latest signal date per account (freshness on cards, the stale-data rule)."""
-    from sqlalchemy import text
+    from sqlalchemy import bindparam, text
 
+    query = "select account_id, max(date) from signals"
     with engine.connect() as conn:
-        rows = conn.execute(
-            text("select account_id, max(date) from signals group by account_id")
-        ).all()
+        if account_ids is None:
+            rows = conn.execute(text(query + " group by account_id")).all()
+        else:
+            stmt = text(query + " where account_id in :ids group by account_id").bindparams(
+                bindparam("ids", expanding=True)
+            )
+            rows = [
+                r
+                for i in range(0, len(account_ids), 500)
+                for r in conn.execute(stmt, {"ids": account_ids[i : i + 500]}).all()
+            ]
     series = pd.Series({r[0]: r[1] for r in rows}, dtype=object)
     return pd.to_datetime(series).dt.date if len(series) else series
+
+
+def latest_signal_dates(engine: Engine, signals: pd.DataFrame, account_ids: pd.Series) -> pd.Series:
+    """Latest signal date per account from rows already in memory; only accounts with none of
+    those rows are looked up in the database (their data may be older, or absent)."""
+    recent = signals.groupby("account_id", observed=True)["date"].max()
+    recent.index = recent.index.astype(str)
+    recent = pd.to_datetime(recent).dt.date
+    ids = account_ids.astype(str)
+    missing = ids[~ids.isin(recent.index)].tolist()
+    older = last_signal_dates(engine, missing) if missing else pd.Series(dtype=object)
+    return pd.concat([recent, older]) if len(older) else recent
