@@ -6,6 +6,15 @@ the messages' metadata: found → sent; absent → pending again; cannot tell �
 is never resent automatically. Only then are pending rows claimed one by one (a conditional
 UPDATE, so concurrent workers never share a row) and posted once. Nothing is retried blindly:
 a failure after the request left this machine leaves the row for the next pass to read back.
+
+A row with a `thread_key` is a reply: it is routed like any row (its target is its parent's)
+and posted with `thread_ts` = the ts of the row with that key, so it waits (stays pending)
+until its parent is sent, and fails when its parent failed or is unknown (no thread to reply
+in). Its read-back looks among the thread's replies, where history does not show it.
+
+Rows of FILE_KINDS record a file share done by the job that owns the file (bot/digest_job.py
+uploads the digest chart); a pass never posts them, and settles one left `sending` by a dead
+job as `unknown`, because a file share carries no metadata to read back.
 """
 
 from __future__ import annotations
@@ -13,16 +22,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from bot.render import MAX_BLOCKS, mrkdwn
-from bot.transports import InDoubt, NotSent, Outgoing, Posted, ReadBackFailed, Rejected, Transport
+from bot.transports import (
+    InDoubt,
+    NotSent,
+    Outgoing,
+    Posted,
+    ReadBackFailed,
+    Rejected,
+    Transport,
+)
 from scoring.store.outbox import (
     claim,
     count_by_status,
+    get_row,
     in_doubt_rows,
     is_paused,
     pending_rows,
@@ -37,6 +55,8 @@ log = logging.getLogger("healthbot.delivery")
 # rate-limit waits included, so a live worker's row is never read back (and resent) under it.
 IN_FLIGHT = dt.timedelta(minutes=10)
 READ_BACK_MARGIN = 60.0  # seconds before the claim to start reading: clocks differ
+CHART_KIND = "digest_chart"
+FILE_KINDS = frozenset({CHART_KIND})
 
 
 @dataclass
@@ -82,8 +102,16 @@ def deliver_pending(
         _settle_in_doubt(engine, transport, report, utcnow() - in_flight)
         users: dict[str, str | None] = {}  # email → Slack user, for this pass
         for row in pending_rows(engine, limit):
+            if row["kind"] in FILE_KINDS:
+                continue
             try:
+                thread = _thread(engine, row)
+                if thread is _WAIT:
+                    continue
                 route = _route(transport, row, users, redirect, fallback_channel)
+                if isinstance(thread, Posted):
+                    reply = replace(route.message, thread_ts=thread.ts)
+                    route = replace(route, message=reply)
             except Rejected as exc:
                 report.failed += _fail(engine, row, exc.reason)
                 continue
@@ -111,10 +139,17 @@ def _settle_in_doubt(
         claimed = row["updated_at"].replace(tzinfo=dt.UTC).timestamp()
         after = row["error"] or "interrupted"
         try:
+            if row["kind"] in FILE_KINDS:
+                raise ReadBackFailed("a file share cannot be read back")
             if not row["channel_id"]:
                 raise ReadBackFailed("no channel recorded")
-            found = transport.find_posted(row["channel_id"], row["key"], claimed - READ_BACK_MARGIN)
-        except ReadBackFailed as exc:
+            thread = _thread(engine, row)
+            thread_ts = thread.ts if isinstance(thread, Posted) else None
+            if row["thread_key"] and thread_ts is None:
+                raise ReadBackFailed("thread parent not sent")
+            oldest = claimed - READ_BACK_MARGIN
+            found = transport.find_posted(row["channel_id"], row["key"], oldest, thread_ts)
+        except (ReadBackFailed, Rejected) as exc:
             error = f"read-back failed: {exc.reason}; after: {after}"
             if transition(engine, row, "unknown", error=error):
                 report.unknown += 1
@@ -125,6 +160,23 @@ def _settle_in_doubt(
         elif _mark_sent(engine, row, found):
             report.sent += 1
             report.fallbacks += row["fallback_reason"] is not None
+
+
+_WAIT = object()  # _thread's answer for a reply whose parent is not sent yet
+
+
+def _thread(engine: Engine, row: dict[str, Any]) -> Posted | object | None:
+    """A reply's sent parent (its channel id and ts), _WAIT while the parent may still be
+    sent, None for a top-level message; Rejected when there will never be a thread."""
+    if not row["thread_key"]:
+        return None
+    parent = get_row(engine, row["thread_key"])
+    if parent is None or parent["status"] in ("failed", "unknown"):
+        state = "missing" if parent is None else parent["status"]
+        raise Rejected(f"thread parent {row['thread_key']} is {state}")
+    if parent["status"] != "sent" or not parent["ts"]:
+        return _WAIT
+    return Posted(str(parent["channel_id"]), str(parent["ts"]))
 
 
 def _fail(engine: Engine, row: dict[str, Any], reason: str) -> bool:

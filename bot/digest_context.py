@@ -14,20 +14,25 @@ LIST_LIMIT = 5
 THREAD_LIMIT = 50
 
 
+def _text(value: Any) -> str | None:
+    """A text cell, or None when missing (pandas gives NaN, which must not print as "nan")."""
+    return value if isinstance(value, str) and value else None
+
+
 def _rows(model: Model, frame: pd.DataFrame, limit: int) -> tuple[list[dict[str, Any]], int]:
     rows = []
     for r in frame.head(limit).to_dict("records"):
         emoji, label = band_display(model, r["band"])
         rows.append(
             {
-                "name": str(r["name"]),
+                "name": _text(r.get("name")) or str(r["account_id"]),
                 "account_id": r["account_id"],
                 "emoji": emoji,
                 "band_label": label,
                 "score": None if pd.isna(r["score_shown"]) else r["score_shown"],
                 "delta": None if pd.isna(r.get("delta")) else r["delta"],
                 "arr": None if pd.isna(r.get("arr")) else r["arr"],
-                "owner": r.get("owner_email") or "—",
+                "owner": _text(r.get("owner_email")) or "—",
                 "driver": r.get("driver_label") if isinstance(r.get("driver_label"), str) else None,
                 "renewal_date": None
                 if pd.isna(r.get("renewal_date"))
@@ -43,7 +48,16 @@ def _rows(model: Model, frame: pd.DataFrame, limit: int) -> tuple[list[dict[str,
     return rows, max(len(frame) - limit, 0)
 
 
-def digest_context(model: Model, digest: Digest, limit: int = LIST_LIMIT) -> dict[str, Any]:
+def digest_context(
+    model: Model,
+    digest: Digest,
+    limit: int = LIST_LIMIT,
+    quiet_line: bool = True,
+    where: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What templates/digest.* show. `quiet_line` and `where` come from the digest target:
+    whether a week where nothing moved gets a line saying so rather than silence, and the
+    scope named in the header (two digests to one channel must be told apart)."""
     sections = []
     for key in ("drops", "gains", "downgrades", "renewals", "expansion", "data_quality"):
         rows, more = _rows(model, getattr(digest, key), limit)
@@ -65,6 +79,8 @@ def digest_context(model: Model, digest: Digest, limit: int = LIST_LIMIT) -> dic
         "arr_at_risk_change": digest.arr_at_risk_change,
         "average_score": digest.average_score,
         "quiet": digest.quiet,
+        "quiet_line": quiet_line,
+        "where": dict(where or {}),
         "sections": sections,
     }
 

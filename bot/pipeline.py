@@ -12,20 +12,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 
 from bot.delivery import deliver_pending
-from bot.digest_context import digest_context, overflow_context
+from bot.digest_job import enqueue_digests, share_charts
 from bot.render import render_message, render_text
 from scoring.config import Model
-from scoring.digest import build_digest
-from scoring.jobs import lookback_days, score_and_store
+from scoring.jobs import load_model_signals, score_and_store
 from scoring.periods import period_of
-from scoring.store import finish_run, load_accounts, load_signals, start_run
+from scoring.store import finish_run, load_accounts, start_run
 from scoring.store.actions import alert_history, record_alerts, snoozes
 from scoring.store.outbox import OutboxMessage, enqueue
-from scoring.views import last_signal_dates, load_period
-from scoring.weekly import decide_week, stale_days
+from scoring.views import latest_signal_dates, load_period
+from scoring.weekly import decide_week
 
 log = logging.getLogger("healthbot.pipeline")
 
@@ -41,6 +41,7 @@ class WeeklyResult:
     delivery: Any = None
     texts: list[str] = field(default_factory=list)
     digest_text: str = ""
+    digest: Any = None  # bot.digest_job.DigestResult: each digest's and chart's outcome
 
 
 def run_weekly(
@@ -61,17 +62,21 @@ def run_weekly(
             from scoring.sync import run_sync
 
             run_sync(engine, model, model_dir, today or as_of + timedelta(days=1))
-        scored = score_and_store(engine, model, [as_of])[0]
+        signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
+        scored = score_and_store(engine, model, [as_of], signals)[0]
         result.accounts_scored = len(scored.scores.accounts)
-        messages = weekly_messages(engine, model, as_of, result, run_id)
+        messages = weekly_messages(engine, model, as_of, result, run_id, signals)
         enqueue(engine, messages)
-        result.messages = len(messages)
+        result.digest = enqueue_digests(engine, model, period=period, as_of=as_of, run_id=run_id)
+        result.digest_text = result.digest.text
+        result.messages = len(messages) + result.digest.messages
         result.delivery = deliver_pending(
             engine,
             transport,
             redirect=model.delivery.redirect,
             fallback_channel=model.alerts.fallback_channel,
         )
+        share_charts(engine, transport, result.digest)
     except Exception as exc:
         finish_run(
             engine,
@@ -88,7 +93,7 @@ def run_weekly(
         "succeeded",
         accounts_scored=result.accounts_scored,
         alerts=result.alerts,
-        details=_delivery_details(result.delivery),
+        details=_delivery_details(result.delivery) | result.digest.details(),
     )
     return result
 
@@ -104,14 +109,23 @@ def _delivery_details(report: Any) -> dict[str, Any]:
 
 
 def weekly_messages(
-    engine: Engine, model: Model, as_of: date, result: WeeklyResult, run_id: int | None = None
+    engine: Engine,
+    model: Model,
+    as_of: date,
+    result: WeeklyResult,
+    run_id: int | None = None,
+    signals: pd.DataFrame | None = None,
 ) -> list[OutboxMessage]:
-    """Alert DMs (one per owner) and the digest(s), rendered and keyed for the outbox."""
+    """Alert DMs (one per owner), rendered and keyed for the outbox (digests: bot/digest_job).
+
+    `signals` is what the scoring pass already read (with the alert rules' longer windows);
+    it is read again only when the caller has none.
+    """
     view = load_period(engine, period_of(as_of))
     accounts = load_accounts(engine)
-    lookback = 2 * lookback_days(model)
-    signals = load_signals(engine, as_of - timedelta(days=lookback), as_of)
-    last = last_signal_dates(engine)
+    if signals is None:
+        signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
+    last = latest_signal_dates(engine, signals, accounts["account_id"])
     history = alert_history(engine, before=as_of)
     decision = decide_week(model, as_of, view, accounts, signals, last, history, snoozes(engine))
     result.alerts = len(decision.alerts)
@@ -139,37 +153,6 @@ def weekly_messages(
                 blocks=message.blocks,
             )
         )
-    stale = stale_days(last, as_of, model.alerts.stale_days)
-    for target in model.digest:
-        digest = build_digest(model, view, as_of, target.where, target.renewal_days, stale)
-        context = digest_context(model, digest)
-        message = render_message("digest", **context)
-        result.digest_text = render_text("digest", **context)
-        out.append(
-            OutboxMessage(
-                key=f"digest:{view.period}:{target.channel}",
-                kind="digest",
-                period=view.period,
-                target_kind="channel",
-                target=target.channel,
-                text=message.text,
-                blocks=message.blocks,
-            )
-        )
-        extra = overflow_context(model, digest)
-        if extra:
-            thread = render_message("digest_thread", **extra)
-            out.append(
-                OutboxMessage(
-                    key=f"digest-thread:{view.period}:{target.channel}",
-                    kind="digest_thread",
-                    period=view.period,
-                    target_kind="channel",
-                    target=target.channel,
-                    text=thread.text,
-                    blocks=thread.blocks,
-                )
-            )
     return out
 
 

@@ -1,10 +1,11 @@
 """Where outbox messages go: Slack, or the terminal when there is no bot token.
 
 A transport answers three questions for `bot.delivery`: who is this email in Slack, post this
-message, and did an earlier post of this key arrive after all. Failures are sorted by what they
-mean for the outbox row, never by exception type: Rejected (not posted and never will be:
-failed), NotSent (not posted, try later: pending), InDoubt (may have been posted: leave it
-`sending` and read it back). That sorting is the whole protection against double posts.
+message (maybe as a reply in a thread), and did an earlier post of this key arrive after all;
+it also shares files (the digest chart). Failures are sorted by what they mean for the outbox
+row, never by exception type: Rejected (not posted and never will be: failed), NotSent (not
+posted, try later: pending), InDoubt (may have been posted: leave it `sending` and read it
+back). That sorting is the whole protection against double posts.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import re
 import socket
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TextIO
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 from slack_sdk.errors import SlackApiError
 
@@ -37,19 +39,39 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 @dataclass(frozen=True)
 class Outgoing:
     """A message ready to post: `channel` is a Slack user id, channel id or channel name;
-    `to` is the recipient's email when it is a DM."""
+    `to` is the recipient's email when it is a DM; `thread_ts` makes it a reply."""
 
     key: str
     channel: str
     text: str
     blocks: list[dict[str, Any]] | None = None
     to: str | None = None
+    thread_ts: str | None = None
 
 
 @dataclass(frozen=True)
 class Posted:
     channel_id: str
     ts: str
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """A file to share into `channel` (an id or a name), in the thread of `thread_ts` if set."""
+
+    key: str
+    channel: str
+    filename: str
+    data: bytes
+    title: str
+    alt_text: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    file_id: str
+    channel_id: str
 
 
 class DeliveryError(Exception):
@@ -84,9 +106,15 @@ class Transport(Protocol):
         """Post once; raise Rejected, NotSent or InDoubt, never retry a post that may have
         arrived."""
 
-    def find_posted(self, channel: str, key: str, oldest: float) -> Posted | None:
-        """The message with metadata key `key` posted to `channel` after `oldest` (epoch
-        seconds), or None; raise ReadBackFailed when it cannot tell."""
+    def find_posted(
+        self, channel: str, key: str, oldest: float, thread_ts: str | None = None
+    ) -> Posted | None:
+        """The message with metadata key `key` posted to `channel` (in the thread of
+        `thread_ts`, if given) after `oldest` (epoch seconds), or None; raise ReadBackFailed
+        when it cannot tell."""
+
+    def upload_file(self, upload: FileUpload) -> Uploaded:
+        """Share a file once; raise Rejected, NotSent or InDoubt like `post`."""
 
 
 class SlackTransport:
@@ -118,6 +146,7 @@ class SlackTransport:
                 text=message.text,
                 blocks=message.blocks or None,
                 metadata=metadata,
+                thread_ts=message.thread_ts,
             )
         except SlackApiError as exc:
             raise self._post_error(exc) from None
@@ -127,17 +156,24 @@ class SlackTransport:
             raise InDoubt(self._describe(exc)) from None
         return Posted(str(response["channel"]), str(response["ts"]))
 
-    def find_posted(self, channel: str, key: str, oldest: float) -> Posted | None:
+    def find_posted(
+        self, channel: str, key: str, oldest: float, thread_ts: str | None = None
+    ) -> Posted | None:
+        # History leaves thread replies out: a reply is only found among its thread's replies.
+        read = self.clients.read
+        method = read.conversations_replies if thread_ts else read.conversations_history
+        where = {"ts": thread_ts} if thread_ts else {}
         try:
             channel_id = self._history_channel(channel)
             cursor = None
             while True:
-                page = self.clients.read.conversations_history(
+                page = method(
                     channel=channel_id,
                     oldest=f"{oldest:.6f}",
                     include_all_metadata=True,
                     limit=200,
                     cursor=cursor,
+                    **where,
                 )
                 for message in page.get("messages") or []:
                     meta = message.get("metadata") or {}
@@ -154,8 +190,49 @@ class SlackTransport:
         except Exception as exc:
             raise ReadBackFailed(self._describe(exc)) from None
 
+    def upload_file(self, upload: FileUpload) -> Uploaded:
+        """files.getUploadURLExternal, a POST of the bytes to the `upload_url` it returns (not
+        under the API base URL, so no token goes there), then files.completeUploadExternal,
+        which shares the file. Only that last step can leave a share in doubt."""
+        client = self.clients.post  # retries 429 only: the share must not happen twice
+        try:
+            channel_id = self._history_channel(upload.channel)
+            ticket = client.files_getUploadURLExternal(
+                filename=upload.filename, length=len(upload.data), alt_txt=upload.alt_text
+            )
+        except ReadBackFailed as exc:
+            raise Rejected(exc.reason) from None
+        except SlackApiError as exc:
+            raise self._read_error(exc) from None
+        except Exception as exc:
+            raise NotSent(self._describe(exc)) from None
+        request = urllib.request.Request(str(ticket["upload_url"]), data=upload.data)
+        request.add_header("Content-Type", "application/octet-stream")
+        try:
+            with urllib.request.urlopen(request, timeout=client.timeout) as response:
+                response.read()
+        except HTTPError as exc:
+            raise NotSent(f"upload_url answered HTTP {exc.code}") from None
+        except Exception as exc:
+            raise NotSent(self._describe(exc)) from None
+        file_id = str(ticket["file_id"])
+        try:
+            client.files_completeUploadExternal(
+                files=[{"id": file_id, "title": upload.title}],
+                channel_id=channel_id,
+                thread_ts=upload.thread_ts,
+            )
+        except SlackApiError as exc:
+            raise self._post_error(exc) from None
+        except Exception as exc:
+            if _never_connected(exc):
+                raise NotSent(self._describe(exc)) from None
+            raise InDoubt(self._describe(exc)) from None
+        return Uploaded(file_id, channel_id)
+
     def _history_channel(self, channel: str) -> str:
-        """conversations.history wants an id: open the DM of a user id, look up a name."""
+        """The id of a channel name (looked up once per transport), or the DM of a user id:
+        history, replies and file shares take ids only."""
         channel = channel.removeprefix("#")
         if _CHANNEL_ID.match(channel):
             return channel
@@ -239,18 +316,37 @@ class TerminalTransport:
         self.outdir.mkdir(parents=True, exist_ok=True)
         path = self.outdir / f"{safe_key(message.key)}.json"
         where = {"to": message.to} if message.to else {"channel": message.channel}
-        body = where | {"text": message.text, "blocks": message.blocks or []}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        thread = {"thread_ts": message.thread_ts} if message.thread_ts else {}
+        body = where | thread | {"text": message.text, "blocks": message.blocks or []}
+        _write(path, (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode())
         recipient = message.to or "#" + message.channel.removeprefix("#")
-        print(f"── to {recipient} ({message.key}) ──", message.text, "", sep="\n", file=self.stream)
+        reply = " in thread" if message.thread_ts else ""
+        header = f"── to {recipient}{reply} ({message.key}) ──"
+        print(header, message.text, "", sep="\n", file=self.stream)
         self.stream.flush()
         return Posted("terminal", f"{time.time():.6f}")
 
-    def find_posted(self, channel: str, key: str, oldest: float) -> Posted | None:
+    def find_posted(
+        self, channel: str, key: str, oldest: float, thread_ts: str | None = None
+    ) -> Posted | None:
         path = self.outdir / f"{safe_key(key)}.json"
         return Posted("terminal", f"{path.stat().st_mtime:.6f}") if path.exists() else None
+
+    def upload_file(self, upload: FileUpload) -> Uploaded:
+        """Keep the file next to the messages (key + the file's extension) and say where."""
+        self.outdir.mkdir(parents=True, exist_ok=True)
+        path = self.outdir / (safe_key(upload.key) + Path(upload.filename).suffix)
+        _write(path, upload.data)
+        print(f"── file {upload.title}: {path} ──", "", sep="\n", file=self.stream)
+        self.stream.flush()
+        return Uploaded(path.name, "terminal")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write whole or not at all: a reader (or read-back) never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def transport_from_env(

@@ -39,7 +39,9 @@ class Digest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _where(frame: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
+def filter_where(frame: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
+    """Rows whose columns equal every `where` value (text, case-insensitive): a digest's scope.
+    A key the frame lacks matches nothing, so a typo shows an empty digest, not everyone."""
     mask = np.ones(len(frame), dtype=bool)
     for key, wanted in where.items():
         column = frame[key] if key in frame else pd.Series([None] * len(frame))
@@ -60,7 +62,7 @@ def build_digest(
     stale: pd.Series | None = None,
 ) -> Digest:
     """`view` is a scoring.views.PeriodView; `stale` maps account_id -> days without data."""
-    frame = _where(view.scores, where or {}).copy()
+    frame = filter_where(view.scores, where or {}).copy()
     prev = view.previous_scores
     prev = prev[prev["account_id"].isin(frame["account_id"])]
     frame["urgency"] = urgency(frame["score_shown"], frame["arr"])
@@ -94,9 +96,12 @@ def build_digest(
     soon = (renew >= pd.Timestamp(as_of)) & (
         renew <= pd.Timestamp(as_of + timedelta(days=renewal_days))
     )
+    # Values are assigned to the selected rows only: assigning a full-length Series to an
+    # empty selection makes pandas adopt its index, i.e. one all-NaN row per account.
+    renewing = soon & below_top & frame["score_shown"].notna()
     renewals = (
-        frame[soon & below_top & frame["score_shown"].notna()]
-        .assign(days_left=(renew - pd.Timestamp(as_of)).dt.days)
+        frame[renewing]
+        .assign(days_left=(renew - pd.Timestamp(as_of)).dt.days[renewing])
         .sort_values("renewal_date")
     )
     improving = (frame["delta"] > 0) & (frame["previous_delta"] > 0)
@@ -106,10 +111,9 @@ def build_digest(
         if stale is not None
         else pd.Series(np.nan, index=frame.index)
     )
+    troubled = (frame["band"] == INSUFFICIENT_DATA) | stale_days.notna()
     quality = (
-        frame[(frame["band"] == INSUFFICIENT_DATA) | stale_days.notna()]
-        .assign(stale_days=stale_days)
-        .sort_values("arr", ascending=False)
+        frame[troubled].assign(stale_days=stale_days[troubled]).sort_values("arr", ascending=False)
     )
     quiet = drops.empty and gains.empty and downgrades.empty
     scored = frame["score_shown"].dropna()

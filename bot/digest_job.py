@@ -1,0 +1,325 @@
+"""The weekly digest job: build, render, enqueue and deliver each `digest:` target's digest for
+a period, then share its chart into the digest's thread.
+
+Three steps, so the weekly pipeline delivers alerts and digests in one pass: enqueue_digests
+(the digest and its overflow reply, threaded under it), a delivery pass, share_charts;
+post_digests does all three for `healthbot digest`. Messages go through the outbox like every
+other message (a rerun for the same period sends nothing new; `force` posts again under new
+keys). The chart is recorded in the outbox too, as a row of kind CHART_KIND enqueued once its
+digest is sent (the upload needs the digest's channel id and ts) and claimed at once: it is
+shared once, and a rerun retries it only when the last attempt certainly shared nothing. A
+failed upload never holds back the digest: the digest posts without the picture, and the
+reason is returned in DigestResult (the caller writes `details()` into the run) and stored on
+the chart's row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from bot.chart import chart_labels, render_chart
+from bot.delivery import CHART_KIND, DeliveryReport, deliver_pending
+from bot.digest_context import digest_context, overflow_context
+from bot.render import Message, render_message
+from bot.transports import FileUpload, InDoubt, NotSent, Rejected, Transport
+from scoring.config import Model
+from scoring.config.sections import DigestTarget
+from scoring.digest import Digest, build_digest, filter_where
+from scoring.digest_trend import trend_periods, weekly_trend
+from scoring.store import load_accounts
+from scoring.store.bulk import in_list, read_frame
+from scoring.store.outbox import OutboxMessage, claim, enqueue, get_row, is_paused, transition
+from scoring.store.tables import utcnow
+from scoring.views import PeriodView, last_signal_dates, load_period
+from scoring.weekly import stale_days
+
+log = logging.getLogger("healthbot.digest")
+
+TREND_TYPES = {"period": "str", "account_id": "str", "score_shown": "float", "band_rank": "int"}
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """One target's digest, ready to post or preview. The chart is drawn when first asked
+    for: a rerun whose chart is already shared never draws it."""
+
+    target: DigestTarget
+    digest: Digest
+    message: Message
+    thread: Message | None
+    labels: dict[str, Any]
+    model: Model = field(repr=False)
+    scores: pd.DataFrame = field(repr=False)
+    trend: pd.DataFrame = field(repr=False)
+
+    @cached_property
+    def chart(self) -> bytes:
+        return render_chart(self.model, self.scores, self.trend, self.labels)
+
+
+@dataclass
+class DigestPost:
+    """What happened to one target's digest and chart in this run."""
+
+    channel: str
+    key: str
+    status: str = "pending"  # the digest's outbox status after this run
+    already_sent: bool = False  # sent by an earlier run (post again with force)
+    channel_id: str | None = None
+    ts: str | None = None
+    error: str | None = None
+    chart: str = "waiting"  # uploaded, already uploaded, pending, failed, unknown, waiting
+    chart_error: str | None = None
+
+
+@dataclass
+class DigestResult:
+    period: str
+    posts: list[DigestPost] = field(default_factory=list)
+    messages: int = 0  # rendered (digests and overflow replies), new or already enqueued
+    delivery: DeliveryReport | None = None
+    text: str = ""  # the first digest's text, for terminals and logs
+    run_id: int | None = None
+    rendered: list[RenderedDigest] = field(default_factory=list, repr=False)
+
+    @property
+    def chart_failures(self) -> list[str]:
+        """Why charts did not reach Slack in this run ("#channel: reason")."""
+        return [f"{p.channel}: {p.chart_error}" for p in self.posts if p.chart_error]
+
+    def details(self) -> dict[str, Any]:
+        """For the run ledger: per digest its key, status and the chart's outcome; chart
+        failures also as `notes`, which `healthbot runs` shows."""
+        out: dict[str, Any] = {"digests": [asdict(p) for p in self.posts]}
+        if self.chart_failures:
+            out["notes"] = "chart not shared: " + "; ".join(self.chart_failures)
+        return out
+
+
+def render_digests(
+    engine: Engine, model: Model, period: str | None = None, as_of: date | None = None
+) -> tuple[PeriodView, list[RenderedDigest]]:
+    """Every target's digest for `period` (default: the latest stored); with no `digest:`
+    targets, one portfolio-wide digest (what `--preview` shows before any channel is set)."""
+    view = load_period(engine, period)
+    as_of = as_of or pd.Timestamp(view.scores["as_of"].max()).date()
+    stale = stale_days(last_signal_dates(engine), as_of, model.alerts.stale_days)
+    periods = trend_periods(view.period)
+    history = _trend_snapshots(engine, periods)
+    accounts = load_accounts(engine)
+    arr = accounts.set_index("account_id")["arr"]
+    out = []
+    for target in model.digest or [DigestTarget(channel="preview")]:
+        digest = build_digest(model, view, as_of, target.where, target.renewal_days, stale)
+        context = digest_context(model, digest, quiet_line=target.quiet_line, where=target.where)
+        extra = overflow_context(model, digest)
+        scope = _scope(view, accounts, target.where)
+        snapshots = history if scope is None else history[history["account_id"].isin(scope)]
+        trend = weekly_trend(snapshots, arr, periods)
+        out.append(
+            RenderedDigest(
+                target,
+                digest,
+                render_message("digest", **context),
+                render_message("digest_thread", **extra) if extra else None,
+                chart_labels(context, trend, target.where),
+                model,
+                filter_where(view.scores, target.where)[["score_shown", "band"]],
+                trend,
+            )
+        )
+    return view, out
+
+
+def post_digests(
+    engine: Engine,
+    model: Model,
+    transport: Transport,
+    *,
+    period: str | None = None,
+    as_of: date | None = None,
+    run_id: int | None = None,
+    force: bool = False,
+) -> DigestResult:
+    """Post each target's digest (overflow in its thread) and share its chart there."""
+    result = enqueue_digests(engine, model, period=period, as_of=as_of, run_id=run_id, force=force)
+    result.delivery = deliver_pending(
+        engine,
+        transport,
+        redirect=model.delivery.redirect,
+        fallback_channel=model.alerts.fallback_channel,
+    )
+    return share_charts(engine, transport, result)
+
+
+def enqueue_digests(
+    engine: Engine,
+    model: Model,
+    *,
+    period: str | None = None,
+    as_of: date | None = None,
+    run_id: int | None = None,
+    force: bool = False,
+) -> DigestResult:
+    """Render every target's digest and enqueue it with its overflow reply; nothing is sent.
+    `force` uses new keys, so digests already sent for the period are posted again."""
+    if not model.digest:
+        return DigestResult(period or "")
+    view, rendered = render_digests(engine, model, period, as_of)
+    suffix = f"forced-{utcnow():%Y%m%dT%H%M%S%f}" if force else None
+    text = rendered[0].message.text
+    result = DigestResult(view.period, text=text, run_id=run_id, rendered=rendered)
+    rows: list[OutboxMessage] = []
+    for item in rendered:
+        key = digest_key(view.period, item.target, suffix)
+        before = get_row(engine, key)
+        post = DigestPost(item.target.channel, key)
+        post.already_sent = before is not None and before["status"] == "sent"
+        result.posts.append(post)
+        rows += _outbox_rows(item, key, view.period, run_id)
+    enqueue(engine, rows)
+    result.messages = len(rows)
+    return result
+
+
+def share_charts(engine: Engine, transport: Transport, result: DigestResult) -> DigestResult:
+    """After a delivery pass: share each sent digest's chart into its thread (see the module
+    docstring); the outcome of each lands on `result.posts`."""
+    for item, post in zip(result.rendered, result.posts, strict=True):
+        _share_chart(engine, transport, item, post, result.run_id)
+    for failure in result.chart_failures:
+        log.warning("digest chart not shared: %s", failure)
+    return result
+
+
+def digest_key(period: str, target: DigestTarget, suffix: str | None = None) -> str:
+    """`digest:<period>:<channel>[:<where>][:<suffix>]`: one digest per target and week."""
+    scope = ",".join(f"{k}={v}" for k, v in sorted(target.where.items()))
+    return ":".join(["digest", period, target.channel, *filter(None, [scope, suffix])])
+
+
+def _outbox_rows(
+    item: RenderedDigest, key: str, period: str, run_id: int | None
+) -> list[OutboxMessage]:
+    """The digest and, when a list overflows, its reply in the digest's thread."""
+    parts = [("digest", key, item.message, None)]
+    if item.thread is not None:
+        thread_key = "digest-thread:" + key.removeprefix("digest:")
+        parts.append(("digest_thread", thread_key, item.thread, key))
+    return [
+        OutboxMessage(
+            row_key,
+            kind,
+            "channel",
+            item.target.channel,
+            message.text,
+            message.blocks,
+            period=period,
+            run_id=run_id,
+            thread_key=parent,
+        )
+        for kind, row_key, message, parent in parts
+    ]
+
+
+def _share_chart(
+    engine: Engine,
+    transport: Transport,
+    item: RenderedDigest,
+    post: DigestPost,
+    run_id: int | None,
+) -> None:
+    """Upload the chart into the sent digest's thread, once; record the outcome on `post`."""
+    parent = get_row(engine, post.key)
+    if parent is None:  # enqueued above; only a concurrent `forget` could remove it
+        post.status, post.chart_error = "missing", "the digest is not in the outbox"
+        return
+    post.status, post.error = parent["status"], parent["error"]
+    post.channel_id, post.ts = parent["channel_id"], parent["ts"]
+    if parent["status"] != "sent":
+        post.chart_error = f"the digest is {parent['status']}, so there is no thread to share into"
+        return
+    record = OutboxMessage(
+        "digest-chart:" + post.key.removeprefix("digest:"),
+        CHART_KIND,
+        "channel",
+        item.target.channel,
+        item.labels["title"],
+        period=item.digest.period,
+        run_id=run_id,
+        thread_key=post.key,
+    )
+    enqueue(engine, [record])  # a no-op when an earlier run recorded it
+    row = get_row(engine, record.key)
+    if row is None:
+        post.chart, post.chart_error = "missing", "the chart is not in the outbox"
+        return
+    if row["status"] == "sent":
+        post.chart = "already uploaded"
+        return
+    if row["status"] != "pending":  # failed or unknown in an earlier run: never retried
+        post.chart, post.chart_error = row["status"], row["error"] or row["status"]
+        return
+    retry = f"`healthbot digest --period {item.digest.period}` tries again"
+    if not claim(engine, row, parent["channel_id"]):
+        if is_paused(engine):
+            post.chart, post.chart_error = "pending", f"delivery is paused; {retry}"
+        else:  # a concurrent run of the same digest claimed it first: not a failure
+            post.chart = "uploading elsewhere"
+        return
+    upload = FileUpload(
+        key=row["key"],
+        channel=parent["channel_id"],
+        filename=f"healthbot-digest-{item.digest.period}.png",
+        data=item.chart,
+        title=item.labels["title"],
+        alt_text=item.labels["alt_text"],
+        thread_ts=parent["ts"],
+    )
+    try:
+        done = transport.upload_file(upload)
+    except Rejected as exc:  # Slack said no: retrying would fail the same way
+        post.chart, post.chart_error = "failed", exc.reason
+        transition(engine, row, "failed", error=exc.reason)
+    except NotSent as exc:  # nothing was shared: the next run tries again
+        post.chart, post.chart_error = "pending", f"{exc.reason}; {retry}"
+        transition(engine, row, "pending", error=exc.reason)
+    except InDoubt as exc:  # may be shared: never again automatically
+        post.chart, post.chart_error = "unknown", f"in doubt: {exc.reason}"
+        transition(engine, row, "unknown", error=post.chart_error)
+    except BaseException:
+        transition(engine, row, "sending", error="in doubt: upload interrupted")
+        raise
+    else:
+        post.chart = "uploaded"
+        transition(engine, row, "sent", channel_id=done.channel_id)
+
+
+def _scope(view: PeriodView, accounts: pd.DataFrame, where: dict[str, Any]) -> set[str] | None:
+    """Account ids a target's trend covers (None: all): this week's accounts in scope, plus
+    accounts that match by their own attributes, so one that churned still counts in the
+    weeks it was scored."""
+    if not where:
+        return None
+    ids = set(filter_where(view.scores, where)["account_id"])
+    if all(key in accounts for key in where):
+        ids |= set(filter_where(accounts, where)["account_id"])
+    return ids
+
+
+def _trend_snapshots(engine: Engine, periods: list[str]) -> pd.DataFrame:
+    """Only the four snapshot columns the trend needs: twelve weeks of 100,000 accounts stay
+    a small read (load_snapshots would bring every metric row along)."""
+    with engine.connect() as conn:
+        sql = (
+            f"SELECT {', '.join(TREND_TYPES)} FROM score_snapshots"
+            f" WHERE {in_list(conn, 'period', 'periods')}"
+        )
+        return read_frame(conn, sql, TREND_TYPES, {"periods": periods})
