@@ -1,0 +1,272 @@
+"""The backtest report: one markdown file, the same as HTML, and two PNG charts.
+
+The report is for people deciding whether to trust the score, so every table says what it
+answers and every number is shown the way it is read (percentages, two-decimal AUCs). Markdown
+and HTML are rendered from one list of blocks so that they can never disagree. Charts use
+matplotlib's Agg canvas directly: no display, no global pyplot state, safe in a worker.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from scoring.config import INSUFFICIENT_DATA, Model
+from scoring.config.metrics import COLOR_HEX
+from scoring.validation.summary import Summary
+
+Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"table"|"img", content)
+VERDICTS = {
+    "informative": "carries signal",
+    "noise": "no clear signal (noise?)",
+    "wrong_way": "POINTS THE WRONG WAY: check its scale",
+    "no_data": "no data",
+}
+
+
+def pct(value: Any, digits: int = 1) -> str:
+    return "—" if _missing(value) else f"{100 * float(value):.{digits}f}%"
+
+
+def num(value: Any, digits: int = 2) -> str:
+    return "—" if _missing(value) else f"{float(value):,.{digits}f}"
+
+
+def count(value: Any) -> str:
+    return "—" if _missing(value) else f"{int(value):,}"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def overview_lines(summary: Summary, model_name: str) -> list[str]:
+    o = summary.overview
+    where = f", segment {o['segment']}" if o["segment"] else ""
+    return [
+        f"Backtest of {model_name} (model {o['model_version']}{where}): {o['periods']} period(s)"
+        f" from {o['first_as_of']} to {o['last_as_of']}, churn horizon {o['horizon_days']} days.",
+        f"{count(o['account_periods'])} account-periods ({count(o['accounts'])} accounts),"
+        f" {count(o['scored'])} with a score; {count(o['churned'])} followed by churn within the"
+        f" horizon ({pct(o['churn_rate'])}), from {count(o['churned_accounts'])} accounts.",
+    ]
+
+
+def headline(summary: Summary) -> list[str]:
+    lift = summary.lift
+    return [
+        f"ROC AUC {num(summary.auc)}: the chance that an account which churned scored lower than"
+        " one which stayed (0.5 = coin toss, 1.0 = perfect).",
+        f"Lowest-scoring 10%: churn {pct(lift['rate'])} against {pct(lift['base_rate'])} on"
+        f" average, a lift of {num(lift['lift'], 1)}x.",
+        "Churn by band is monotone (worse band, more churn)."
+        if summary.monotone
+        else "Churn by band is NOT monotone: a worse band does not always mean more churn.",
+    ]
+
+
+def tables(summary: Summary) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Each table as (header, rows of strings), shared by the text, markdown and HTML views."""
+    s = summary
+    out: dict[str, tuple[list[str], list[list[str]]]] = {}
+    out["bands"] = (
+        ["band", "account-periods", "churned", "churn rate"],
+        [
+            [r.band.replace("_", " "), count(r.rows), count(r.churned), pct(r.churn_rate)]
+            for r in s.bands.itertuples()
+        ],
+    )
+    out["calibration"] = (
+        ["score", "account-periods", "churned", "churn rate", "mean score"],
+        [
+            [r.bucket, count(r.rows), count(r.churned), pct(r.churn_rate), num(r.mean_score, 1)]
+            for r in s.calibration.itertuples()
+        ],
+    )
+    out["alerts"] = (
+        ["rule", "fired", "followed by churn", "precision", "churned accounts caught", "recall"],
+        [
+            [r.rule, count(r.fired), count(r.followed_by_churn), pct(r.precision)]
+            + [count(r.churned_accounts_caught), pct(r.recall)]
+            for r in s.alerts.itertuples()
+        ],
+    )
+    out["metrics"] = (
+        ["metric", "weight", "account-periods with data", "AUC", "verdict"],
+        [
+            [r.label, num(r.weight, 1), count(r.rows_with_data), num(r.auc), VERDICTS[r.verdict]]
+            for r in s.metrics.itertuples()
+        ],
+    )
+    out["segments"] = (
+        ["segment", "account-periods", "accounts", "churned", "churn rate", "AUC", "lift"],
+        [
+            [r.segment, count(r.rows), count(r.accounts), count(r.churned), pct(r.churn_rate)]
+            + [num(r.auc), num(r.lift, 1)]
+            for r in s.segments.itertuples()
+        ],
+    )
+    out["periods"] = (
+        ["as of", "accounts", "churned", "AUC"],
+        [
+            [str(r.as_of)[:10], count(r.rows), count(r.churned), num(r.auc)]
+            for r in s.periods.itertuples()
+        ],
+    )
+    return out
+
+
+def intervention_table(effect: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    header = ["alerted accounts", "accounts", "churned", "churn rate"]
+    header += [f"score change after {effect['recovery_days']} days (mean, n)"]
+    rows = [
+        [g["group"], count(g["accounts"]), count(g["churned"]), pct(g["churn_rate"])]
+        + [f"{num(g['mean_score_change'], 1)} (n={g['with_later_score']})"]
+        for g in effect["groups"]
+    ]
+    return header, rows
+
+
+def blocks(
+    summary: Summary, model_name: str, effect: dict[str, Any] | None, charts: dict[str, str]
+) -> list[Block]:
+    t = tables(summary)
+    out: list[Block] = [("h1", f"Backtest: {model_name}")]
+    out += [("p", line) for line in overview_lines(summary, model_name)]
+    out += [("h2", "Does a low score come before churn?")]
+    out += [("p", line) for line in headline(summary)[:2]]
+    if "roc" in charts:
+        out.append(("img", (charts["roc"], "ROC curve")))
+    out += [("h2", "Churn by band"), ("p", headline(summary)[2]), ("table", t["bands"])]
+    if "bands" in charts:
+        out.append(("img", (charts["bands"], "Churn rate by band")))
+    out += [
+        ("h2", "Calibration: churn by score bucket"),
+        ("p", "Observed churn within the horizon for each 10-point band of the score."),
+        ("table", t["calibration"]),
+        ("h2", "Alert rules"),
+        (
+            "p",
+            "Precision: share of firings followed by churn within the horizon (compare with"
+            " the base rate). Recall: share of churned accounts a rule flagged within the horizon"
+            " before they churned.",
+        ),
+        ("table", t["alerts"]),
+        ("h2", "Which metrics carry information"),
+        (
+            "p",
+            "Each metric's own AUC, from its 0-100 sub-score. Manual CSM inputs (sentiment,"
+            " champion status) appear here like any metric when the model scores them.",
+        ),
+        ("table", t["metrics"]),
+        ("h2", "Per segment"),
+        ("table", t["segments"]),
+    ]
+    if len(summary.periods) > 1:
+        out += [("h2", "Per period"), ("table", t["periods"])]
+    if effect is not None:
+        out += [("h2", "Acting on alerts"), ("table", intervention_table(effect))]
+        out += [("p", f"{count(effect['too_recent'])} alerted accounts are too recent to judge.")]
+        out += [("p", effect["caveat"])]
+    out += [("h2", "Notes")] + [("p", note) for note in summary.notes]
+    return out
+
+
+def to_markdown(doc: list[Block]) -> str:
+    lines: list[str] = []
+    for kind, content in doc:
+        if kind in ("h1", "h2"):
+            lines += ["#" * int(kind[1]) + " " + content, ""]
+        elif kind == "p":
+            lines += [content, ""]
+        elif kind == "img":
+            lines += [f"![{content[1]}]({content[0]})", ""]
+        else:
+            header, rows = content
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "|".join("---" for _ in header) + "|")
+            lines += ["| " + " | ".join(r) + " |" for r in rows] + [""]
+    return "\n".join(lines)
+
+
+def to_html(doc: list[Block], title: str) -> str:
+    e = html.escape
+    body: list[str] = []
+    for kind, content in doc:
+        if kind in ("h1", "h2"):
+            body.append(f"<{kind}>{e(content)}</{kind}>")
+        elif kind == "p":
+            body.append(f"<p>{e(content)}</p>")
+        elif kind == "img":
+            body.append(f'<img src="{e(content[0])}" alt="{e(content[1])}" width="640">')
+        else:
+            header, rows = content
+            head = "".join(f"<th>{e(h)}</th>" for h in header)
+            cells = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>")
+    style = (
+        "body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}"
+    )
+    return (
+        f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{e(title)}</title>"
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def _figure() -> Figure:
+    fig = Figure(figsize=(6.4, 4.0), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def band_chart(summary: Summary, model: Model, path: Path) -> None:
+    bands = summary.bands[summary.bands["band"] != INSUFFICIENT_DATA]
+    fig = _figure()
+    ax = fig.add_subplot()
+    colors = [COLOR_HEX.get(model.band_color(b), "#888888") for b in bands["band"]]
+    rates = bands["churn_rate"].fillna(0.0) * 100
+    ax.bar([b.replace("_", " ") for b in bands["band"]], rates, color=colors)
+    for i, (rate, n) in enumerate(zip(rates, bands["rows"], strict=True)):
+        ax.annotate(f"{rate:.1f}% of {n:,}", (i, rate), ha="center", va="bottom", fontsize=9)
+    ax.set_ylabel(f"churned within {summary.overview['horizon_days']} days (%)")
+    ax.set_title("Churn rate by band")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def roc_chart(summary: Summary, path: Path) -> None:
+    fpr, tpr = summary.roc
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.plot(fpr, tpr, color="#2f6fd6", label=f"health score (AUC {num(summary.auc)})")
+    ax.plot([0, 1], [0, 1], color="#9aa0a6", linestyle="--", label="coin toss (AUC 0.5)")
+    ax.set_xlabel("share of retained accounts flagged (false positive rate)")
+    ax.set_ylabel("churned accounts flagged (true positive rate)")
+    ax.set_title("ROC: flagging accounts from the lowest score up")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def write_report(
+    summary: Summary,
+    model: Model,
+    directory: Path,
+    model_name: str,
+    effect: dict[str, Any] | None = None,
+) -> list[Path]:
+    """backtest.md, backtest.html, churn_by_band.png and roc.png in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    charts = {"bands": "churn_by_band.png", "roc": "roc.png"}
+    band_chart(summary, model, directory / charts["bands"])
+    roc_chart(summary, directory / charts["roc"])
+    doc = blocks(summary, model_name, effect, charts)
+    (directory / "backtest.md").write_text(to_markdown(doc), encoding="utf-8")
+    (directory / "backtest.html").write_text(to_html(doc, f"Backtest: {model_name}"), "utf-8")
+    return [directory / n for n in ("backtest.md", "backtest.html", *charts.values())]
