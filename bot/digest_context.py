@@ -33,6 +33,9 @@ def _rows(model: Model, frame: pd.DataFrame, limit: int) -> tuple[list[dict[str,
                 "delta": None if pd.isna(r.get("delta")) else r["delta"],
                 "arr": None if pd.isna(r.get("arr")) else r["arr"],
                 "owner": _text(r.get("owner_email")) or "—",
+                "override": None
+                if pd.isna(r.get("override_id", float("nan")))
+                else {"by": _text(r.get("override_by")), "reason": _text(r.get("override_reason"))},
                 "driver": r.get("driver_label") if isinstance(r.get("driver_label"), str) else None,
                 "renewal_date": None
                 if pd.isna(r.get("renewal_date"))

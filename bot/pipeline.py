@@ -20,9 +20,10 @@ from bot.digest_job import enqueue_digests, share_charts
 from bot.render import render_message, render_text
 from scoring.config import Model
 from scoring.jobs import load_model_signals, score_and_store
+from scoring.overrides import expired_overrides
 from scoring.periods import period_of
 from scoring.store import finish_run, load_accounts, start_run
-from scoring.store.actions import alert_history, record_alerts, snoozes
+from scoring.store.actions import alert_history, load_csm_inputs, record_alerts, snoozes
 from scoring.store.outbox import OutboxMessage, enqueue
 from scoring.views import latest_signal_dates, load_period
 from scoring.weekly import decide_week
@@ -66,6 +67,7 @@ def run_weekly(
         scored = score_and_store(engine, model, [as_of], signals)[0]
         result.accounts_scored = len(scored.scores.accounts)
         messages = weekly_messages(engine, model, as_of, result, run_id, signals)
+        messages += expiry_notices(engine, as_of, run_id)
         enqueue(engine, messages)
         result.digest = enqueue_digests(engine, model, period=period, as_of=as_of, run_id=run_id)
         result.digest_text = result.digest.text
@@ -189,3 +191,39 @@ def report_failure(
         deliver_pending(engine, transport, fallback_channel=None)
     except Exception:  # noqa: BLE001  (the database may be what failed)
         log.exception("could not report the failed run to %s", model.admin_channel)
+
+
+def expiry_notices(engine: Engine, as_of: date, run_id: int | None = None) -> list[OutboxMessage]:
+    """Tell owners whose override ran out since last week that the computed score is back."""
+    expired = expired_overrides(load_csm_inputs(engine), as_of - timedelta(days=7), as_of)
+    if expired.empty:
+        return []
+    view = load_period(engine, period_of(as_of)).scores.set_index("account_id")
+    out = []
+    for row in expired.to_dict("records"):
+        account = row["account_id"]
+        if account not in view.index or not isinstance(view.loc[account, "owner_email"], str):
+            continue
+        info = view.loc[account]
+        context = {
+            "name": info["name"],
+            "until": str(row["valid_until"])[:10],
+            "score": info["score_shown"],
+            "band": str(info["band"]).replace("_", " "),
+            "by": row["user_email"] or row["user_id"] or "someone",
+            "reason": row["reason"],
+        }
+        message = render_message("override_expired", **context)
+        out.append(
+            OutboxMessage(
+                key=f"override-expired:{row['id']}",
+                kind="notice",
+                period=period_of(as_of),
+                run_id=run_id,
+                target_kind="email",
+                target=info["owner_email"],
+                text=message.text,
+                blocks=message.blocks,
+            )
+        )
+    return out

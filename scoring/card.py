@@ -29,6 +29,19 @@ def _num(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+def _override(row: pd.Series) -> dict[str, Any] | None:
+    """Who overrode the score, why, until when, and what the data alone says."""
+    if pd.isna(row.get("override_id", None)):
+        return None
+    return {
+        "by": row.get("override_by"),
+        "reason": row.get("override_reason"),
+        "until": str(row.get("override_until"))[:10],
+        "computed_score": _num(row.get("computed_score")),
+        "computed_band": str(row.get("computed_band", "")).replace("_", " "),
+    }
+
+
 def card_context(
     model: Model,
     view: Any,
@@ -88,4 +101,5 @@ def card_context(
         "renewal_date": None if renewal is None or pd.isna(renewal) else str(renewal)[:10],
         "playbook": playbook,
         "alert_state": alert_state or {},
+        "override": _override(row),
     }

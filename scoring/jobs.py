@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -10,8 +10,10 @@ from sqlalchemy.engine import Engine
 
 from scoring.config import Model
 from scoring.engine import Scores, score_accounts
+from scoring.overrides import active_overrides, apply_overrides
 from scoring.periods import period_of
 from scoring.store import load_accounts, load_signals, save_snapshots
+from scoring.store.actions import load_csm_inputs, save_snapshot_overrides
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,13 @@ def score_and_store(
     first, last = min(as_ofs), max(as_ofs)
     if signals is None:
         signals = load_model_signals(engine, model, first, last)
+    inputs = load_csm_inputs(engine)
     out = []
     for as_of in as_ofs:
         scores = score_accounts(model, accounts, signals, as_of)
+        effective = apply_overrides(model, scores.accounts, active_overrides(inputs, as_of))
         period = period_of(as_of)
-        save_snapshots(engine, period, as_of, model.version, scores.accounts, scores.metrics)
-        out.append(ScoredPeriod(period, as_of, scores))
+        save_snapshots(engine, period, as_of, model.version, effective, scores.metrics)
+        save_snapshot_overrides(engine, period, effective)
+        out.append(ScoredPeriod(period, as_of, replace(scores, accounts=effective)))
     return out

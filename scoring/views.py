@@ -12,7 +12,9 @@ from scoring.errors import HealthbotError
 from scoring.history import compare, drivers
 from scoring.periods import period_bounds, previous_period
 from scoring.store import list_periods, load_accounts, load_snapshots
+from scoring.store.actions import load_snapshot_overrides
 
+OVERRIDE_EXPORT = ["computed_score", "override_by", "override_reason", "override_until"]
 ACCOUNT_INFO = ["account_id", "name", "owner_email", "segment", "arr", "renewal_date"]
 
 
@@ -54,10 +56,12 @@ def load_period(engine: Engine, period: str | None = None) -> PeriodView:
         earlier.set_index("account_id")["delta"]
     )
     accounts = load_accounts(engine)
+    overrides = load_snapshot_overrides(engine, [period]).drop(columns=["period"])
     joined = (
         cur.drop(columns=["score_shown", "band", "band_rank"])
         .merge(comparison, on="account_id")
         .merge(accounts.reindex(columns=ACCOUNT_INFO), on="account_id", how="left")
+        .merge(overrides, on="account_id", how="left")
     )
     return PeriodView(
         period,
@@ -89,10 +93,13 @@ def export_frame(view: PeriodView, model: Model) -> pd.DataFrame:
         "previous_band",
     ]
     out = base.reindex(columns=cols)
+    tail = base.reindex(columns=OVERRIDE_EXPORT)
     per_metric = view.metrics.pivot(index="account_id", columns="metric", values="metric_score")
     for key in model.metric_keys:
         column = per_metric[key] if key in per_metric else pd.Series(dtype=float)
         out[f"score_{key}"] = out["account_id"].map(column)
+    tail["computed_score"] = tail["computed_score"].fillna(out["score"])
+    out = pd.concat([out, tail], axis=1)
     return out.sort_values("account_id", kind="stable").reset_index(drop=True)
 
 

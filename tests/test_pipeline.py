@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -179,3 +180,46 @@ def test_a_missed_period_runs_once_when_the_worker_is_back(engine, slack_double)
     first = run_if_due(engine, prepared.model, HERE, transport, wednesday, "w1")
     assert first is not None and first.period == "2026-W47" and first.as_of == END
     assert run_if_due(engine, prepared.model, HERE, transport, wednesday, "w2") is None
+
+
+def test_an_override_survives_weekly_runs_and_expires_on_time(engine, slack_double):
+    from scoring.store.actions import add_override
+    from scoring.views import export_frame, load_period
+
+    prepared = prepare(engine)
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    accounts = prepared.portfolio.accounts.set_index("account_id")
+    acme = accounts.index[accounts["name"] == "Acme Corp"][0]
+    add_override(
+        engine,
+        acme,
+        score=12,
+        reason="Champion left, renewal lost",
+        entered_on=END - timedelta(days=8),
+        valid_until=END - timedelta(days=1),
+        user_email="lead@example.com",
+    )
+    run_weekly(engine, prepared.model, HERE, END - timedelta(days=7), transport, sync=False)
+    during = (
+        export_frame(load_period(engine, "2026-W46"), prepared.model)
+        .set_index("account_id")
+        .loc[acme]
+    )
+    assert during["score"] == 12.0 and during["band"] == "critical"
+    assert during["computed_score"] > 50 and during["override_by"] == "lead@example.com"
+    assert during["override_reason"] == "Champion left, renewal lost"
+    run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    after = (
+        export_frame(load_period(engine, "2026-W47"), prepared.model)
+        .set_index("account_id")
+        .loc[acme]
+    )
+    assert after["score"] == after["computed_score"] > 50 and pd.isna(after["override_by"])
+    owner = accounts.loc[acme, "owner_email"]
+    user = next(
+        u
+        for u, texts in dm_texts(slack_double).items()
+        if any("override on Acme Corp expired" in t for t in texts)
+    )
+    info = slack_double.calls("users.lookupByEmail")
+    assert any(c.params.get("email") == owner for c in info) and user.startswith("U")

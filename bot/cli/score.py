@@ -9,6 +9,7 @@ from bot.cli.output import emit
 from scoring.history import sparkline
 from scoring.jobs import score_and_store
 from scoring.periods import last_complete_day, parse_date, weekly_as_ofs
+from scoring.store.actions import audit_trail
 from scoring.views import account_history, export_frame, load_period
 
 
@@ -42,12 +43,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     export = sub.add_parser(
         "export",
         parents=[common],
-        help="export stored data (scores)",
+        help="export stored data (scores, audit)",
         epilog="examples:\n  healthbot export scores --format csv --output scores.csv\n"
-        "  healthbot export scores --period 2026-W47 --json",
+        "  healthbot export scores --period 2026-W47 --json\n"
+        "  healthbot export audit --format csv --output audit.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    export.add_argument("what", choices=["scores"])
+    export.add_argument("what", choices=["scores", "audit"])
     export.add_argument(
         "--period", metavar="PERIOD", help="ISO week like 2026-W47 (default: the latest scored)"
     )
@@ -77,6 +79,7 @@ def run_score(ctx: Context) -> int:
 def run_history(ctx: Context) -> int:
     account = ctx.find_account(ctx.args.account)
     frame = account_history(ctx.engine, account["account_id"])
+    trail = audit_trail(ctx.engine, [account["account_id"]])
     columns = [
         "period",
         "as_of",
@@ -109,6 +112,17 @@ def run_history(ctx: Context) -> int:
                 f"{row.period:<10} {str(row.as_of)[:10]:<10} {score:>6} {delta:>6}  "
                 f"{row.band}{note}"
             )
+        if len(trail):
+            lines += ["", "Audit trail (CSM input and actions):"]
+            for r in trail.itertuples():
+                until = (
+                    f" until {str(r.valid_until)[:10]}"
+                    if r.valid_until == r.valid_until and r.valid_until is not None
+                    else ""
+                )
+                lines.append(
+                    f"  {str(r.when)[:16]}  {r.who or '?'}  {r.what}: {r.detail}{until}  — {r.why}"
+                )
         return "\n".join(lines)
 
     emit(ctx.args, out, text)
@@ -116,6 +130,10 @@ def run_history(ctx: Context) -> int:
 
 
 def run_export(ctx: Context) -> int:
+    if ctx.args.what == "audit":
+        trail = audit_trail(ctx.engine)
+        emit(ctx.args, trail, lambda: trail.to_string(index=False))
+        return 0
     view = load_period(ctx.engine, ctx.args.period)
     frame = export_frame(view, ctx.model)
     emit(ctx.args, frame, lambda: frame.to_string(index=False))

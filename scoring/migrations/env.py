@@ -12,7 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import scoring.store.actions  # noqa: F401
+import scoring.store.actions  # noqa: F401  (0003, 0004 tables)
 import scoring.store.outbox  # noqa: F401  (the outbox tables, migration 0002)
 import scoring.store.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 

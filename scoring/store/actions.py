@@ -331,3 +331,72 @@ def _input_detail(inputs: pd.DataFrame) -> pd.Series:
         + champ.where(inputs["champion_status"].notna(), "")
     ).str.strip("; ")
     return score.where(inputs["kind"] == "override", note)
+
+
+class SnapshotOverride(SQLModel, table=True):
+    """The computed score of a snapshot whose effective score is an override."""
+
+    __tablename__ = "snapshot_overrides"
+
+    period: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    override_id: int
+    computed_score: float | None = None
+    computed_band: str
+
+
+SNAPSHOT_OVERRIDES = SnapshotOverride.__table__
+
+
+def save_snapshot_overrides(engine: Engine, period: str, scores: pd.DataFrame) -> int:
+    """Replace a period's record of overridden accounts (scores: scoring.overrides output)."""
+    hit = scores[scores["override_id"].notna()]
+    rows = [
+        {
+            "period": period,
+            "account_id": str(r["account_id"]),
+            "override_id": int(r["override_id"]),
+            "computed_score": None if pd.isna(r["computed_score"]) else float(r["computed_score"]),
+            "computed_band": str(r["computed_band"]),
+        }
+        for r in hit.to_dict("records")
+    ]
+    with engine.begin() as conn:
+        conn.execute(sa.delete(SNAPSHOT_OVERRIDES).where(SNAPSHOT_OVERRIDES.c.period == period))
+        if rows:
+            conn.execute(sa.insert(SNAPSHOT_OVERRIDES), rows)
+    return len(rows)
+
+
+def load_snapshot_overrides(engine: Engine, periods: Sequence[str]) -> pd.DataFrame:
+    """Overridden snapshots with who set the override, why and until when."""
+    o, c = SNAPSHOT_OVERRIDES, CSM_INPUTS
+    query = (
+        sa.select(
+            o.c.period,
+            o.c.account_id,
+            o.c.override_id,
+            o.c.computed_score,
+            o.c.computed_band,
+            sa.func.coalesce(c.c.user_email, c.c.user_id).label("override_by"),
+            c.c.reason.label("override_reason"),
+            c.c.valid_until.label("override_until"),
+        )
+        .join(c, c.c.id == o.c.override_id)
+        .where(o.c.period.in_(list(periods)))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "period",
+            "account_id",
+            "override_id",
+            "computed_score",
+            "computed_band",
+            "override_by",
+            "override_reason",
+            "override_until",
+        ],
+    )
