@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from scoring.config import Model
 from scoring.engine import Scores, score_accounts
+from scoring.metric_drop import CHAMPION_SIGNAL
 from scoring.overrides import active_overrides, apply_overrides
 from scoring.periods import period_of
 from scoring.store import load_accounts, load_signals, save_snapshots
@@ -46,6 +47,9 @@ def signal_windows(model: Model, for_alerts: bool = False) -> dict[str, int]:
     out: dict[str, int] = {}
     for metric in model.metrics.values():
         out[metric.signal] = max(out.get(metric.signal, 0), metric.window_days * factor)
+    if for_alerts and model.alerts.champion_left is not None:
+        longest = max(m.window_days for m in model.metrics.values())
+        out[CHAMPION_SIGNAL] = max(out.get(CHAMPION_SIGNAL, 0), longest + 7)
     return out
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from scoring.alerts import apply_cooldown, decide_alerts
 from scoring.card import band_display
 from scoring.config import Model
-from scoring.metric_drop import metric_drops
+from scoring.metric_drop import champion_values, metric_drops
 from scoring.playbooks import choose_playbooks, order_by_urgency, playbook_inputs
 
 MAX_ACCOUNTS_PER_DM = 10
@@ -74,6 +74,11 @@ def decide_week(
     ]
     drops = metric_drops(model, scores["account_id"], signals, as_of)
     last = pd.to_datetime(last_signal) if len(last_signal) else last_signal
+    champion = (
+        champion_values(model, scores["account_id"], signals, as_of)
+        if model.alerts.champion_left is not None
+        else None
+    )
     raw = decide_alerts(
         model,
         as_of,
@@ -82,6 +87,7 @@ def decide_week(
         view.drivers,
         accounts,
         metric_drop_frame=drops,
+        champion=champion,
         last_signal=last,
     )
     to_send, suppressed = apply_cooldown(raw, history, snoozes, as_of, model.alerts)

@@ -223,3 +223,40 @@ def test_an_override_survives_weekly_runs_and_expires_on_time(engine, slack_doub
     )
     info = slack_double.calls("users.lookupByEmail")
     assert any(c.params.get("email") == owner for c in info) and user.startswith("U")
+
+
+def test_a_champion_leaving_is_an_alert_rule(engine, slack_double):
+    from scoring.store.actions import add_note
+
+    prepared = prepare(engine, alerts={"champion_left": {}, "cooldown_days": 14})
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    accounts = prepared.portfolio.accounts.set_index("account_id")
+    acme = accounts.index[accounts["name"] == "Acme Corp"][0]
+    until = END + timedelta(days=30)
+    add_note(
+        engine,
+        acme,
+        reason="Met the champion",
+        entered_on=END - timedelta(days=12),
+        valid_until=until,
+        sentiment=4,
+        champion_status=2,
+    )
+    add_note(
+        engine,
+        acme,
+        reason="Champion resigned",
+        entered_on=END - timedelta(days=2),
+        valid_until=until,
+        sentiment=2,
+        champion_status=0,
+    )
+    run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    with engine.connect() as conn:
+        rules = {
+            r[0]
+            for r in conn.execute(
+                sa.text("select rule from alert_log where account_id = :a"), {"a": acme}
+            ).all()
+        }
+    assert "champion_left" in rules
