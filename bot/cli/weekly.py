@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 from pathlib import Path
 
 from bot.cli.context import Context, add_output_options
@@ -98,6 +99,8 @@ def run_scheduler(ctx: Context) -> int:
     job = safe(lambda: run_if_due(engine, model, ctx.config_path.parent, transport))
     job()  # catch up on a period missed while no worker ran
     scheduler = build_scheduler(job, model)
+    # A platform stops a worker with SIGTERM: finish cleanly instead of dying mid-run.
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     logging.getLogger("healthbot.scheduler").info(
         "scheduler started: %r in %s", model.schedule.cron, model.schedule.timezone
     )

@@ -1,0 +1,114 @@
+"""The Procfile's processes started as a platform would: release, then the worker (and web),
+against a fresh database and the local Slack double; one weekly cycle; a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli.demo import demo_model_path
+from scoring.sample import generate_portfolio, write_exports
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def command(process: str) -> list[str]:
+    argv = shlex.split(procfile()[process])
+    return [str(BIN / argv[0]), *argv[1:]]
+
+
+def wait_for(predicate, timeout: float, what: str):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    end = date.today() - timedelta(days=1)
+    write_exports(generate_portfolio(seed=5, accounts=40, end=end), tmp_path)
+    (tmp_path / "healthbot.yml").write_text(demo_model_path().read_text())
+    return tmp_path
+
+
+def test_release_then_worker_runs_a_weekly_cycle_and_stops_cleanly(app_dir, slack_double):
+    for email in [
+        f"{n}@example.com"
+        for n in (
+            "maria.lopez",
+            "james.chen",
+            "aisha.khan",
+            "tom.becker",
+            "priya.patel",
+            "lucas.silva",
+            "emma.johansson",
+            "kenji.tanaka",
+            "sofia.rossi",
+        )
+    ]:
+        slack_double.add_user(email)
+    for name in ("cs-health", "healthbot-admin"):
+        slack_double.add_channel(name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HEALTHBOT_"))}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{app_dir / 'healthbot.db'}",
+        "SLACK_BOT_TOKEN": slack_double.token,
+        "SLACK_API_URL": slack_double.url + "/api/",
+        "SLACK_SIGNING_SECRET": "test-signing-secret",
+        "PORT": "0",
+    }
+    release = subprocess.run(
+        command("release"), cwd=app_dir, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert release.returncode == 0, release.stderr
+    assert "-> 0" in release.stdout  # migrated from empty to the head revision
+    worker = subprocess.Popen(
+        command("worker"),
+        cwd=app_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def weekly_done() -> list[dict]:
+            out = subprocess.run(
+                [str(BIN / "healthbot"), "runs", "--json"],
+                cwd=app_dir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            runs = json.loads(out.stdout or "[]")
+            return [r for r in runs if r["kind"] == "weekly" and r["status"] != "running"]
+
+        runs = wait_for(weekly_done, 180, "the worker's catch-up weekly run")
+        assert runs[0]["status"] == "succeeded", runs[0]
+        assert slack_double.calls("chat.postMessage"), "the run posted to Slack"
+        assert slack_double.messages("cs-health"), "the digest reached its channel"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0, output
+    assert "Traceback" not in output
