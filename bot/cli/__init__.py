@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "bot.cli.reference",
     "bot.cli.sync",
     "bot.cli.forget",
+    "bot.cli.serve",
     "bot.cli.validate",
     "bot.cli.digest",
 ]

@@ -1,0 +1,188 @@
+"""Who may use healthbot, who a Slack user is, and which requests were already seen.
+
+The model file's optional `access: {allow: [...], admins: [...]}` names user groups (`@handle`
+or `@S0123ABC`), channels (`#name` or `#C0123ABC`: their members) and single users (`U0123ABC`).
+Membership comes from the Web API (usergroups.users.list, conversations.members) and is cached
+for `ttl` seconds, so a lookup costs nothing extra in the common case and a removed member loses
+access within minutes. A lookup that fails counts as no members (closed, not open), cached
+briefly so that a Slack outage is not hammered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from scoring.config.sections import Access
+
+log = logging.getLogger("healthbot.access")
+MEMBERS_TTL = 300.0
+FAILURE_TTL = 30.0
+EMAIL_TTL = 3600.0
+ACCESS_TIMEOUT = 2  # seconds per Web API call made before a request is acknowledged
+REPLAY_WINDOW = 360.0  # bolt refuses stamps older than 5 minutes; remember a little longer
+
+
+class TtlCache:
+    """A thread-safe dict whose entries expire; `get_or_load` loads a missing key once."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._data: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: Any, load: Callable[[], tuple[Any, float]]) -> Any:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit and hit[0] > self._clock():
+                return hit[1]
+        value, ttl = load()
+        with self._lock:
+            self._data[key] = (self._clock() + ttl, value)
+        return value
+
+
+class AccessControl:
+    """`allowed(user)` and `is_admin(user)` from the model's `access` section.
+
+    Checked inside the request, before the acknowledgement, so its Web API calls get a short
+    timeout; a lookup that fails keeps the members last seen (or admits nobody) for a while.
+    """
+
+    def __init__(self, access: Access, client: WebClient, ttl: float = MEMBERS_TTL) -> None:
+        self.access, self.ttl = access, ttl
+        self.client = WebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=ACCESS_TIMEOUT,
+            logger=client.logger,
+        )
+        self._members = TtlCache()
+        self._last_good: dict[str, frozenset[str]] = {}
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.access.allow)
+
+    def allowed(self, user_id: str | None) -> bool:
+        """Everyone when there is no allow-list; else members of an entry (or an admin)."""
+        if not self.restricted:
+            return True
+        return bool(user_id) and (
+            self._member_of(self.access.allow, user_id) or self.is_admin(user_id)
+        )
+
+    def is_admin(self, user_id: str | None) -> bool:
+        return bool(user_id) and self._member_of(self.access.admins, user_id)
+
+    def _member_of(self, entries: list[str], user_id: str | None) -> bool:
+        return any(
+            user_id in self._members.get_or_load(e, lambda e=e: self._load(e)) for e in entries
+        )
+
+    def _load(self, entry: str) -> tuple[frozenset[str], float]:
+        try:
+            members = frozenset(self._resolve(entry.strip()))
+        except (SlackApiError, SlackClientError, LookupError, OSError) as exc:
+            reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+            kept = self._last_good.get(entry, frozenset())
+            log.warning(
+                "access entry %r not resolved (%s): %d members kept", entry, reason, len(kept)
+            )
+            return kept, FAILURE_TTL
+        self._last_good[entry] = members
+        return members, self.ttl
+
+    def _resolve(self, entry: str) -> Iterator[str]:
+        if entry.startswith("@"):
+            group = entry[1:]
+            if not _is_slack_id(group, "S"):
+                group = self._usergroup_id(group)
+            yield from self.client.usergroups_users_list(usergroup=group)["users"]
+        elif entry.startswith("#") or _is_slack_id(entry, "CG"):
+            channel = entry.removeprefix("#")
+            if not _is_slack_id(channel, "CG"):
+                channel = self._channel_id(channel)
+            for page in self.client.conversations_members(channel=channel, limit=1000):
+                yield from page["members"]
+        elif _is_slack_id(entry, "UW"):
+            yield entry
+        else:
+            raise LookupError(f"not a user group (@...), channel (#...) or user id: {entry!r}")
+
+    def _usergroup_id(self, handle: str) -> str:
+        for group in self.client.usergroups_list()["usergroups"]:
+            if group.get("handle") == handle:
+                return str(group["id"])
+        raise LookupError(f"no user group @{handle}")
+
+    def _channel_id(self, name: str) -> str:
+        pages = self.client.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=1000
+        )
+        for page in pages:
+            for channel in page["channels"]:
+                if channel.get("name") == name:
+                    return str(channel["id"])
+        raise LookupError(f"no channel #{name} that the bot can see")
+
+
+def _is_slack_id(text: str, prefixes: str) -> bool:
+    """`S0123ABC`-style ids (upper case with digits); handles and names are lower case."""
+    return (
+        len(text) >= 2
+        and text[0] in prefixes
+        and text.isalnum()
+        and text.isupper()
+        and any(c.isdigit() for c in text)
+    )
+
+
+class UserDirectory:
+    """A Slack user's profile email (users.info, cached): owner emails tie accounts to people."""
+
+    def __init__(self, client: WebClient, ttl: float = EMAIL_TTL) -> None:
+        self.client, self.ttl = client, ttl
+        self._emails = TtlCache()
+
+    def email(self, user_id: str) -> str | None:
+        return self._emails.get_or_load(user_id, lambda: self._load(user_id))
+
+    def _load(self, user_id: str) -> tuple[str | None, float]:
+        try:
+            profile = self.client.users_info(user=user_id)["user"].get("profile") or {}
+        except (SlackApiError, SlackClientError) as exc:
+            reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+            log.warning("users.info for %s failed: %s", user_id, reason)
+            return None, FAILURE_TTL
+        return profile.get("email") or None, self.ttl
+
+
+class ReplayGuard:
+    """Refuses a signed request seen before: bolt only checks that the stamp is under five
+    minutes old, so a captured request could otherwise be replayed within that window. Per
+    process, which is also where a replay would land for the window's length on one worker."""
+
+    def __init__(self, window: float = REPLAY_WINDOW, clock: Callable[[], float] = time.monotonic):
+        self.window, self._clock = window, clock
+        self._seen: set[tuple[str, str]] = set()
+        self._order: deque[tuple[float, tuple[str, str]]] = deque()
+        self._lock = threading.Lock()
+
+    def first_time(self, timestamp: str, signature: str) -> bool:
+        key, now = (timestamp, signature), self._clock()
+        with self._lock:
+            while self._order and self._order[0][0] <= now:
+                self._seen.discard(self._order.popleft()[1])
+            if key in self._seen:
+                return False
+            self._seen.add(key)
+            self._order.append((now + self.window, key))
+            return True

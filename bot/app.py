@@ -1,0 +1,138 @@
+"""The bolt App: `/health`, buttons, the outreach modal and App Home, behind two guards.
+
+Tokens come from the environment only (`SLACK_BOT_TOKEN`, `SLACK_SIGNING_SECRET`), and the Web
+API base URL from `$SLACK_API_URL` when set, so the whole app runs against a local Slack double.
+bolt's signature check stays on in HTTP mode (missing, wrong or stale: 401, nothing runs); on top
+of it a replay guard refuses a signed request seen before, and the model file's `access` list
+limits who may use the app. Every listener acknowledges inside the request
+(`process_before_response`) and does its work in a lazy listener on a thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse, Respond
+from slack_bolt.error import BoltError
+from slack_bolt.request.payload_utils import is_event
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from sqlalchemy.engine import Engine
+
+from bot import home, slack_actions, slack_commands
+from bot.access import AccessControl, ReplayGuard, UserDirectory
+from bot.cards import Portfolio
+from bot.slack_client import api_base_url, redact
+from bot.slack_commands import notice
+from scoring.config import Model
+from scoring.errors import HealthbotError
+
+log = logging.getLogger("healthbot.slack")
+CLIENT_TIMEOUT = 10  # seconds; a user is waiting on the other end
+WORKER_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the listeners need, built once per process."""
+
+    engine: Engine
+    model: Model
+    portfolio: Portfolio
+    access: AccessControl
+    users: UserDirectory
+
+
+def create_app(
+    engine: Engine,
+    model: Model,
+    environ: Mapping[str, str] | None = None,
+    *,
+    socket_mode: bool = False,
+    warm: bool = True,
+    threads: int = WORKER_THREADS,
+) -> App:
+    """The configured App; raises HealthbotError (never echoing a token) when it cannot run."""
+    env = os.environ if environ is None else environ
+    token = (env.get("SLACK_BOT_TOKEN") or "").strip()
+    secret = (env.get("SLACK_SIGNING_SECRET") or "").strip()
+    if not token:
+        raise HealthbotError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-...)")
+    if not secret and not socket_mode:
+        raise HealthbotError("SLACK_SIGNING_SECRET is not set (Basic Information in the app)")
+    client = WebClient(
+        token=token,
+        base_url=api_base_url(environ=env),
+        timeout=CLIENT_TIMEOUT,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    try:
+        app = App(
+            name="healthbot",
+            client=client,
+            signing_secret=secret,
+            process_before_response=True,
+            request_verification_enabled=not socket_mode,
+            listener_executor=ThreadPoolExecutor(threads, thread_name_prefix="healthbot-slack"),
+            logger=logging.getLogger("healthbot.bolt"),
+        )
+    except BoltError as exc:  # auth.test failed: a wrong token, or Slack is unreachable
+        raise HealthbotError(
+            f"Slack did not accept the bot token: {redact(str(exc), token)}"
+        ) from None
+    svc = Services(
+        engine,
+        model,
+        Portfolio(engine, model),
+        AccessControl(model.access, client),
+        UserDirectory(client),
+    )
+    if not socket_mode:
+        app.use(refuse_replays(ReplayGuard()))
+    app.use(limit_access(svc))
+    slack_commands.register(app, svc)
+    slack_actions.register(app, svc)
+    home.register(app, svc)
+    if warm:
+        svc.portfolio.warm()
+    return app
+
+
+def refuse_replays(guard: ReplayGuard) -> Callable[..., Any]:
+    def refuse_replays(request: BoltRequest, next: Callable[[], None]) -> BoltResponse | None:
+        stamp = request.headers.get("x-slack-request-timestamp", [""])[0]
+        signature = request.headers.get("x-slack-signature", [""])[0]
+        if request.mode == "http" and not guard.first_time(stamp, signature):
+            log.warning("refused a replayed request (signature seen before)")
+            return BoltResponse(status=401, body="")
+        next()
+        return None
+
+    return refuse_replays
+
+
+def limit_access(svc: Services) -> Callable[..., Any]:
+    """Commands and clicks from users outside `access.allow` get a short notice and nothing
+    else; App Home events pass (the tab itself says so)."""
+
+    def limit_access(body: dict[str, Any], context: Any, next: Callable[[], None]) -> Any:
+        if is_event(body) or svc.access.allowed(context.user_id):
+            next()
+            return None
+        log.info("refused %s from %s (not on the access list)", body.get("type"), context.user_id)
+        refused = notice("not_allowed")
+        message = {"response_type": "ephemeral", "text": refused.text, "blocks": refused.blocks}
+        if body.get("command"):
+            headers = {"content-type": "application/json;charset=utf-8"}
+            return BoltResponse(status=200, body=json.dumps(message), headers=headers)
+        if body.get("response_url"):
+            Respond(response_url=body["response_url"])(**message, replace_original=False)
+        return BoltResponse(status=200, body="")
+
+    return limit_access

@@ -1,0 +1,136 @@
+"""`healthbot serve` (HTTP, for the Procfile's `web:`) and `healthbot socket` (Socket Mode).
+
+`serve` runs the Flask adapter under gunicorn, started from Python (a `BaseApplication`) so that
+the Procfile line stays `web: healthbot serve`: 2 worker processes with threads on `$PORT`
+(default 3000). Each worker opens its own database engine and loads the portfolio after the fork
+(engines and threads do not survive a fork). `socket` needs no public URL: it connects out with
+`$SLACK_APP_TOKEN` and, when the scheduler is installed, runs the weekly job in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot.cli.context import Context
+from scoring.errors import HealthbotError
+
+log = logging.getLogger("healthbot.serve")
+DEFAULT_PORT = 3000
+WORKERS = 2
+THREADS = 4
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the Slack app over HTTP (POST /slack/events, GET /healthz)",
+        description="Serve Slack's requests on $PORT (default 3000) under gunicorn. Needs"
+        " $SLACK_BOT_TOKEN and $SLACK_SIGNING_SECRET; $SLACK_API_URL points it at a Slack double.",
+        epilog="examples:\n  PORT=8080 healthbot serve\n  healthbot serve --workers 4",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--port", type=int, help="port (default: $PORT, else 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    serve.add_argument("--workers", type=int, default=WORKERS, help=f"processes ({WORKERS})")
+    serve.add_argument("--threads", type=int, default=THREADS, help=f"per process ({THREADS})")
+    serve.set_defaults(func=run_serve)
+    socket = sub.add_parser(
+        "socket",
+        parents=[common],
+        help="run the Slack app in Socket Mode (no public URL), with the scheduler",
+        description="Connect to Slack with $SLACK_APP_TOKEN (xapp-...) and $SLACK_BOT_TOKEN;"
+        " the weekly schedule runs in the same process when the scheduler is available.",
+    )
+    socket.set_defaults(func=run_socket)
+
+
+def wsgi_factory(database_url: str, config_path: str, environ: Mapping[str, str]) -> Callable:
+    """What each gunicorn worker calls after the fork to build its own app."""
+
+    def build() -> Any:
+        from bot.app import create_app
+        from bot.web import create_web_app
+        from scoring.config import load_model
+        from scoring.store import make_engine
+
+        engine = make_engine(database_url)
+        model = load_model(config_path, dict(environ))
+        return create_web_app(create_app(engine, model, environ), engine)
+
+    return build
+
+
+def gunicorn_application(build: Callable[[], Any], options: dict[str, Any]) -> Any:
+    from gunicorn.app.base import BaseApplication
+
+    class HealthbotServer(BaseApplication):
+        """gunicorn with our options and our app, no command line of its own."""
+
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return build()
+
+    return HealthbotServer()
+
+
+def run_serve(ctx: Context) -> int:
+    env = ctx.environ
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        if not env.get(name):
+            raise HealthbotError(f"${name} is not set: `healthbot serve` answers Slack over HTTP")
+    model_path = str(ctx.config_path)
+    ctx.model  # noqa: B018  (a broken model file fails here, once, not in every worker)
+    ctx.engine.dispose()  # migrates the schema before the workers start, then lets go
+    port = ctx.args.port or int(env.get("PORT") or DEFAULT_PORT)
+    options = {
+        "bind": f"{ctx.args.host}:{port}",
+        "workers": ctx.args.workers,
+        "threads": ctx.args.threads,
+        "worker_class": "gthread",
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "healthbot",
+    }
+    print(f"healthbot: serving Slack on port {port} (/slack/events, /healthz)", file=sys.stderr)
+    gunicorn_application(wsgi_factory(ctx.database_url, model_path, env), options).run()
+    return 0
+
+
+def start_background_scheduler(ctx: Context, engine: Any, model: Any) -> Any:
+    """The weekly schedule inside the Socket Mode process, when bot.scheduler exists."""
+    try:
+        from bot.scheduler import start_background  # type: ignore[import-not-found]
+    except ImportError:
+        log.info("no scheduler in this installation: Socket Mode serves Slack only")
+        return None
+    return start_background(
+        engine=engine, model=model, environ=ctx.environ, model_dir=ctx.config_path.parent
+    )
+
+
+def run_socket(ctx: Context) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app
+
+    app_token = ctx.environ.get("SLACK_APP_TOKEN")
+    if not app_token:
+        raise HealthbotError("$SLACK_APP_TOKEN is not set (an app-level token, xapp-...)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(ctx.engine, ctx.model, ctx.environ, socket_mode=True)
+    start_background_scheduler(ctx, ctx.engine, ctx.model)
+    print("healthbot: connected to Slack in Socket Mode", file=sys.stderr)
+    SocketModeHandler(app, app_token).start()
+    return 0

@@ -1,0 +1,150 @@
+"""The App Home tab, and rendering of views (App Home, modals) from templates.
+
+Each user sees their own book of business when they open the tab: count and ARR per band, their
+accounts with the most ARR at stake, and the alerts of the latest run that nobody has acted on
+yet (acknowledged, snoozed or followed up since it was sent). It is rebuilt on every
+`app_home_opened`, so it is never older than the last time the user looked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import sqlalchemy as sa
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.models.views import View
+from sqlalchemy.engine import Engine
+
+from bot.cards import list_item
+from bot.render import check_blocks, environment
+from bot.slack_commands import guarded
+from scoring.card import band_display
+from scoring.config import INSUFFICIENT_DATA
+from scoring.errors import HealthbotError
+from scoring.playbooks import order_by_urgency
+from scoring.store.actions import ALERT_LOG, load_actions
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+HOME_AT_RISK = 5
+HOME_ALERTS = 10
+
+
+def render_view(template: str, /, **context: Any) -> dict[str, Any]:
+    """A whole view (`type`, `title`, `blocks`, ...) from `<template>.json.j2`, checked by
+    slack_sdk's View model and `check_blocks` before it goes anywhere."""
+    raw = environment().get_template(f"{template}.json.j2").render(**context)
+    try:
+        view = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(f"template {template}.json.j2 rendered invalid JSON: {exc}") from exc
+    check_blocks(view["blocks"])
+    View(**view).validate_json()
+    return view
+
+
+def open_alerts(engine: Engine, account_ids: set[str]) -> list[dict[str, Any]]:
+    """Alerts of the latest alerting period on these accounts with no click since they went
+    out, one entry per account (its reasons together), oldest first."""
+    with engine.connect() as conn:
+        period = conn.execute(sa.select(sa.func.max(ALERT_LOG.c.period))).scalar()
+        if period is None:
+            return []
+        rows = conn.execute(
+            sa.select(ALERT_LOG.c.account_id, ALERT_LOG.c.reason, ALERT_LOG.c.sent_on)
+            .where(ALERT_LOG.c.period == period)
+            .order_by(ALERT_LOG.c.sent_on, ALERT_LOG.c.id)
+        ).all()
+    mine = [r for r in rows if r.account_id in account_ids]
+    if not mine:
+        return []
+    actions = load_actions(engine, sorted({r.account_id for r in mine}))
+    last_click = (
+        pd.to_datetime(actions["created_at"]).dt.date.groupby(actions["account_id"]).max()
+        if len(actions)
+        else pd.Series(dtype=object)
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for r in mine:
+        clicked = last_click.get(r.account_id)
+        if clicked is not None and clicked >= pd.Timestamp(r.sent_on).date():
+            continue
+        entry = out.setdefault(
+            r.account_id, {"account_id": r.account_id, "sent_on": str(r.sent_on)[:10]}
+        )
+        entry.setdefault("reasons", []).append(r.reason)
+    return list(out.values())
+
+
+def home_context(svc: Services, user_id: str) -> dict[str, Any]:
+    """Everything home.json.j2 shows for one user (every key always present)."""
+    context: dict[str, Any] = {
+        "allowed": svc.access.allowed(user_id),
+        "no_scores": False,
+        "email": None,
+        "period": "",
+        "total": 0,
+        "total_arr": 0.0,
+        "bands": [],
+        "at_risk": [],
+        "more_at_risk": 0,
+        "alerts": [],
+        "more_alerts": 0,
+    }
+    if not context["allowed"]:
+        return context
+    try:
+        snapshot = svc.portfolio.snapshot()
+    except HealthbotError:
+        return context | {"no_scores": True}
+    email = svc.users.email(user_id)
+    if not email:
+        return context
+    model = svc.model
+    owned = svc.portfolio.owned(email)
+    arr = pd.to_numeric(owned["arr"], errors="coerce").fillna(0.0)
+    bands = []
+    for name in [b.name for b in model.bands] + [INSUFFICIENT_DATA]:
+        here = (owned["band"] == name).to_numpy()
+        if here.any():
+            emoji, label = band_display(model, name)
+            bands.append(
+                {"emoji": emoji, "label": label, "count": int(here.sum()), "arr": arr[here].sum()}
+            )
+    rank = pd.to_numeric(owned["band_rank"], errors="coerce")
+    urgent = order_by_urgency(owned[(rank > 0).to_numpy()])
+    alerts = open_alerts(svc.engine, set(owned["account_id"].astype(str)))
+    for alert in alerts:
+        alert["name"] = svc.portfolio.name_of(alert["account_id"])
+    return context | {
+        "email": email,
+        "period": snapshot.view.period,
+        "total": len(owned),
+        "total_arr": float(arr.sum()),
+        "bands": bands,
+        "at_risk": [list_item(model, r) for r in urgent.head(HOME_AT_RISK).to_dict("records")],
+        "more_at_risk": max(len(urgent) - HOME_AT_RISK, 0),
+        "alerts": alerts[:HOME_ALERTS],
+        "more_alerts": max(len(alerts) - HOME_ALERTS, 0),
+    }
+
+
+def register(app: App, svc: Services) -> None:
+    """app_home_opened: acknowledge at once, build and publish the tab in the background."""
+
+    def ack_home(ack: Ack) -> None:
+        ack()
+
+    def publish_home(event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = event["user"]
+        client.views_publish(
+            user_id=user_id, view=render_view("home", **home_context(svc, user_id))
+        )
+
+    app.event("app_home_opened")(ack=ack_home, lazy=[guarded(publish_home)])
