@@ -25,7 +25,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
-from bot import home, slack_actions, slack_commands
+from bot import csm_input, home, slack_actions, slack_commands
 from bot.access import AccessControl, ReplayGuard, UserDirectory
 from bot.cards import Portfolio
 from bot.slack_client import api_base_url, redact
@@ -99,6 +99,7 @@ def create_app(
     slack_commands.register(app, svc)
     slack_actions.register(app, svc)
     home.register(app, svc)
+    csm_input.register(app, svc)
     if warm:
         svc.portfolio.warm()
     return app

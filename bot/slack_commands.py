@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from jinja2 import Template
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
 from bot.cards import list_item
 from bot.render import Message, check_blocks, environment, render_message, render_text
@@ -112,8 +113,8 @@ def answer(svc: Services, command: Command, user_id: str, shared: bool = False) 
     kind = command.kind
     if kind == "help":
         return render_message("health_help", command=COMMAND)
-    if kind in ("note", "override"):
-        return notice("coming_soon", subcommand=kind)
+    if kind in ("note", "override"):  # modals open from the command listener; not as text
+        return notice("csm_usage", subcommand=kind)
     if kind == "too_long":
         return notice("too_long", length=len(command.arg))
     if kind == "empty_query":
@@ -236,8 +237,14 @@ def register(app: App, svc: Services) -> None:
     def ack_command(ack: Ack) -> None:
         ack()
 
-    def answer_command(body: dict[str, Any], respond: Respond) -> None:
+    def answer_command(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        command = parse_command(body.get("text"))
+        if command.kind in ("note", "override"):  # a modal, not a message (bot/csm_input.py)
+            from bot.csm_input import from_command
+
+            from_command(svc, client, body, command.kind, command.arg, respond)
+            return
         message = safe_answer(svc, body.get("text"), body.get("user_id", ""))
         respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
 
-    app.command(re.compile(r"^/health"))(ack=ack_command, lazy=[answer_command])
+    app.command(re.compile(r"^/health"))(ack=ack_command, lazy=[guarded(answer_command)])

@@ -136,13 +136,13 @@ def test_at_risk_ranks_by_arr_at_stake_and_filters_segments(app: RunningApp) -> 
     assert "Enterprise" in unknown["text"]
 
 
-def test_help_and_the_subcommands_still_to_come(app: RunningApp) -> None:
+def test_help_and_note_override_without_an_account(app: RunningApp) -> None:
     reply = app.command("help", "help")
     assert reply["blocks"][0]["text"]["text"] == "Account health in Slack"
     assert "at-risk" in reply["text"] and "mine" in reply["text"]
     for sub in ("note", "override"):
-        soon = app.command(f"{sub} acme", sub)
-        assert soon["text"].startswith(f"/health {sub} is coming soon")
+        usage = app.command(sub, sub)
+        assert usage["text"].startswith(f"Name the account: /health {sub} ACCOUNT")
 
 
 @pytest.mark.parametrize(

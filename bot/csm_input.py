@@ -1,0 +1,152 @@
+"""CSM judgement from Slack: `/health note|override ACCOUNT` and the card's "Add note" button
+open a modal; its submission is checked inside Slack's 3-second window, so bad input gets an
+inline error in the modal and nothing is stored, and good input is stored (audited) at once."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.cards import today_in
+from bot.home import render_view
+from bot.render import render_message
+from bot.slack_commands import guarded, items_for, notice
+from scoring.store.actions import CHAMPION_VALUES, add_note, add_override
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+DEFAULT_DAYS = 30
+REASON_LIMIT = 2000
+
+
+def open_modal(
+    svc: Services, client: WebClient, body: dict[str, Any], kind: str, account_id: str
+) -> None:
+    today = today_in(svc.model)
+    view = render_view(
+        f"modal_{kind}",
+        name=svc.portfolio.name_of(account_id),
+        private_metadata=json.dumps({"account_id": account_id}),
+        default_until=(today + timedelta(days=DEFAULT_DAYS)).isoformat(),
+        reason_limit=REASON_LIMIT,
+        champion=list(CHAMPION_VALUES),
+    )
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def from_command(
+    svc: Services, client: WebClient, body: dict[str, Any], kind: str, query: str, respond: Respond
+) -> None:
+    """Open the modal for the one account the text names; otherwise say why not."""
+    if not query.strip():
+        message = notice("csm_usage", subcommand=kind)
+    else:
+        match = svc.portfolio.find(query)
+        if match.found:
+            if kind == "override" and not may_override(svc, body["user_id"], str(match.account_id)):
+                message = notice(
+                    "override_refused", name=svc.portfolio.name_of(str(match.account_id))
+                )
+            else:
+                open_modal(svc, client, body, kind, str(match.account_id))
+                return
+        elif match.candidates:
+            message = render_message(
+                "health_picklist", query=query, items=items_for(svc, match.candidates)
+            )
+        else:
+            closest = [{"account_id": a, "name": svc.portfolio.name_of(a)} for a in match.closest]
+            message = notice("no_match", query=query, closest=closest)
+    respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+
+
+def may_override(svc: Services, user_id: str, account_id: str) -> bool:
+    """Only the account's owner or a member of `access.admins`."""
+    if svc.access.is_admin(user_id):
+        return True
+    owner = (svc.portfolio.card(account_id).get("owner") or "").casefold()
+    email = (svc.users.email(user_id) or "").casefold()
+    return bool(owner) and owner == email
+
+
+def _value(view: dict[str, Any], block: str) -> Any:
+    element = view["state"]["values"].get(block, {}).get(block, {})
+    if "selected_option" in element:
+        return (element["selected_option"] or {}).get("value")
+    if "selected_date" in element:
+        return element["selected_date"]
+    return element.get("value")
+
+
+def check(
+    svc: Services, kind: str, view: dict[str, Any], user_id: str, today: date
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(what to store, errors by block id): pure apart from the permission look-up."""
+    errors: dict[str, str] = {}
+    account_id = json.loads(view.get("private_metadata") or "{}").get("account_id", "")
+    reason = (_value(view, "reason") or "").strip()
+    if not reason:
+        errors["reason"] = "Say why: the reason is kept with the entry for everyone to see."
+    until_text = _value(view, "until")
+    try:
+        until = date.fromisoformat(until_text) if until_text else None
+    except ValueError:
+        until = None
+    if until is None or until < today:
+        errors["until"] = "Pick a date from today on."
+    values: dict[str, Any] = {
+        "account_id": account_id,
+        "reason": reason[:REASON_LIMIT],
+        "valid_until": until,
+        "entered_on": today,
+    }
+    if account_id not in svc.portfolio.snapshot().rows:
+        errors["reason"] = "This account is no longer scored; nothing was stored."
+    if kind == "note":
+        sentiment, champion = _value(view, "sentiment"), _value(view, "champion")
+        if sentiment is None and champion is None:
+            errors["sentiment"] = "Give a sentiment, a champion status, or both."
+        values["sentiment"] = int(sentiment) if sentiment else None
+        values["champion_status"] = CHAMPION_VALUES.get(champion) if champion else None
+    else:
+        try:
+            score = float(_value(view, "score") or "")
+        except ValueError:
+            score = -1.0
+        if not 0 <= score <= 100:
+            errors["score"] = "A score from 0 to 100."
+        values["score"] = score
+        if account_id and not may_override(svc, user_id, account_id):
+            errors["score"] = "Only the account's owner or a healthbot admin may override it."
+    return values, errors
+
+
+def register(app: App, svc: Services) -> None:
+    def submit(kind: str):  # noqa: ANN202
+        def handle(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+            user_id = body["user"]["id"]
+            values, errors = check(svc, kind, view, user_id, today_in(svc.model))
+            if errors:
+                ack(response_action="errors", errors=errors)
+                return
+            who = {"user_id": user_id, "user_email": svc.users.email(user_id)}
+            account_id = values.pop("account_id")
+            if kind == "note":
+                add_note(svc.engine, account_id, **values, **who)
+            else:
+                add_override(svc.engine, account_id, **values, **who)
+            ack()
+
+        return handle
+
+    def open_from_card(body: dict[str, Any], client: WebClient) -> None:
+        open_modal(svc, client, body, "note", body["actions"][0]["value"])
+
+    app.view("csm_note_modal")(submit("note"))
+    app.view("csm_override_modal")(submit("override"))
+    app.action("card_note")(ack=lambda ack: ack(), lazy=[guarded(open_from_card)])
