@@ -18,13 +18,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 
 from scoring.config import parse_model
-from scoring.store import ensure_schema, last_run, make_engine, normalize_url
+from scoring.store import ensure_schema, last_run, load_signals, make_engine, normalize_url
 from scoring.sync import run_sync
 
 END = date(2026, 11, 21)
@@ -91,9 +91,19 @@ def bench(kind: str, workdir: Path, wide_rows: int) -> dict[str, float]:
                 f"{kind:>8} {label:<10} {seconds:7.1f} s  ({wide_rows:,} wide rows,"
                 f" {signals.values:,} values: {signals.inserted:,} inserted,"
                 f" {signals.unchanged:,} unchanged; read+validate {phases['read_validate']:.1f} s,"
-                f" stage {phases['stage']:.1f} s, merge {phases['merge']:.1f} s)",
+                f" compare {phases['compare']:.1f} s, stage {phases['stage']:.1f} s,"
+                f" merge {phases['merge']:.1f} s,"
+                f" other {seconds - sum(phases.values()):.1f} s)",
                 flush=True,
             )
+        started = time.perf_counter()
+        window = load_signals(engine, END - timedelta(days=30), END)
+        figures["load 30 days"] = time.perf_counter() - started
+        print(
+            f"{kind:>8} load_signals of the last 30 days: {len(window):,} rows in"
+            f" {figures['load 30 days']:.1f} s",
+            flush=True,
+        )
         engine.dispose()
     return figures
 

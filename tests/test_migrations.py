@@ -104,3 +104,19 @@ def test_upgrade_accepts_a_url(db_url: str) -> None:
     before, after = upgrade(db_url)
     assert (before, after) == (None, head_revision())
     assert current_revision(db_url) == head_revision()
+
+
+@pytest.mark.slow
+def test_two_processes_upgrading_at_once_take_turns(db_url: str) -> None:
+    """Processes, not threads: Alembic's `context` is process-global."""
+    import subprocess
+    import sys
+
+    code = "import sys; from scoring.store import *; ensure_schema(make_engine(sys.argv[1]))"
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    errors = [run.communicate(timeout=120)[1].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    assert current_revision(db_url) == head_revision()

@@ -102,14 +102,16 @@ def test_a_newer_export_updates_values_and_adds_days(engine: Engine, project: Sy
     project.write(
         "exports/usage.csv",
         LONG_CSV.replace("acme,2026-11-02,logins,5", "acme,2026-11-02,logins,6")
-        + "acme,2026-11-03,logins,7\n",
+        + "acme,2026-11-03,logins,7\n"  # a new day
+        + "gamma,2026-11-02,logins,1\n",  # new, within the days already stored
     )
     summary = run_sync(engine, model, project.root, TODAY)[1]
-    assert counts(summary) == (1, 1, 3, 0)
+    assert counts(summary) == (2, 1, 3, 0)
     stored = signals_of(engine)
     assert stored[("acme", "logins", "2026-11-02")] == 6
     assert stored[("acme", "logins", "2026-11-03")] == 7
-    assert len(stored) == 5
+    assert stored[("gamma", "logins", "2026-11-02")] == 1
+    assert len(stored) == 6
 
 
 def test_wide_parquet_glob_with_empty_cells(engine: Engine, project: SyncProject) -> None:

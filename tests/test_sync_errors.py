@@ -301,3 +301,27 @@ def test_no_sources_is_an_error(engine: Engine, project: SyncProject) -> None:
     model = project.model("  []\n")
     with pytest.raises(DataError, match="lists no `sources:`"):
         run_sync(engine, model, project.root, TODAY)
+
+
+def test_a_database_failure_is_one_line_and_changes_nothing(tmp_path, project) -> None:
+    """SQLite only: another writer holding the lock past the 5 s busy timeout."""
+    from scoring.errors import HealthbotError
+    from scoring.store import ensure_schema, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'locked.db'}")
+    ensure_schema(engine)
+    project.write("exports/accounts.csv", GOOD_ACCOUNTS)
+    project.write("exports/good.csv", GOOD_SIGNALS)
+    model = project.model(GOOD_SOURCES)
+    before = dump_tables(engine)
+    other = make_engine(f"sqlite:///{tmp_path / 'locked.db'}")
+    with other.connect().execution_options(sqlite_begin="IMMEDIATE") as blocker:
+        with blocker.begin():
+            with pytest.raises(HealthbotError) as caught:
+                run_sync(engine, model, project.root, TODAY)
+    message = str(caught.value)
+    assert message == "sync failed in the database and changed nothing: database is locked"
+    assert dump_tables(engine) == before
+    assert run_sync(engine, model, project.root, TODAY)[1].inserted == 1  # and it recovers
+    other.dispose()
+    engine.dispose()

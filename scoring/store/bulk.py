@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any, Literal
 
@@ -127,34 +127,40 @@ def _read_pg(
     )
 
 
+_WIRE: dict[str, pa.DataType] = {
+    "str": pa.string(),
+    "cat": pa.string(),
+    "float": pa.float64(),
+    "int": pa.int64(),
+    "bool": pa.int64(),  # SQLite stores booleans as 0/1
+    "date": pa.string(),  # and dates as ISO text
+    "datetime": pa.string(),
+}
+
+
 def _read_sqlite(
     conn: sa.Connection, sql: str, types: Mapping[str, Kind], params: Mapping[str, Any] | None
 ) -> pa.Table:
+    """Rows in chunks, each turned into columns by Arrow's C++ converter (a struct array from
+    the row tuples): several times faster than transposing the tuples in Python."""
     cursor = execute(conn, sql, params)
     names = list(types)
+    wire = pa.struct([(n, _WIRE[types[n]]) for n in names])
     chunks: list[pa.Table] = []
     try:
         while rows := cursor.fetchmany(CHUNK_ROWS):
-            columns = list(zip(*rows, strict=True))
-            chunks.append(
-                pa.table({n: _sqlite_array(columns[i], types[n]) for i, n in enumerate(names)})
-            )
+            chunks.append(pa.Table.from_struct_array(pa.array(rows, type=wire)))
     finally:
         cursor.close()
     if not chunks:
         return pa.table({n: pa.array([], _ARROW[types[n]]) for n in names})
-    return pa.concat_tables(chunks)
-
-
-def _sqlite_array(values: Sequence[Any], kind: Kind) -> pa.Array:
-    """SQLite hands back str for dates and 0/1 for booleans; cast them in Arrow."""
-    if kind == "date":
-        return pa.array(values, pa.string()).cast(pa.date32())
-    if kind == "bool":
-        return pa.array(values, pa.int64()).cast(pa.bool_())
-    if kind == "float":
-        return pa.array(values, pa.float64(), from_pandas=True)
-    return pa.array(values, _ARROW[kind])
+    table = pa.concat_tables(chunks)
+    for i, name in enumerate(names):
+        if types[name] == "date":
+            table = table.set_column(i, name, table.column(name).cast(pa.date32()))
+        elif types[name] == "bool":
+            table = table.set_column(i, name, table.column(name).cast(pa.bool_()))
+    return table
 
 
 def _to_pandas(table: pa.Table, names: list[str], types: Mapping[str, Kind]) -> pd.DataFrame:
@@ -213,6 +219,46 @@ def write_arrow(conn: sa.Connection, table: str, arrow: pa.Table) -> int:
     return arrow.num_rows
 
 
+PG_EPOCH_DAYS = 10957  # 2000-01-01, day zero of PostgreSQL's binary dates
+_BINARY = {"int4": ">i4", "float8": ">f8", "date": ">i4"}
+
+
+def copy_binary(
+    conn: sa.Connection, table: str, columns: Mapping[str, tuple[str, np.ndarray]]
+) -> int:
+    """COPY fixed-width columns (int4, float8, date as datetime64[D]) into a PostgreSQL table
+    in the binary format, built by numpy: no text to format or for the server to parse, no
+    Python object per row. No NULLs."""
+    names = list(columns)
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for name in names:
+        fields += [(f"{name}_len", ">i4"), (name, _BINARY[columns[name][0]])]
+    dtype = np.dtype(fields)
+    n = len(next(iter(columns.values()))[1]) if columns else 0
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    quoted = ", ".join(f'"{c}"' for c in names)
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f'COPY "{table}" ({quoted}) FROM STDIN (FORMAT binary)') as copy,
+    ):
+        copy.write(b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8)
+        for start in range(0, n, CHUNK_ROWS * 4):
+            stop = min(start + CHUNK_ROWS * 4, n)
+            block = np.empty(stop - start, dtype=dtype)
+            block["count"] = len(names)
+            for name in names:
+                kind, values = columns[name]
+                block[f"{name}_len"] = 8 if kind == "float8" else 4
+                part = values[start:stop]
+                if kind == "date":
+                    part = part.astype("datetime64[D]").astype(np.int64) - PG_EPOCH_DAYS
+                block[name] = part
+            copy.write(block.tobytes())
+        copy.write(b"\xff\xff")
+    return n
+
+
 def to_arrow(frame: pd.DataFrame, types: Mapping[str, Kind]) -> pa.Table:
     """The frame's columns in their database types (dates as date32, timestamps to the µs)."""
     arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
@@ -255,7 +301,7 @@ def _sqlite_rows(table: pa.Table) -> Iterator[list[tuple[Any, ...]]]:
         columns = []
         for field, column in zip(chunk.schema, chunk.columns, strict=True):
             if pa.types.is_date32(field.type):
-                column = pc.strftime(column, "%Y-%m-%d")
+                column = column.cast(pa.string())  # ISO 8601, much faster than strftime
             elif pa.types.is_timestamp(field.type):
                 column = pc.strftime(column, "%Y-%m-%d %H:%M:%S")  # with µs
             elif pa.types.is_boolean(field.type):

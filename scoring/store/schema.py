@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from scoring.errors import HealthbotError
-from scoring.store.db import make_engine, shown_url
+from scoring.store.db import SQLITE_BEGIN, make_engine, shown_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _CURRENT: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines found current in this process
@@ -94,10 +94,14 @@ def downgrade(engine_or_url: Engine | str, revision: str) -> tuple[str | None, s
 
 
 def _run(engine: Engine, action: str, revision: str) -> None:
+    """One transaction that holds the write lock from its start (SQLite: BEGIN IMMEDIATE;
+    PostgreSQL: an advisory lock in env.py), so two processes upgrading at once take turns and
+    the second finds the work done."""
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, action)(cfg, revision)
+    with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
+        with conn.begin():
+            cfg.attributes["connection"] = conn
+            getattr(command, action)(cfg, revision)
 
 
 def _check_known(engine: Engine, current: str | None) -> None:

@@ -1,26 +1,27 @@
-"""The database side of a sync: stage the validated signals, then merge everything at once.
+"""The database side of a sync: merge the staged signals, accounts and outcomes at once.
 
-Staging (a temporary table, filled by COPY or executemany) happens before the merge transaction,
-so the write lock is held only for set-based statements: an upsert of the staged signals, the
-accounts changes, new outcomes, retention and the run record, all committed together or not at
-all. Readers are never blocked (WAL on SQLite, MVCC on PostgreSQL).
+Everything here runs inside the one merge transaction: an upsert of the staged signals (only
+the series that differ from what is stored, see `unchanged.py`), the accounts changes, new
+outcomes; the caller adds retention and the run record and commits, or rolls it all back.
+Readers are never blocked (WAL on SQLite, MVCC on PostgreSQL).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-from scoring.store.bulk import Kind, execute, is_pg, read_frame, write_arrow, write_frame
+from scoring.store.bulk import Kind, execute, is_pg, read_frame, write_frame
 from scoring.store.tables import Account, utcnow
 from scoring.sync.accounts import AccountChanges
+from scoring.sync.stage import CHANGES, LABELS, STAGE
 
-STAGE = "hb_stage_signals"
+ANALYZE_AFTER = 100_000  # rows inserted
+VACUUM_AFTER = 1_000_000  # rows inserted
 ACCOUNTS = Account.__table__
 STORED_ACCOUNT_TYPES: dict[str, Kind] = {
     "account_id": "str",
@@ -42,39 +43,9 @@ INSERT_TYPES: dict[str, Kind] = {
 UPDATED_FIELDS = [c for c in STORED_ACCOUNT_TYPES if c != "account_id"]
 
 
-@dataclass
-class Stage:
-    """Every signal observation to merge, in primary-key order, tagged with its source."""
-
-    table: pa.Table  # account_id, signal, date, value, src
-    per_source: dict[int, int]  # src -> rows staged
-
-
-def create_stage(conn: sa.Connection, stage: Stage) -> None:
-    if is_pg(conn):
-        execute(conn, f"DROP TABLE IF EXISTS pg_temp.{STAGE}").close()
-        ddl = (
-            f"CREATE TEMP TABLE {STAGE} (account_id text NOT NULL, signal text NOT NULL,"
-            " date date NOT NULL, value double precision NOT NULL, src integer NOT NULL)"
-        )
-    else:
-        execute(conn, f"DROP TABLE IF EXISTS temp.{STAGE}").close()
-        ddl = (
-            f"CREATE TEMP TABLE {STAGE} (account_id TEXT NOT NULL, signal TEXT NOT NULL,"
-            " date TEXT NOT NULL, value REAL NOT NULL, src INTEGER NOT NULL)"
-        )
-    execute(conn, ddl).close()
-    write_arrow(conn, STAGE, stage.table)
-
-
-def drop_stage(conn: sa.Connection) -> None:
-    schema = "pg_temp" if is_pg(conn) else "temp"
-    execute(conn, f"DROP TABLE IF EXISTS {schema}.{STAGE}").close()
-
-
 def merge_signals(conn: sa.Connection, labels: dict[int, str]) -> dict[int, tuple[int, int]]:
     """Upsert the staged signals; returns src -> (inserted, updated). A row whose value (and
-    source) is unchanged is not written at all, so a re-sync costs lookups, not writes."""
+    source) is unchanged is not written at all, so a re-sync costs a join, not writes."""
     if not labels:
         return {}
     if is_pg(conn):
@@ -83,29 +54,95 @@ def merge_signals(conn: sa.Connection, labels: dict[int, str]) -> dict[int, tupl
 
 
 def _merge_pg(conn: sa.Connection, labels: dict[int, str]) -> dict[int, tuple[int, int]]:
-    # xmax = 0 only for a freshly inserted row version: tells inserts from updates.
-    values = ", ".join(f"({src}, :label_{src})" for src in labels)
-    params = {f"label_{src}": label for src, label in labels.items()}
-    sql = f"""
-        WITH labels (src, label) AS (VALUES {values}),
-        merged AS (
-            INSERT INTO signals AS t (account_id, signal, date, value, source, valid_until)
-            SELECT s.account_id, s.signal, s.date, s.value, l.label, NULL
-            FROM {STAGE} s JOIN labels l ON l.src = s.src
-            ON CONFLICT (account_id, signal, date) DO UPDATE
-                SET value = excluded.value, source = excluded.source, valid_until = NULL
-                WHERE t.value IS DISTINCT FROM excluded.value
-                   OR t.source IS DISTINCT FROM excluded.source
-                   OR t.valid_until IS NOT NULL
-            RETURNING t.source, (t.xmax = 0) AS inserted
-        )
-        SELECT source, COUNT(*) FILTER (WHERE inserted), COUNT(*) FILTER (WHERE NOT inserted)
-        FROM merged GROUP BY source
-    """
-    cursor = execute(conn, sql, params)
-    counts = {row[0]: (int(row[1]), int(row[2])) for row in cursor.fetchall()}
+    """Staged rows dated outside the stored date range cannot exist yet: they are inserted
+    straight away (a first load, or an export of new days). The rest go through one join that
+    sorts them into new / changed / unchanged, then a plain INSERT and UPDATE of just those.
+    Cheaper than INSERT ... ON CONFLICT row by row: a re-sync of millions of unchanged rows
+    writes nothing, and a first load is a plain bulk insert."""
+    execute(conn, "SET LOCAL work_mem = '256MB'").close()
+    cursor = execute(conn, "SELECT MIN(date), MAX(date) FROM signals")
+    low, high = cursor.fetchone()
     cursor.close()
-    return {src: counts.get(label, (0, 0)) for src, label in labels.items()}
+    counts = {src: [0, 0] for src in labels}
+    outside = "TRUE" if low is None else "s.date < :low OR s.date > :high"
+    bounds = {} if low is None else {"low": low, "high": high}
+    cursor = execute(
+        conn, f"SELECT s.src, COUNT(*) FROM {STAGE} s WHERE {outside} GROUP BY s.src", bounds
+    )
+    for src, n in cursor.fetchall():
+        counts[int(src)][0] += int(n)
+    cursor.close()
+    if any(ins for ins, _ in counts.values()):
+        execute(
+            conn,
+            f"""
+            INSERT INTO signals (account_id, signal, date, value, source, valid_until)
+            SELECT s.account_id, s.signal, s.date, s.value, l.label, NULL
+            FROM {STAGE} s JOIN {LABELS} l ON l.src = s.src
+            WHERE {outside}
+            """,
+            bounds,
+        ).close()
+    if low is not None:
+        _merge_overlap(conn, bounds, counts)
+    if sum(ins for ins, _ in counts.values()) > ANALYZE_AFTER:
+        # fresh statistics now rather than whenever autovacuum gets there: the next window
+        # load and the next sync's join are planned on them
+        execute(conn, "ANALYZE signals").close()
+    return {src: (ins, upd) for src, (ins, upd) in counts.items()}
+
+
+def _merge_overlap(
+    conn: sa.Connection, bounds: dict[str, date], counts: dict[int, list[int]]
+) -> None:
+    execute(
+        conn,
+        f"""
+        CREATE TEMP TABLE {CHANGES} AS
+        SELECT s.account_id, s.signal, s.date, s.value, s.src, t.account_id IS NULL AS is_new
+        FROM {STAGE} s
+        JOIN {LABELS} l ON l.src = s.src
+        LEFT JOIN signals t
+            ON t.account_id = s.account_id AND t.signal = s.signal AND t.date = s.date
+        WHERE s.date >= :low AND s.date <= :high
+          AND (t.account_id IS NULL
+               OR t.value IS DISTINCT FROM s.value
+               OR t.source IS DISTINCT FROM l.label
+               OR t.valid_until IS NOT NULL)
+        """,
+        bounds,
+    ).close()
+    cursor = execute(
+        conn,
+        f"SELECT src, COUNT(*) FILTER (WHERE is_new), COUNT(*) FILTER (WHERE NOT is_new)"
+        f" FROM {CHANGES} GROUP BY src",
+    )
+    found = {int(row[0]): (int(row[1]), int(row[2])) for row in cursor.fetchall()}
+    cursor.close()
+    for src, (ins, upd) in found.items():
+        counts[src][0] += ins
+        counts[src][1] += upd
+    if any(ins for ins, _ in found.values()):
+        execute(
+            conn,
+            f"""
+            INSERT INTO signals (account_id, signal, date, value, source, valid_until)
+            SELECT c.account_id, c.signal, c.date, c.value, l.label, NULL
+            FROM {CHANGES} c JOIN {LABELS} l ON l.src = c.src
+            WHERE c.is_new
+            """,
+        ).close()
+    if any(upd for _, upd in found.values()):
+        execute(
+            conn,
+            f"""
+            UPDATE signals t SET value = c.value, source = l.label, valid_until = NULL
+            FROM {CHANGES} c JOIN {LABELS} l ON l.src = c.src
+            WHERE NOT c.is_new
+              AND t.account_id = c.account_id AND t.signal = c.signal AND t.date = c.date
+            """,
+        ).close()
+    execute(conn, f"DROP TABLE {CHANGES}").close()
 
 
 def _merge_sqlite(conn: sa.Connection, src: int, label: str) -> tuple[int, int]:
@@ -208,3 +245,18 @@ def prune_signals(conn: sa.Connection, cutoff: date) -> int:
     removed = max(int(cursor.rowcount), 0)
     cursor.close()
     return removed
+
+
+def settle_after_bulk_load(engine: Engine, inserted: int) -> bool:
+    """VACUUM signals after a large insert on PostgreSQL (after the commit: VACUUM cannot run in
+    a transaction). A bulk load leaves every new row without its hint bits; whichever statement
+    reads them first writes them all back, which would otherwise be the next sync or the next
+    scoring run. Best effort: a failure here changes no data, so it is ignored."""
+    if engine.dialect.name != "postgresql" or inserted < VACUUM_AFTER:
+        return False
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM signals")
+    except sa.exc.SQLAlchemyError:
+        return False
+    return True

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from scoring.config import Model
 from scoring.config.sections import Source
-from scoring.errors import DataError
-from scoring.store.db import SQLITE_BEGIN
+from scoring.errors import DataError, HealthbotError
+from scoring.store.db import SQLITE_BEGIN, first_line
 from scoring.store.runs import record_run
 from scoring.store.tables import utcnow
 from scoring.sync import merge
@@ -31,6 +31,8 @@ from scoring.sync.outcomes import OutcomeBatch, drop_unknown_outcomes, prepare_o
 from scoring.sync.readers import read_source
 from scoring.sync.retention import retention_cutoff
 from scoring.sync.signals import SignalBatch, dedupe, drop_unknown, keys, prepare_signals
+from scoring.sync.stage import Stage, create_stage, drop_stage
+from scoring.sync.unchanged import drop_unchanged
 
 
 @dataclass
@@ -164,24 +166,17 @@ def _sync(
         try:
             clock = time.perf_counter()
             with conn.begin():
-                merge.create_stage(conn, stage)
-            seconds["stage"] = time.perf_counter() - clock
+                stage = drop_unchanged(conn, stage, {i: labels[i] for i in signal_batches})
+                seconds["compare"] = time.perf_counter() - clock
+                create_stage(conn, stage, {i: labels[i] for i in signal_batches})
+            seconds["stage"] = time.perf_counter() - clock - seconds["compare"]
             clock = time.perf_counter()
             conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
             with conn.begin():
-                if export is not None:
-                    changes = plan_accounts(export, merge.stored_accounts(conn), today)
-                    ids = list(account_batches)
-                    for batch_no, (ins, upd, same) in changes.per_batch.items():
-                        summary = summaries[ids[batch_no]]
-                        summary.inserted, summary.updated, summary.unchanged = ins, upd, same
-                    summaries[ids[-1]].inactive = merge.apply_accounts(conn, changes, today)
-                counts = merge.merge_signals(conn, {i: labels[i] for i in signal_batches})
-                for i, (ins, upd) in counts.items():
-                    summary = summaries[i]
-                    summary.inserted, summary.updated = ins, upd
-                    summary.unchanged = stage.per_source.get(i, 0) - ins - upd
-                _merge_outcomes(conn, outcome_batches, summaries)
+                data = _MergeInput(
+                    export, account_batches, stage, labels, signal_batches, outcome_batches, today
+                )
+                _merge(conn, data, summaries)
                 pruned = merge.prune_signals(conn, cutoff) if cutoff is not None else 0
                 seconds["merge"] = time.perf_counter() - clock
                 record_run(
@@ -192,16 +187,67 @@ def _sync(
                     details={
                         "sources": [asdict(s) for s in summaries],
                         "pruned_signals": pruned,
+                        "staged_signals": int(len(stage.value)),
                         "retention_cutoff": cutoff,
                         "seconds": {k: round(v, 3) for k, v in seconds.items()},
                     },
                 )
-        finally:
-            conn.execution_options(**{SQLITE_BEGIN: ""})
-            with conn.begin():
-                merge.drop_stage(conn)
+        except DBAPIError as exc:
+            _clean_up(conn, quiet=True)
+            raise HealthbotError(
+                f"sync failed in the database and changed nothing: {first_line(exc)}"
+            ) from exc
+        except BaseException:
+            _clean_up(conn, quiet=True)
+            raise
+        _clean_up(conn, quiet=False)
+    clock = time.perf_counter()
+    inserted = sum(summaries[i].inserted for i in signal_batches)
+    if merge.settle_after_bulk_load(engine, inserted):
+        seconds["vacuum"] = time.perf_counter() - clock
     bar.step("done")
     return summaries
+
+
+@dataclass
+class _MergeInput:
+    export: pd.DataFrame | None
+    account_batches: dict[int, AccountBatch]
+    stage: Stage
+    labels: list[str]
+    signal_batches: dict[int, SignalBatch]
+    outcome_batches: dict[int, OutcomeBatch]
+    today: date
+
+
+def _merge(conn: Connection, data: _MergeInput, summaries: list[SourceSummary]) -> None:
+    """Everything that writes, inside the caller's one transaction."""
+    if data.export is not None:
+        changes = plan_accounts(data.export, merge.stored_accounts(conn), data.today)
+        ids = list(data.account_batches)
+        for batch_no, (ins, upd, same) in changes.per_batch.items():
+            summary = summaries[ids[batch_no]]
+            summary.inserted, summary.updated, summary.unchanged = ins, upd, same
+        summaries[ids[-1]].inactive = merge.apply_accounts(conn, changes, data.today)
+    counts = merge.merge_signals(conn, {i: data.labels[i] for i in data.signal_batches})
+    for i, (ins, upd) in counts.items():
+        summary = summaries[i]
+        summary.inserted, summary.updated = ins, upd
+        summary.unchanged = data.stage.per_source.get(i, 0) - ins - upd
+    _merge_outcomes(conn, data.outcome_batches, summaries)
+
+
+def _clean_up(conn: Connection, quiet: bool) -> None:
+    """Drop the staging tables; when an error is already on its way, never mask it."""
+    try:
+        conn.execution_options(**{SQLITE_BEGIN: ""})
+        if conn.in_transaction():
+            conn.rollback()
+        with conn.begin():
+            drop_stage(conn)
+    except Exception:
+        if not quiet:
+            raise
 
 
 def _release(batch: SignalBatch) -> None:
@@ -226,31 +272,31 @@ def _merge_outcomes(
         summaries[i].unchanged = int((~new & mine).sum())
 
 
-def build_stage(batches: dict[int, SignalBatch]) -> merge.Stage:
-    """All signals sources as one table in key order; the same key from two sources must carry
-    the same value (then the earlier source keeps it)."""
-    empty = pa.table(
-        {
-            "account_id": pa.array([], pa.string()),
-            "signal": pa.array([], pa.string()),
-            "date": pa.array([], pa.date32()),
-            "value": pa.array([], pa.float64()),
-            "src": pa.array([], pa.int32()),
-        }
-    )
+def build_stage(batches: dict[int, SignalBatch]) -> Stage:
+    """All signals sources as one set of coded rows in key order; the same key from two
+    sources must carry the same value (then the earlier source keeps it)."""
     batches = {i: b for i, b in batches.items() if len(b)}
     if not batches:
-        return merge.Stage(empty, {})
-    accounts = pd.Index(
-        np.unique(np.concatenate([b.accounts.to_numpy(dtype=str) for b in batches.values()])),
-        dtype=object,
+        none = np.zeros(0, dtype=np.int64)
+        return Stage(
+            np.array([], dtype=str),
+            np.array([], dtype=str),
+            none,
+            none,
+            none.astype("datetime64[D]"),
+            none.astype(float),
+            none,
+            {},
+        )
+    accounts = np.unique(np.concatenate([b.accounts.to_numpy(dtype=str) for b in batches.values()]))
+    signals = np.unique(np.concatenate([b.signals.to_numpy(dtype=str) for b in batches.values()]))
+    account_index, signal_index = pd.Index(accounts), pd.Index(signals)
+    acc = np.concatenate(
+        [account_index.get_indexer(b.accounts.to_numpy(dtype=str))[b.acc] for b in batches.values()]
     )
-    signals = pd.Index(
-        np.unique(np.concatenate([b.signals.to_numpy(dtype=str) for b in batches.values()])),
-        dtype=object,
+    sig = np.concatenate(
+        [signal_index.get_indexer(b.signals.to_numpy(dtype=str))[b.sig] for b in batches.values()]
     )
-    acc = np.concatenate([accounts.get_indexer(b.accounts)[b.acc] for b in batches.values()])
-    sig = np.concatenate([signals.get_indexer(b.signals)[b.sig] for b in batches.values()])
     day = np.concatenate([b.day for b in batches.values()]).astype("datetime64[D]")
     value = np.concatenate([b.value for b in batches.values()])
     src = np.concatenate([np.full(len(b), i, dtype=np.int32) for i, b in batches.items()])
@@ -266,17 +312,9 @@ def build_stage(batches: dict[int, SignalBatch]) -> merge.Stage:
             _refuse_conflicts(batches, same, value, src, row)
             keep = ~same
             acc, sig, day, value, src = acc[keep], sig[keep], day[keep], value[keep], src[keep]
-    table = pa.table(
-        {
-            "account_id": pa.array(accounts.to_numpy(dtype=str)).take(pa.array(acc)),
-            "signal": pa.array(signals.to_numpy(dtype=str)).take(pa.array(sig)),
-            "date": pa.array(day.astype(np.int64).astype(np.int32), pa.int32()).cast(pa.date32()),
-            "value": pa.array(value, pa.float64()),
-            "src": pa.array(src, pa.int32()),
-        }
-    )
-    per_source = {int(i): int(n) for i, n in zip(*np.unique(src, return_counts=True), strict=True)}
-    return merge.Stage(table, per_source)
+    sources, sizes = np.unique(src, return_counts=True)
+    per_source = {int(i): int(n) for i, n in zip(sources, sizes, strict=True)}
+    return Stage(accounts, signals, acc, sig, day, value, src, per_source)
 
 
 def _refuse_conflicts(
