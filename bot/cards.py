@@ -244,7 +244,7 @@ class Snapshot:
         score = pd.to_numeric(scores["score_shown"], errors="coerce").fillna(1e9)
         worst = scores.assign(_s=score).sort_values(["_s", "account_id"]).drop(columns="_s")
         rank = pd.to_numeric(scores["band_rank"], errors="coerce")
-        urgent = order_by_urgency(scores[(rank > 0).to_numpy()])
+        urgent = order_by_urgency(scores[(rank > 0).fillna(False).to_numpy(dtype=bool)])
         playbooks = playbook_names(model, view)
         card_view = PeriodView(
             view.period,

@@ -116,7 +116,7 @@ def home_context(svc: Services, user_id: str) -> dict[str, Any]:
                 {"emoji": emoji, "label": label, "count": int(here.sum()), "arr": arr[here].sum()}
             )
     rank = pd.to_numeric(owned["band_rank"], errors="coerce")
-    urgent = order_by_urgency(owned[(rank > 0).to_numpy()])
+    urgent = order_by_urgency(owned[(rank > 0).fillna(False).to_numpy(dtype=bool)])
     alerts = open_alerts(svc.engine, set(owned["account_id"].astype(str)))
     for alert in alerts:
         alert["name"] = svc.portfolio.name_of(alert["account_id"])

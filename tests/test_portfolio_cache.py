@@ -1,0 +1,43 @@
+"""The web process's portfolio cache with accounts that have no score (insufficient data)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bot.cards import Portfolio
+from scoring.jobs import score_and_store
+from tests.databases import BACKENDS, migrated_database
+from tests.pipeline_fixtures import END, prepare
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with migrated_database(request.param, tmp_path) as (_url, found):
+        yield found
+
+
+def test_unscored_accounts_do_not_break_the_cache_lists_or_cards(engine):
+    prepared = prepare(engine, accounts=30)
+    score_and_store(engine, prepared.model, [END - timedelta(days=7), END])
+    victim = str(prepared.portfolio.accounts["account_id"].iloc[0])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "update score_snapshots set score = null, score_shown = null, band_rank = null,"
+                " band = 'insufficient_data', status = 'insufficient_data' where account_id = :a"
+            ),
+            {"a": victim},
+        )
+    portfolio = Portfolio(engine, prepared.model)
+    urgent = portfolio.urgent()
+    assert victim not in set(urgent["account_id"]) and len(urgent) > 0
+    card = portfolio.card(victim)
+    assert card["score"] is None and card["band"] == "insufficient_data"
+    owner = prepared.portfolio.accounts["owner_email"].iloc[0]
+    assert victim in set(portfolio.owned(owner)["account_id"])
