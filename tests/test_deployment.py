@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from bot.cli.demo import demo_model_path
 from scoring.sample import generate_portfolio, write_exports
+from tests.slack_signing import sign, slash_command_body
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -50,7 +52,28 @@ def app_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_release_then_worker_runs_a_weekly_cycle_and_stops_cleanly(app_dir, slack_double):
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except OSError:
+        return 0
+
+
+def test_release_then_web_and_worker_run_a_weekly_cycle_and_stop_cleanly(app_dir, slack_double):
     for email in [
         f"{n}@example.com"
         for n in (
@@ -74,7 +97,7 @@ def test_release_then_worker_runs_a_weekly_cycle_and_stops_cleanly(app_dir, slac
         "SLACK_BOT_TOKEN": slack_double.token,
         "SLACK_API_URL": slack_double.url + "/api/",
         "SLACK_SIGNING_SECRET": "test-signing-secret",
-        "PORT": "0",
+        "PORT": str(free_port()),
     }
     release = subprocess.run(
         command("release"), cwd=app_dir, env=env, capture_output=True, text=True, timeout=120
@@ -89,6 +112,15 @@ def test_release_then_worker_runs_a_weekly_cycle_and_stops_cleanly(app_dir, slac
         stderr=subprocess.STDOUT,
         text=True,
     )
+    web = subprocess.Popen(
+        [*command("web"), "--host", "127.0.0.1"],
+        cwd=app_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{env['PORT']}"
     try:
 
         def weekly_done() -> list[dict]:
@@ -107,8 +139,29 @@ def test_release_then_worker_runs_a_weekly_cycle_and_stops_cleanly(app_dir, slac
         assert runs[0]["status"] == "succeeded", runs[0]
         assert slack_double.calls("chat.postMessage"), "the run posted to Slack"
         assert slack_double.messages("cs-health"), "the digest reached its channel"
+        deadline = time.monotonic() + 60
+        while get(base + "/healthz") != 200 and web.poll() is None:
+            if time.monotonic() > deadline:
+                web.terminate()
+                break
+            time.sleep(0.2)
+        assert get(base + "/healthz") == 200, web.communicate(timeout=30)[0][-3000:]
+        body = slash_command_body(text="acme", response_url=slack_double.response_url("deploy"))
+        request = urllib.request.Request(
+            base + "/slack/events",
+            body.encode(),
+            sign(body, "test-signing-secret")
+            | {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 200
+        reply = wait_for(lambda: slack_double.responses("deploy"), 30, "the /health reply")
+        assert "text" in reply[0]
     finally:
-        worker.send_signal(signal.SIGTERM)
-        output, _ = worker.communicate(timeout=60)
-    assert worker.returncode == 0, output
-    assert "Traceback" not in output
+        outputs = {}
+        for name, process in (("worker", worker), ("web", web)):
+            process.send_signal(signal.SIGTERM)
+            outputs[name] = (process.communicate(timeout=60)[0], process.returncode)
+    for name, (output, code) in outputs.items():
+        assert code == 0, f"{name}: {output}"
+        assert "Traceback" not in output, f"{name}: {output}"
