@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import threading
 import time
 import urllib.error
@@ -32,8 +31,9 @@ from sqlalchemy.engine import Engine
 from scoring.config import Model, load_model
 from scoring.periods import period_of
 from scoring.sample import CSMS, PREFIXES, SEGMENT_SHARES, SEGMENTS, SUFFIXES
-from scoring.store import ensure_schema, make_engine, normalize_url, save_snapshots
+from scoring.store import save_snapshots
 from scoring.store.bulk import write_frame
+from tests.databases import migrated_database
 from tests.slack_signing import (
     TEST_SIGNING_SECRET,
     interaction_body,
@@ -66,38 +66,8 @@ def demo_model(**update: Any) -> Model:
     return model.model_copy(update=update) if update else model
 
 
-@contextmanager
-def database(kind: str, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    """(url, engine) of a fresh migrated database; PostgreSQL gets a throwaway schema.
-
-    With $HEALTHBOT_TEST_POSTGRES_URL set but the server down, make_engine raises: the test
-    fails instead of skipping.
-    """
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'healthbot.db'}"
-        engine = make_engine(url)
-        ensure_schema(engine)
-        yield url, engine
-        engine.dispose()
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"needs ${POSTGRES_ENV}")
-    schema = f"t_slack_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = normalize_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    url_text = url.render_as_string(hide_password=False)
-    engine = make_engine(url_text)
-    try:
-        ensure_schema(engine)
-        yield url_text, engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+# One fresh migrated database per test: the shared helper (PostgreSQL in a throwaway schema).
+database = migrated_database
 
 
 def big_accounts(n: int, seed: int = 5, owner: str = "alice@example.com") -> pd.DataFrame:
