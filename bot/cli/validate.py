@@ -121,9 +121,11 @@ def _write(text: str) -> None:
 
 
 def run_backtest_command(ctx: Context) -> int:
-    from scoring.store.actions import alert_history, load_actions
+    from bot.render import render_text
+    from scoring.store.actions import alert_history, load_actions, load_csm_inputs
     from scoring.validation.backtest import churn_events, segment_mask
     from scoring.validation.intervention import intervention_effect
+    from scoring.validation.overrides_check import override_outcomes
     from scoring.validation.report import write_report
     from scoring.validation.summary import summarize
     from scoring.validation.text import backtest_text
@@ -144,16 +146,29 @@ def run_backtest_command(ctx: Context) -> int:
         backtest.as_ofs[0],
         backtest.as_ofs[-1],
     )
+    checked = override_outcomes(
+        load_csm_inputs(ctx.engine),
+        backtest.rows[["account_id", "as_of", "score"]],
+        churn_events(accounts, outcomes),
+        backtest.horizon_days,
+        backtest.observed_until,
+    )
     name = ctx.config_path.name
     written: list[str] = []
     if args.output:
         paths = write_report(summary, model, Path(args.output), name, effect)
         written = [str(p) for p in paths]
     if args.format == "json":
-        body = summary.to_dict() | {"intervention": effect, "report_files": written}
+        body = summary.to_dict() | {
+            "intervention": effect,
+            "overrides": checked,
+            "report_files": written,
+        }
         _write(json.dumps(body, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
         _write(backtest_text(summary, name, effect, written))
+        if checked["overrides"]:
+            _write("\n" + render_text("override_outcomes", **checked))
     return 0
 
 
