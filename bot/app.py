@@ -35,7 +35,7 @@ from scoring.errors import HealthbotError
 
 log = logging.getLogger("healthbot.slack")
 CLIENT_TIMEOUT = 10  # seconds; a user is waiting on the other end
-WORKER_THREADS = 8
+WORKER_THREADS = 4
 
 
 @dataclass(frozen=True)

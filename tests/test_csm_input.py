@@ -120,3 +120,15 @@ def test_the_audit_trail_says_who_when_what_and_why(engine):
     assert trail["detail"].iloc[0] == "champion left"
     assert trail["detail"].iloc[1] == "score set to 20.0"
     assert list(trail["why"]) == ["Champion left", "Data is wrong"]
+
+
+def test_alert_state_with_and_without_snoozes(engine):
+    from scoring.store.actions import alert_state, record_action
+
+    seed(engine)
+    assert alert_state(engine, "a", AS_OF) == {}
+    record_action(engine, "a", "ack", user_email="x@e.com")
+    assert alert_state(engine, "a", AS_OF)["acknowledged_by"] == "x@e.com"
+    record_action(engine, "a", "snooze", until=AS_OF + timedelta(days=7))
+    assert alert_state(engine, "a", AS_OF)["snoozed_until"] == str(AS_OF + timedelta(days=7))
+    assert "snoozed_until" not in alert_state(engine, "a", AS_OF + timedelta(days=8))

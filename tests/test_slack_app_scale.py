@@ -71,11 +71,13 @@ def test_the_ack_beats_three_seconds_on_100k_accounts(
             assert status == 200 and seconds < ACK_LIMIT, seconds
             cold = wait_for(lambda: slack_double.responses("cold"), 120, "the first answer")
             assert cold[0]["blocks"][0]["text"]["text"].endswith(name)
-            for i, query in enumerate(["a000777", name.split()[0] + " " + name.split()[1], "zzqx"]):
+            queries = ["a000777", " ".join(name.split()[:2]), "zzqx", "at-risk", "mine", "a000006"]
+            for i, query in enumerate(queries):  # a000006 has too little data for a score
                 started = time.perf_counter()
                 reply = app.command(query, f"warm-{i}")
-                assert reply["blocks"], reply
+                assert reply["blocks"] and "went wrong" not in reply["text"], reply
                 assert time.perf_counter() - started < ACK_LIMIT
+            assert "no score (insufficient data)" in reply["text"]
 
 
 def free_port() -> int:

@@ -141,16 +141,19 @@ def build_big_portfolio(
         score = points.sum(axis=1)
         shown = np.round(score)
         rank = np.argmax(shown[:, None] >= mins[None, :], axis=1)
+        unscored = np.arange(accounts) % 997 == 5  # a few accounts with too little data
+        score, shown = np.where(unscored, np.nan, score), np.where(unscored, np.nan, shown)
+        bands = np.where(unscored, "insufficient_data", np.array(names, dtype=object)[rank])
         scores = pd.DataFrame(
             {
                 "account_id": frame["account_id"],
                 "segment_rule": None,
                 "score": score,
                 "score_shown": shown,
-                "band": np.array(names, dtype=object)[rank],
-                "band_rank": rank,
+                "band": bands,
+                "band_rank": pd.Series(rank, dtype="Int64").mask(unscored).array,
                 "completeness": 1.0,
-                "status": "scored",
+                "status": np.where(unscored, "insufficient_data", "scored"),
             }
         )
         metrics = pd.DataFrame(
@@ -158,11 +161,11 @@ def build_big_portfolio(
                 "account_id": np.repeat(frame["account_id"].to_numpy(), len(keys)),
                 "metric": np.tile(np.array(keys, dtype=object), accounts),
                 "raw": metric_score.ravel(),
-                "has_data": True,
+                "has_data": ~np.repeat(unscored, len(keys)),
                 "metric_score": metric_score.ravel(),
                 "weight": np.tile(weights, accounts),
                 "share": np.tile(share, accounts),
-                "points": points.ravel(),
+                "points": np.where(np.repeat(unscored, len(keys)), np.nan, points.ravel()),
             }
         )
         save_snapshots(engine, period_of(as_of), as_of, model.version, scores, metrics)

@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from bot.cli.context import Context
@@ -111,12 +112,15 @@ def run_serve(ctx: Context) -> int:
 def start_background_scheduler(ctx: Context, engine: Any, model: Any) -> Any:
     """The weekly schedule inside the Socket Mode process, when bot.scheduler exists."""
     try:
-        from bot.scheduler import start_background  # type: ignore[import-not-found]
+        from bot.scheduler import start_background
     except ImportError:
         log.info("no scheduler in this installation: Socket Mode serves Slack only")
         return None
+    from bot.transports import transport_from_env
+
+    transport = transport_from_env(ctx.environ, Path("outbox"))
     return start_background(
-        engine=engine, model=model, environ=ctx.environ, model_dir=ctx.config_path.parent
+        engine=engine, model=model, model_dir=ctx.config_path.parent, transport=transport
     )
 
 

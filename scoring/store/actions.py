@@ -175,9 +175,8 @@ def alert_state(engine: Engine, account_id: str, today: dt.date) -> dict[str, An
         last = acks.iloc[-1]
         state["acknowledged_by"] = last["user_email"] or last["user_id"]
         state["acknowledged_at"] = str(last["created_at"])[:16]
-    snz = actions[
-        (actions["kind"] == "snooze") & (pd.to_datetime(actions["until"]).dt.date >= today)
-    ]
+    until = pd.to_datetime(actions["until"], errors="coerce")
+    snz = actions[((actions["kind"] == "snooze") & (until >= pd.Timestamp(today))).to_numpy()]
     if len(snz):
         state["snoozed_until"] = str(snz.iloc[-1]["until"])
     notes = actions[actions["kind"] == "outreach"]
