@@ -17,9 +17,7 @@ from tests.slack_double import SlackDouble
 from tests.test_slack_app_support import (
     BACKENDS,
     RunningApp,
-    build_demo_portfolio,
-    database,
-    demo_model,
+    demo_database,
     running_app,
     texts_of,
     wait_for,
@@ -30,9 +28,7 @@ from tests.test_slack_app_support import (
 def app(
     request: pytest.FixtureRequest, tmp_path, slack_double: SlackDouble
 ) -> Iterator[RunningApp]:
-    model = demo_model()
-    with database(request.param, tmp_path) as (_, engine):
-        accounts = build_demo_portfolio(engine, model)
+    with demo_database(request.param, tmp_path) as (engine, model, accounts):
         with running_app(engine, model, slack_double) as running:
             running.accounts = accounts  # type: ignore[attr-defined]
             yield running

@@ -19,9 +19,7 @@ from tests.test_slack_app_support import (
     HOSTILE_NAME,
     RunningApp,
     block_action,
-    build_demo_portfolio,
-    database,
-    demo_model,
+    demo_database,
     mrkdwn_texts,
     running_app,
     wait_for,
@@ -30,9 +28,7 @@ from tests.test_slack_app_support import (
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[tuple[Engine, Model]]:
-    model = demo_model()
-    with database(request.param, tmp_path_factory.mktemp("db")) as (_, engine):
-        build_demo_portfolio(engine, model)
+    with demo_database(request.param, tmp_path_factory.mktemp("db")) as (engine, model, _):
         yield engine, model
 
 

@@ -26,9 +26,7 @@ from tests.test_slack_app_support import (
     BACKENDS,
     RunningApp,
     block_action,
-    build_demo_portfolio,
-    database,
-    demo_model,
+    demo_database,
     mrkdwn_texts,
     running_app,
     wait_for,
@@ -40,9 +38,7 @@ def app(
     request: pytest.FixtureRequest, tmp_path, slack_double: SlackDouble
 ) -> Iterator[RunningApp]:
     """A fresh database per test: these tests count rows in account_actions."""
-    model = demo_model()
-    with database(request.param, tmp_path) as (_, engine):
-        accounts = build_demo_portfolio(engine, model)
+    with demo_database(request.param, tmp_path) as (engine, model, accounts):
         with running_app(engine, model, slack_double) as running:
             running.accounts = accounts  # type: ignore[attr-defined]
             yield running

@@ -380,3 +380,11 @@ def block_action(
     if message is not None and not ephemeral:
         payload["message"] = message
     return payload
+
+
+@contextmanager
+def demo_database(kind: str, path: Path) -> Iterator[tuple[Engine, Model, pd.DataFrame]]:
+    """A fresh database holding the scored demo portfolio: (engine, model, accounts)."""
+    model = demo_model()
+    with database(kind, path) as (_, engine):
+        yield engine, model, build_demo_portfolio(engine, model)
