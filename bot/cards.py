@@ -82,7 +82,7 @@ def slice_view(view: PeriodView, account_id: str) -> PeriodView:
     mask = (view.scores["account_id"] == account_id).to_numpy()
     if not mask.any():
         raise not_scored(account_id, view.period)
-    return PeriodView(
+    return PeriodView.of(
         view.period,
         view.scores[mask],
         view.metrics[(view.metrics["account_id"] == account_id).to_numpy()],
@@ -246,7 +246,7 @@ class Snapshot:
         rank = pd.to_numeric(scores["band_rank"], errors="coerce")
         urgent = order_by_urgency(scores[(rank > 0).fillna(False).to_numpy(dtype=bool)])
         playbooks = playbook_names(model, view)
-        card_view = PeriodView(
+        card_view = PeriodView.of(
             view.period,
             _plain(scores),
             _plain(view.metrics),
@@ -275,7 +275,7 @@ class Snapshot:
             raise not_scored(account_id, self.view.period)
         empty = np.array([], dtype=int)
         v = self.card_view
-        return PeriodView(
+        return PeriodView.of(
             v.period,
             v.scores.iloc[[row]],
             v.metrics.iloc[self.metric_rows.get(account_id, empty)],

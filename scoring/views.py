@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -11,23 +13,59 @@ from scoring.config import Model
 from scoring.errors import HealthbotError
 from scoring.history import compare, drivers
 from scoring.periods import period_bounds, previous_period
-from scoring.store import list_periods, load_accounts, load_snapshots
+from scoring.store import list_periods, load_snapshots
 from scoring.store.actions import load_snapshot_overrides
+from scoring.store.bulk import Kind
+from scoring.store.reads import account_columns
+from scoring.store.snapshots import METRIC_TYPES, SCORE_TYPES, snapshot_rows
 
 OVERRIDE_EXPORT = ["computed_score", "override_by", "override_reason", "override_until"]
 ACCOUNT_INFO = ["account_id", "name", "owner_email", "segment", "arr", "renewal_date"]
+# The comparison reads the current week whole, but only what a comparison needs of the two
+# weeks before it and of the metric rows (the drivers): a fraction of a period's size.
+CURRENT_TYPES: dict[str, Kind] = {k: v for k, v in SCORE_TYPES.items() if k != "period"}
+PREVIOUS_TYPES: dict[str, Kind] = {
+    k: SCORE_TYPES[k] for k in ("account_id", "score_shown", "band", "band_rank", "model_version")
+}
+EARLIER_TYPES: dict[str, Kind] = {k: SCORE_TYPES[k] for k in ("account_id", "score_shown")}
+POINTS_TYPES: dict[str, Kind] = {
+    "account_id": "str",
+    "metric": "str",
+    "points": "float",
+}
 
 
 @dataclass(frozen=True)
 class PeriodView:
-    """A period's snapshot joined with account attributes and last week's comparison."""
+    """A period's snapshot joined with account attributes and last week's comparison.
+
+    `metrics` (every metric row of the period, the explanation on a card) is read on first use:
+    the weekly alerts and the digest never need it, and it is most of what a period weighs.
+    """
 
     period: str
     scores: pd.DataFrame
-    metrics: pd.DataFrame
     drivers: pd.DataFrame
     previous_period: str
     previous_scores: pd.DataFrame
+    read_metrics: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
+
+    @cached_property
+    def metrics(self) -> pd.DataFrame:
+        return self.read_metrics()
+
+    @classmethod
+    def of(
+        cls,
+        period: str,
+        scores: pd.DataFrame,
+        metrics: pd.DataFrame,
+        drivers: pd.DataFrame,
+        previous_period: str,
+        previous_scores: pd.DataFrame,
+    ) -> PeriodView:
+        """A view over frames already in memory."""
+        return cls(period, scores, drivers, previous_period, previous_scores, lambda: metrics)
 
 
 def latest_period(engine: Engine) -> str:
@@ -38,39 +76,48 @@ def latest_period(engine: Engine) -> str:
 
 
 def load_period(engine: Engine, period: str | None = None) -> PeriodView:
+    """`period` (default: the latest) compared with the week before, whose own delta against
+    the week before that rides along as `previous_delta` (two drops in a row)."""
     period = period or latest_period(engine)
     period_bounds(period)
     before = previous_period(period)
-    two_before = previous_period(before)
-    scores, metrics = load_snapshots(engine, [period, before, two_before])
-    if not (scores["period"] == period).any():
-        raise HealthbotError(
-            f"no scores stored for {period}; stored: "
-            f"{', '.join(list_periods(engine)[-6:]) or 'none'}"
-        )
-    cur, prev = scores[scores["period"] == period], scores[scores["period"] == before]
-    cur_m, prev_m = metrics[metrics["period"] == period], metrics[metrics["period"] == before]
+    with engine.connect() as conn:
+        cur = snapshot_rows(conn, "score_snapshots", CURRENT_TYPES, [period])
+        if cur.empty:
+            raise HealthbotError(
+                f"no scores stored for {period}; stored: "
+                f"{', '.join(list_periods(engine)[-6:]) or 'none'}"
+            )
+        prev = snapshot_rows(conn, "score_snapshots", PREVIOUS_TYPES, [before])
+        earlier = snapshot_rows(conn, "score_snapshots", EARLIER_TYPES, [previous_period(before)])
+        points = snapshot_rows(conn, "snapshot_metrics", POINTS_TYPES, [period])
+        points_before = snapshot_rows(conn, "snapshot_metrics", POINTS_TYPES, [before])
+        accounts = account_columns(conn, ACCOUNT_INFO)
     comparison = compare(cur, prev)
-    earlier = compare(prev, scores[scores["period"] == two_before])
     comparison["previous_delta"] = comparison["account_id"].map(
-        earlier.set_index("account_id")["delta"]
+        compare(prev, earlier).set_index("account_id")["delta"]
     )
-    accounts = load_accounts(engine)
     overrides = load_snapshot_overrides(engine, [period]).drop(columns=["period"])
     joined = (
         cur.drop(columns=["score_shown", "band", "band_rank"])
         .merge(comparison, on="account_id")
-        .merge(accounts.reindex(columns=ACCOUNT_INFO), on="account_id", how="left")
+        .merge(accounts, on="account_id", how="left")
         .merge(overrides, on="account_id", how="left")
+        .assign(period=period)
     )
     return PeriodView(
         period,
         joined.reset_index(drop=True),
-        cur_m.reset_index(drop=True),
-        drivers(cur_m, prev_m),
+        drivers(points, points_before),
         before,
-        prev.reset_index(drop=True),
+        prev.assign(period=before),
+        partial(_period_metrics, engine, period),
     )
+
+
+def _period_metrics(engine: Engine, period: str) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return snapshot_rows(conn, "snapshot_metrics", METRIC_TYPES, [period])
 
 
 def export_frame(view: PeriodView, model: Model) -> pd.DataFrame:

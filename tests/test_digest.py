@@ -183,7 +183,7 @@ def synthetic_view(n: int, seed: int = 3, moved: bool = True) -> tuple[PeriodVie
             "band_rank": pd.array(was.astype(int), dtype="Int64"),
         }
     )
-    view = PeriodView(PERIOD, scores, pd.DataFrame(), drivers, BEFORE, prev)
+    view = PeriodView.of(PERIOD, scores, pd.DataFrame(), drivers, BEFORE, prev)
     stale = pd.Series(rng.integers(14, 60, n // 10), index=ids[: n // 10])
     return view, stale
 

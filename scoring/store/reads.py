@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from scoring.store.bulk import Kind, in_list, read_frame
 
@@ -64,6 +64,13 @@ def load_accounts(engine: Engine) -> pd.DataFrame:
         extra = extra[[c for c in extra.columns if c not in frame.columns]]
         frame = frame.join(extra)
     return frame
+
+
+def account_columns(conn: Connection, columns: Sequence[str]) -> pd.DataFrame:
+    """Some stored columns of every account: a view that joins names and owners onto 100,000
+    scores reads those, not every attribute."""
+    types = {c: ACCOUNT_TYPES[c] for c in columns}
+    return read_frame(conn, f"SELECT {', '.join(types)} FROM accounts", types)
 
 
 def load_signals(
