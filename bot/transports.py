@@ -10,11 +10,8 @@ back). That sorting is the whole protection against double posts.
 
 from __future__ import annotations
 
-import json
 import re
 import socket
-import sys
-import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -293,66 +290,12 @@ def _never_connected(exc: BaseException) -> bool:
     return isinstance(reason, ConnectionRefusedError | socket.gaierror)
 
 
-def safe_key(key: str) -> str:
-    """An outbox key as a file name: anything but letters, digits, `@`, `.`, `-` becomes `_`."""
-    return re.sub(r"[^A-Za-z0-9@.-]", "_", key)[:200]
-
-
-class TerminalTransport:
-    """No Slack token (a demo, a dry run): print each message and keep it as a JSON file, so
-    the whole pipeline, outbox included, runs the same way it does against Slack."""
-
-    def __init__(self, outdir: Path, stream: TextIO | None = None) -> None:
-        self.outdir = Path(outdir)
-        self.stream = stream if stream is not None else sys.stdout
-
-    def __repr__(self) -> str:
-        return f"TerminalTransport({str(self.outdir)!r})"
-
-    def resolve_user(self, email: str) -> str | None:
-        return email  # no directory to ask: everyone is reachable on the terminal
-
-    def post(self, message: Outgoing) -> Posted:
-        self.outdir.mkdir(parents=True, exist_ok=True)
-        path = self.outdir / f"{safe_key(message.key)}.json"
-        where = {"to": message.to} if message.to else {"channel": message.channel}
-        thread = {"thread_ts": message.thread_ts} if message.thread_ts else {}
-        body = where | thread | {"text": message.text, "blocks": message.blocks or []}
-        _write(path, (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode())
-        recipient = message.to or "#" + message.channel.removeprefix("#")
-        reply = " in thread" if message.thread_ts else ""
-        header = f"── to {recipient}{reply} ({message.key}) ──"
-        print(header, message.text, "", sep="\n", file=self.stream)
-        self.stream.flush()
-        return Posted("terminal", f"{time.time():.6f}")
-
-    def find_posted(
-        self, channel: str, key: str, oldest: float, thread_ts: str | None = None
-    ) -> Posted | None:
-        path = self.outdir / f"{safe_key(key)}.json"
-        return Posted("terminal", f"{path.stat().st_mtime:.6f}") if path.exists() else None
-
-    def upload_file(self, upload: FileUpload) -> Uploaded:
-        """Keep the file next to the messages (key + the file's extension) and say where."""
-        self.outdir.mkdir(parents=True, exist_ok=True)
-        path = self.outdir / (safe_key(upload.key) + Path(upload.filename).suffix)
-        _write(path, upload.data)
-        print(f"── file {upload.title}: {path} ──", "", sep="\n", file=self.stream)
-        self.stream.flush()
-        return Uploaded(path.name, "terminal")
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write whole or not at all: a reader (or read-back) never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def transport_from_env(
     environ: Mapping[str, str], outdir: Path, stream: TextIO | None = None
 ) -> Transport:
     """Slack when $SLACK_BOT_TOKEN is set (at $SLACK_API_URL if given), else the terminal."""
+    from bot.terminal_transport import TerminalTransport  # not at the top: it imports this
+
     token = environ.get("SLACK_BOT_TOKEN", "").strip()
     if token:
         return SlackTransport(make_clients(token, environ=environ))

@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 
 from bot.delivery import DeliveryReport, deliver_pending
 from bot.slack_client import make_clients
-from bot.transports import SlackTransport, TerminalTransport, safe_key, transport_from_env
+from bot.terminal_transport import TerminalTransport, safe_key
+from bot.transports import SlackTransport, transport_from_env
 from scoring.store.outbox import (
     OUTBOX,
     OutboxMessage,

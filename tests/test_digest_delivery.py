@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 
 from bot.delivery import CHART_KIND, deliver_pending
 from bot.slack_client import make_clients
-from bot.transports import FileUpload, SlackTransport, TerminalTransport, safe_key
+from bot.terminal_transport import TerminalTransport, safe_key
+from bot.transports import FileUpload, SlackTransport
 from scoring.store.outbox import OUTBOX, OutboxMessage, claim, enqueue, get_row, pending_rows
 from tests.databases import BACKENDS, migrated_database
 from tests.slack_double import SlackDouble

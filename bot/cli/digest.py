@@ -18,7 +18,8 @@ from bot.cli.context import Context
 from scoring.errors import HealthbotError
 
 if TYPE_CHECKING:
-    from bot.digest_job import DigestPost, RenderedDigest
+    from bot.digest_job import DigestPost
+    from bot.digest_render import RenderedDigest
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -49,7 +50,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(ctx: Context) -> int:
-    from bot.digest_job import post_digests, render_digests
+    from bot.digest_job import post_digests
+    from bot.digest_render import render_digests
 
     args, model, engine = ctx.args, ctx.model, ctx.engine
     if args.preview is not None:
@@ -108,7 +110,7 @@ def write_preview(outdir: Path, rendered: list[RenderedDigest]) -> list[Path]:
     """Block Kit JSON, text fallback and PNG of each digest (and its thread, when a list
     overflows) into `outdir`: `digest.*` for one target, `digest-<target>.*` for several."""
     from bot.digest_job import digest_key
-    from bot.transports import safe_key
+    from bot.terminal_transport import safe_key
 
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
