@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from bot import csm_input, home, slack_actions, slack_commands
 from bot.access import AccessControl, ReplayGuard, UserDirectory
-from bot.cards import Portfolio
+from bot.portfolio import Portfolio
 from bot.slack_client import api_base_url, redact
 from bot.slack_commands import notice
 from scoring.config import Model

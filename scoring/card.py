@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -29,9 +31,24 @@ def _num(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def _override(row: pd.Series) -> dict[str, Any] | None:
+def _text(value: Any) -> str | None:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+@dataclass(frozen=True)
+class AccountRows:
+    """One account's slice of a period as plain records: a card is a few dozen lookups, which
+    cost microseconds on dicts and tens of microseconds each on one-row pandas frames."""
+
+    period: str
+    row: Mapping[str, Any]  # its row of PeriodView.scores
+    metrics: list[Mapping[str, Any]]  # its rows of PeriodView.metrics
+    drivers: list[Mapping[str, Any]]  # its rows of PeriodView.drivers, largest move first
+
+
+def _override(row: Mapping[str, Any]) -> dict[str, Any] | None:
     """Who overrode the score, why, until when, and what the data alone says."""
-    if pd.isna(row.get("override_id", None)):
+    if _num(row.get("override_id")) is None:
         return None
     return {
         "by": row.get("override_by"),
@@ -44,20 +61,19 @@ def _override(row: pd.Series) -> dict[str, Any] | None:
 
 def card_context(
     model: Model,
-    view: Any,
-    account_id: str,
-    history: pd.DataFrame,
+    account: AccountRows,
+    history: list[float | None],
     playbook: dict[str, Any] | None = None,
     last_signal: date | None = None,
     alert_state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`view`: scoring.views.PeriodView; `history`: scoring.views.account_history()."""
-    row = view.scores.set_index("account_id").loc[account_id]
+    """`history`: the account's shown score per stored week, oldest first (the sparkline)."""
+    row = account.row
     emoji, label = band_display(model, row["band"])
-    metrics = view.metrics[view.metrics["account_id"] == account_id].set_index("metric")
+    by_metric = {m["metric"]: m for m in account.metrics}
     table = []
     for key in model.metric_keys:
-        m = metrics.loc[key] if key in metrics.index else None
+        m = by_metric.get(key)
         table.append(
             {
                 "key": key,
@@ -69,18 +85,17 @@ def card_context(
                 "has_data": bool(m is not None and m["has_data"]),
             }
         )
-    mine = view.drivers[view.drivers["account_id"] == account_id].head(TOP_DRIVERS)
     drivers = [
-        {"label": model.metrics[d.metric].label, "delta": float(d.delta_points)}
-        for d in mine.itertuples()
-        if abs(d.delta_points) >= 0.05
+        {"label": model.metrics[d["metric"]].label, "delta": float(d["delta_points"])}
+        for d in account.drivers[:TOP_DRIVERS]
+        if abs(d["delta_points"]) >= 0.05
     ]
-    recent = history.tail(SPARK_WEEKS)
-    renewal = row.get("renewal_date")
+    recent = history[-SPARK_WEEKS:]
+    renewal = _text(row.get("renewal_date"))
     return {
-        "account_id": account_id,
+        "account_id": str(row["account_id"]),
         "name": str(row["name"]),
-        "period": view.period,
+        "period": account.period,
         "as_of": str(row["as_of"])[:10],
         "score": _num(row["score_shown"]),
         "previous_score": _num(row["previous_score"]),
@@ -88,17 +103,17 @@ def card_context(
         "band": row["band"],
         "band_label": label,
         "emoji": emoji,
-        "sparkline": sparkline(recent["score_shown"].tolist()) if len(recent) else "",
+        "sparkline": sparkline(recent) if recent else "",
         "weeks": len(recent),
         "metrics": table,
         "drivers": drivers,
         "completeness": _num(row["completeness"]) or 0.0,
         "last_signal": str(last_signal) if last_signal else None,
         "model_changed": bool(row.get("model_changed", False)),
-        "owner": row.get("owner_email") or None,
-        "segment": row.get("segment") or None,
+        "owner": _text(row.get("owner_email")) or None,
+        "segment": _text(row.get("segment")) or None,
         "arr": _num(row.get("arr")),
-        "renewal_date": None if renewal is None or pd.isna(renewal) else str(renewal)[:10],
+        "renewal_date": None if renewal is None else renewal[:10],
         "playbook": playbook,
         "alert_state": alert_state or {},
         "override": _override(row),

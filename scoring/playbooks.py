@@ -8,6 +8,7 @@ every account at once; the loop is over the handful of playbooks, never over acc
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,14 @@ def choose_playbooks(model: Model, as_of: date, frame: pd.DataFrame) -> pd.Serie
         chosen[hit] = playbook.name
         open_rows &= ~hit
     return pd.Series(chosen, index=frame.index, dtype=object, name="playbook")
+
+
+def playbook_dict(model: Model, name: Any) -> dict[str, Any] | None:
+    """A chosen playbook as templates show it (None: no rule matched)."""
+    for p in model.playbooks:
+        if p.name == name:
+            return {"name": p.name, "steps": list(p.steps), "links": list(p.links)}
+    return None
 
 
 def playbook_inputs(

@@ -16,7 +16,12 @@ from scoring.alerts import apply_cooldown, decide_alerts
 from scoring.card import band_display
 from scoring.config import Model
 from scoring.metric_drop import champion_values, metric_drops
-from scoring.playbooks import choose_playbooks, order_by_urgency, playbook_inputs
+from scoring.playbooks import (
+    choose_playbooks,
+    order_by_urgency,
+    playbook_dict,
+    playbook_inputs,
+)
 
 MAX_ACCOUNTS_PER_DM = 10
 
@@ -101,13 +106,6 @@ def decide_week(
     return WeeklyDecision(to_send, suppressed, playbooks, batches)
 
 
-def _playbook(model: Model, name: Any) -> dict[str, Any] | None:
-    for p in model.playbooks:
-        if p.name == name:
-            return {"name": p.name, "steps": list(p.steps), "links": list(p.links)}
-    return None
-
-
 def owner_batches(
     model: Model, period: str, alerts: pd.DataFrame, scores: pd.DataFrame, playbooks: pd.Series
 ) -> list[OwnerAlerts]:
@@ -141,7 +139,7 @@ def owner_batches(
                     if renewal is None or pd.isna(renewal)
                     else str(renewal)[:10],
                     "reasons": reasons[row["account_id"]],
-                    "playbook": _playbook(model, playbooks.get(row["account_id"])),
+                    "playbook": playbook_dict(model, playbooks.get(row["account_id"])),
                 }
             )
         key = f"alert:{period}:{owner}:{_content_key(alerts, group['account_id'])}"

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.cards import Portfolio
+from bot.portfolio import Portfolio
 from scoring.jobs import score_and_store
 from tests.databases import BACKENDS, migrated_database
 from tests.pipeline_fixtures import END, prepare

@@ -241,7 +241,7 @@ def test_the_name_index_answers_exactly_as_find_account() -> None:
 
     import pandas as pd
 
-    from bot.cards import NameIndex
+    from bot.portfolio import NameIndex
     from scoring.matching import find_account
     from tests.test_slack_app_support import big_accounts
 
