@@ -13,8 +13,9 @@ from scoring.engine import Scores, score_accounts
 from scoring.metric_drop import CHAMPION_SIGNAL
 from scoring.overrides import active_overrides, apply_overrides
 from scoring.periods import period_of
-from scoring.store import load_accounts, load_signals, save_snapshots
+from scoring.store import load_accounts, save_snapshots
 from scoring.store.actions import load_csm_inputs, save_snapshot_overrides
+from scoring.store.reads import load_signal_windows
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,13 @@ def signal_windows(model: Model, for_alerts: bool = False) -> dict[str, int]:
 def load_model_signals(
     engine: Engine, model: Model, first: date, last: date, for_alerts: bool = False
 ) -> pd.DataFrame:
-    """Only the rows some metric (or alert rule) will look at: one read per signal, each with
-    its own window, instead of the longest window for everything."""
-    parts = [
-        load_signals(engine, first - timedelta(days=days), last, [name])
-        for name, days in sorted(signal_windows(model, for_alerts).items())
-    ]
-    frame = pd.concat(parts, ignore_index=True) if parts else load_signals(engine, last, last)
+    """Only the rows some metric (or alert rule) will look at: each signal with its own
+    window, instead of the longest window for everything."""
+    starts = {
+        name: first - timedelta(days=days)
+        for name, days in signal_windows(model, for_alerts).items()
+    }
+    frame = load_signal_windows(engine, starts, last)
     for column in ("account_id", "signal"):
         frame[column] = frame[column].astype("category")
     return frame
