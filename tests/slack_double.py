@@ -9,6 +9,9 @@ Realism rules: responses mirror Slack's shapes and error codes; channel names ar
 accepted where Slack accepts them (``chat.postMessage``/``chat.postEphemeral``); history hides
 thread replies and omits ``metadata`` unless ``include_all_metadata`` is set; unknown channels
 and users are errors, so configure them with ``add_channel``/``add_user`` (or ``seed_defaults``).
+Membership, for access checks, is configured too: ``set_channel_members`` (or ``add_channel(...,
+members=...)``) for conversations.members, ``add_usergroup`` for usergroups.list and
+usergroups.users.list.
 """
 
 from __future__ import annotations
@@ -212,7 +215,8 @@ class SlackDouble:
         self._last_ts_micros = 0
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
-        self._usergroups: dict[str, list[str]] = {}
+        self._members: dict[str, list[str]] = {}  # channel id -> user ids (conversations.members)
+        self._usergroups: dict[str, dict[str, Any]] = {}  # usergroup id -> usergroups.list record
         self._reset_state()
         self._methods: dict[str, Callable[[Params], dict[str, Any]]] = {
             "auth.test": self._auth_test,
@@ -226,8 +230,10 @@ class SlackDouble:
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
             "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
             "users.lookupByEmail": self._users_lookup_by_email,
             "users.info": self._users_info,
+            "usergroups.list": self._usergroups_list,
             "usergroups.users.list": self._usergroups_users_list,
             "views.open": self._views_open,
             "views.push": self._views_open,
@@ -275,7 +281,8 @@ class SlackDouble:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def reset(self) -> None:
-        """Forget traffic, messages, uploads, views and faults; keep users/channels/usergroups."""
+        """Forget traffic, messages, uploads, views and faults; keep users, channels, channel
+        members and user groups."""
         with self._lock:
             self._reset_state()
 
@@ -319,8 +326,12 @@ class SlackDouble:
         is_private: bool = False,
         is_member: bool = True,
         is_archived: bool = False,
+        members: list[str] | None = None,
     ) -> str:
-        """Register a channel (bot is a member unless told otherwise); returns its id."""
+        """Register a channel (bot is a member unless told otherwise); returns its id.
+
+        ``members`` are the user ids conversations.members lists (see ``set_channel_members``).
+        """
         with self._lock:
             cid = channel_id or self._new_id("C")
             name = name.removeprefix("#")
@@ -337,20 +348,73 @@ class SlackDouble:
                 "is_member": is_member,
                 "created": int(self.clock()),
             }
+            self._members[cid] = list(members or [])
             return cid
 
-    def add_usergroup(self, usergroup_id: str, user_ids: list[str]) -> None:
-        """Register a user group (``S...``) for usergroups.users.list."""
+    def set_channel_members(self, channel: str, user_ids: list[str]) -> None:
+        """Replace the members conversations.members lists for a channel (id or name).
+
+        Exactly these ids are listed, in this order: the bot's own user id is not added for
+        channels it is in (add ``double.bot_user_id`` if a test needs it). A DM always lists its
+        user and the bot. Raises ``KeyError`` for a channel that was never added.
+        """
         with self._lock:
-            self._usergroups[usergroup_id] = list(user_ids)
+            try:
+                cid = self._resolve(channel, names=True)["id"]
+            except _ApiError:
+                raise KeyError(f"no channel {channel!r}: add_channel it first") from None
+            self._members[cid] = list(user_ids)
+
+    def add_usergroup(
+        self,
+        usergroup_id: str,
+        user_ids: list[str],
+        handle: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """Register (or replace) a user group ``S...`` for usergroups.list/usergroups.users.list.
+
+        ``handle`` is what people type after ``@`` (default: the id lower-cased); handles are
+        unique in a workspace as in Slack. Returns the record usergroups.list shows.
+        """
+        with self._lock:
+            handle = (handle or usergroup_id.lower()).removeprefix("@")
+            for other in self._usergroups.values():
+                if other["handle"] == handle and other["id"] != usergroup_id:
+                    raise ValueError(f"handle @{handle} is taken by {other['id']}")
+            now = int(self.clock())
+            group = {
+                "id": usergroup_id,
+                "team_id": self.team_id,
+                "is_usergroup": True,
+                "is_subteam": True,
+                "name": name or handle,
+                "description": "",
+                "handle": handle,
+                "is_external": False,
+                "date_create": now,
+                "date_update": now,
+                "date_delete": 0,
+                "auto_type": None,
+                "created_by": self.bot_user_id,
+                "updated_by": self.bot_user_id,
+                "deleted_by": None,
+                "prefs": {"channels": [], "groups": []},
+                "users": list(user_ids),
+                "user_count": len(user_ids),
+            }
+            self._usergroups[usergroup_id] = group
+            return copy.deepcopy(group)
 
     def seed_defaults(self) -> SlackDouble:
-        """Workspace used by the fixture: C1 #general, C2 #cs-alerts, U1 alice, U2 bob, S1."""
+        """Workspace used by the fixture: C1 #general (members U1, U2), C2 #cs-alerts (no
+        members), U1 alice, U2 bob, user group S1 @all (U1, U2)."""
         self.add_channel("general", "C1")
         self.add_channel("cs-alerts", "C2")
         self.add_user("alice@example.com", "U1", "alice")
         self.add_user("bob@example.com", "U2", "bob")
-        self.add_usergroup("S1", ["U1", "U2"])
+        self.set_channel_members("C1", ["U1", "U2"])
+        self.add_usergroup("S1", ["U1", "U2"], handle="all", name="All CSMs")
         return self
 
     # ---- inspection --------------------------------------------------------------------------
@@ -782,11 +846,35 @@ class SlackDouble:
             raise _ApiError("user_not_found")
         return {"user": copy.deepcopy(user)}
 
+    def _conversations_members(self, p: Params) -> dict[str, Any]:
+        """Ids only (Slack rejects names here); a private channel the bot is not in is hidden."""
+        channel = self._resolve(p.get("channel"))
+        if channel["is_private"] and not channel["is_member"]:
+            raise _ApiError("channel_not_found")
+        if channel["is_im"]:
+            members = [channel["user"], self.bot_user_id]
+        else:
+            members = self._members.get(channel["id"], [])
+        page, cursor = _paginate([{"id": u} for u in members], "id", p, default=100)
+        return {"members": [m["id"] for m in page], "response_metadata": {"next_cursor": cursor}}
+
+    def _usergroups_list(self, p: Params) -> dict[str, Any]:
+        """``users`` only with ``include_users``, ``user_count`` only with ``include_count``."""
+        shown = []
+        for group in self._usergroups.values():
+            record = copy.deepcopy(group)
+            if not _truthy(p.get("include_users")):
+                record.pop("users")
+            if not _truthy(p.get("include_count")):
+                record.pop("user_count")
+            shown.append(record)
+        return {"usergroups": shown}
+
     def _usergroups_users_list(self, p: Params) -> dict[str, Any]:
-        users = self._usergroups.get(str(p.get("usergroup")))
-        if users is None:
+        group = self._usergroups.get(str(p.get("usergroup")))
+        if group is None:
             raise _ApiError("no_such_subteam")
-        return {"users": list(users)}
+        return {"users": list(group["users"])}
 
     def _store_view(self, view: Any, view_id: str | None = None, **extra: Any) -> dict[str, Any]:
         if not isinstance(view, dict) or "type" not in view:

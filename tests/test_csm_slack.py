@@ -5,15 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import pandas as pd
 import pytest
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
 
+from bot.access import AccessControl
 from scoring.config import Model
+from scoring.config.sections import Access
 from scoring.engine import score_accounts
 from scoring.store import load_accounts, load_signals
 from scoring.store.actions import audit_trail, load_csm_inputs
-from tests.slack_double import SlackDouble
+from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.test_slack_app_support import (
     BACKENDS,
     RunningApp,
@@ -170,3 +176,152 @@ def test_the_card_has_an_add_note_button_that_opens_the_modal(app: RunningApp) -
     assert app.client.interact(click)[0] == 200
     view = wait_for(lambda: app.double.calls("views.open"), what="views.open")[0].params["view"]
     assert view["callback_id"] == "csm_note_modal"
+
+
+# ---- the admin path: `access.admins` lets people who own nothing override any account ------
+
+LEADS_GROUP = "S0LEADS01"  # @cs-leads
+LEADS_CHANNEL = "C0LEADS01"  # #cs-leads, a private channel the bot is in
+MEMBERSHIP_METHODS = (
+    "usergroups.list",
+    "usergroups.users.list",
+    "conversations.list",
+    "conversations.members",
+)
+Demo = tuple[Engine, Model, pd.DataFrame]
+
+
+@pytest.fixture(params=BACKENDS)
+def demo(request: pytest.FixtureRequest, tmp_path, slack_double: SlackDouble) -> Iterator[Demo]:
+    """The demo portfolio, and a workspace where carol (U3) leads CS and dave (U4) does not:
+    carol is the only member of the user group @cs-leads and of the channel #cs-leads; dave is
+    in #general and @all with alice and bob. Neither owns an account."""
+    slack_double.add_user("carol@example.com", "U3", "carol")
+    slack_double.add_user("dave@example.com", "U4", "dave")
+    slack_double.add_usergroup(LEADS_GROUP, ["U3"], handle="cs-leads", name="CS leads")
+    slack_double.add_usergroup("S1", ["U1", "U2", "U4"], handle="all", name="All CSMs")
+    slack_double.add_channel("cs-leads", LEADS_CHANNEL, is_private=True, members=["U3"])
+    slack_double.set_channel_members("general", ["U1", "U2", "U4"])
+    with demo_database(request.param, tmp_path) as (engine, model, accounts):
+        assert not {"carol@example.com", "dave@example.com"} & set(accounts["owner_email"])
+        yield engine, model, accounts
+
+
+@contextmanager
+def app_with_admins(demo: Demo, double: SlackDouble, admins: list[str]) -> Iterator[RunningApp]:
+    engine, model, accounts = demo
+    configured = model.model_copy(update={"access": Access(admins=admins)})
+    with running_app(engine, configured, double) as running:
+        running.accounts = accounts  # type: ignore[attr-defined]
+        yield running
+
+
+def refusal(app: RunningApp, text: str, user: str, name: str) -> str:
+    """The ephemeral answer to `/health text` from `user`, as one string."""
+    assert app.client.command(text, app.double.response_url(name), user) == 200
+    reply = wait_for(lambda: app.double.responses(name), what="the refusal")[0]
+    assert reply["response_type"] == "ephemeral"
+    return texts_of(reply)
+
+
+def test_an_admin_who_is_not_the_owner_overrides_and_it_is_audited(
+    demo: Demo, slack_double: SlackDouble
+) -> None:
+    with app_with_admins(demo, slack_double, ["@cs-leads"]) as app:
+        account_id, name = alice_account(app)
+        view = opened_view(app, f"override {name}", user="U3")
+        assert view["callback_id"] == "csm_override_modal"
+        assert json.loads(view["private_metadata"])["account_id"] == account_id
+        assert slack_double.responses("r") == []  # opened, not refused
+        until = (today(app) + dt.timedelta(days=14)).isoformat()
+        values = {"score": "80", "reason": "Renewal signed early", "until": until}
+        assert submit(app, view, values, user="U3") == (200, b"")
+    stored = load_csm_inputs(app.engine)
+    assert len(stored) == 1
+    row = stored.iloc[0]
+    assert (row["kind"], row["account_id"], row["override_score"]) == ("override", account_id, 80)
+    assert (row["user_id"], row["user_email"]) == ("U3", "carol@example.com")
+    assert row["valid_until"] == dt.date.fromisoformat(until)
+    trail = audit_trail(app.engine, [account_id])
+    assert list(trail["who"]) == ["carol@example.com"] and list(trail["what"]) == ["override"]
+    assert list(trail["why"]) == ["Renewal signed early"]
+    assert trail.iloc[0]["detail"].startswith("score set to 80")
+    # carol was found through the group's handle, by the Web API
+    assert [c.params.get("usergroup") for c in slack_double.calls("usergroups.users.list")] == [
+        LEADS_GROUP
+    ]
+
+
+def test_a_non_owner_who_is_not_an_admin_is_refused_and_nothing_is_stored(
+    demo: Demo, slack_double: SlackDouble
+) -> None:
+    with app_with_admins(demo, slack_double, ["@cs-leads", "#cs-leads"]) as app:
+        account_id, name = alice_account(app)
+        text = refusal(app, f"override {name}", "U4", "dave")
+        assert "Only the owner of" in text and "or a healthbot admin may override" in text
+        assert name in text
+        assert slack_double.calls("views.open") == []
+        # both admin entries were looked up: dave is refused for not being in them
+        assert slack_double.calls("usergroups.users.list")
+        assert [c.params["channel"] for c in slack_double.calls("conversations.members")] == [
+            LEADS_CHANNEL
+        ]
+        # a submission of the owner's modal sent as dave is refused inside the modal as well
+        view = opened_view(app, f"override {name}")
+        until = (today(app) + dt.timedelta(days=14)).isoformat()
+        values = {"score": "90", "reason": "I say so", "until": until}
+        status, body = submit(app, view, values, user="U4")
+        assert status == 200
+        assert json.loads(body) == {
+            "response_action": "errors",
+            "errors": {"score": "Only the account's owner or a healthbot admin may override it."},
+        }
+    assert load_csm_inputs(app.engine).empty
+    assert audit_trail(app.engine, [account_id]).empty
+
+
+@pytest.mark.parametrize(
+    ("entry", "lookups"),
+    [
+        ("@cs-leads", {"usergroups.list", "usergroups.users.list"}),
+        (f"@{LEADS_GROUP}", {"usergroups.users.list"}),
+        ("#cs-leads", {"conversations.list", "conversations.members"}),
+        (f"#{LEADS_CHANNEL}", {"conversations.members"}),
+        (LEADS_CHANNEL, {"conversations.members"}),
+        ("U3", set()),
+    ],
+)
+def test_admins_are_named_by_user_group_channel_or_user_id(
+    demo: Demo, slack_double: SlackDouble, entry: str, lookups: set[str]
+) -> None:
+    with app_with_admins(demo, slack_double, [entry]) as app:
+        _, name = alice_account(app)
+        view = opened_view(app, f"override {name}", user="U3")
+        assert view["callback_id"] == "csm_override_modal"
+        assert "healthbot admin" in refusal(app, f"override {name}", "U4", "dave")
+        assert len(slack_double.calls("views.open")) == 1
+    assert {m for m in MEMBERSHIP_METHODS if slack_double.calls(m)} == lookups
+
+
+def test_an_admin_is_refused_while_their_group_cannot_be_read(
+    demo: Demo, slack_double: SlackDouble
+) -> None:
+    with app_with_admins(demo, slack_double, [f"@{LEADS_GROUP}"]) as app:
+        _, name = alice_account(app)
+        slack_double.fail_next("usergroups.users.list", status=500)
+        assert "healthbot admin" in refusal(app, f"override {name}", "U3", "carol")
+        assert slack_double.pending_faults() == {}
+        assert slack_double.calls("views.open") == []
+    assert load_csm_inputs(app.engine).empty
+
+
+def test_admin_channel_members_are_read_past_the_first_page(slack_double: SlackDouble) -> None:
+    crowd = [f"U{i:08d}" for i in range(1, 2501)]
+    slack_double.add_channel("all-hands", "C0CROWD01", members=crowd)
+    client = WebClient(token=TEST_TOKEN, base_url=slack_double.url + "/api/")
+    access = AccessControl(Access(admins=["#all-hands"]), client)
+    assert access.is_admin("U00002400") and access.is_admin("U00000001")
+    assert not access.is_admin("U1") and not access.is_admin(None)
+    pages = slack_double.calls("conversations.members")
+    assert [len(c.response["members"]) for c in pages] == [1000, 1000, 500]  # read once, cached
+    assert "cursor" not in pages[0].params and all(c.params["cursor"] for c in pages[1:])

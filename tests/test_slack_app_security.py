@@ -17,15 +17,16 @@ from sqlalchemy.engine import Engine
 from bot.access import AccessControl, ReplayGuard
 from bot.app import create_app
 from bot.web import create_web_app
-from scoring.config import Model
+from scoring.config import Model, parse_model
 from scoring.config.sections import Access
-from scoring.errors import HealthbotError
+from scoring.errors import ConfigError, HealthbotError
 from scoring.store import make_engine
 from scoring.store.actions import load_actions
-from tests.slack_double import TEST_TOKEN, SlackDouble, _ApiError
+from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.slack_signing import TEST_SIGNING_SECRET, sign, slash_command_body
 from tests.test_slack_app_support import (
     BACKENDS,
+    DEMO_MODEL,
     RunningApp,
     block_action,
     demo_database,
@@ -47,23 +48,13 @@ def app(demo: tuple[Engine, Model], slack_double: SlackDouble) -> Iterator[Runni
         yield running
 
 
-def add_membership_methods(double: SlackDouble) -> None:
-    """The double has no conversations.members or usergroups.list; these tests add them to
-    this instance: #cs-alerts (C2) holds U3, the user group @cs-team (S5) holds U2."""
+def add_membership(double: SlackDouble) -> None:
+    """#cs-alerts (C2) holds U3, the user group @cs-team (S5) holds U2, #general holds all three;
+    the seeded user group @all (S1) holds U1 and U2."""
     double.add_user("carol@example.com", "U3", "carol")
-    double.add_usergroup("S5", ["U2"])
-    members = {"C2": ["U3"], "C1": ["U1", "U2", "U3"]}
-
-    def conversations_members(params: dict) -> dict:
-        if params.get("channel") not in members:
-            raise _ApiError("channel_not_found")
-        return {"members": members[params["channel"]], "response_metadata": {"next_cursor": ""}}
-
-    def usergroups_list(_params: dict) -> dict:
-        return {"usergroups": [{"id": "S5", "handle": "cs-team"}, {"id": "S1", "handle": "all"}]}
-
-    double._methods["conversations.members"] = conversations_members
-    double._methods["usergroups.list"] = usergroups_list
+    double.add_usergroup("S5", ["U2"], handle="cs-team")
+    double.set_channel_members("C2", ["U3"])
+    double.set_channel_members("C1", ["U1", "U2", "U3"])
 
 
 def command(text: str, url: str, user: str = "U1") -> str:
@@ -110,7 +101,7 @@ def test_replay_guard_forgets_after_its_window() -> None:
 def test_the_access_list_admits_groups_and_channel_members_only(
     demo: tuple[Engine, Model], slack_double: SlackDouble
 ) -> None:
-    add_membership_methods(slack_double)
+    add_membership(slack_double)
     engine, model = demo
     limited = model.model_copy(update={"access": Access(allow=["@cs-team", "#cs-alerts"])})
     with running_app(engine, limited, slack_double) as app:
@@ -137,7 +128,7 @@ def test_the_access_list_admits_groups_and_channel_members_only(
 
 
 def test_admins_and_unresolvable_entries(slack_double: SlackDouble, caplog) -> None:
-    add_membership_methods(slack_double)
+    add_membership(slack_double)
     client = WebClient(token=TEST_TOKEN, base_url=slack_double.url + "/api/")
     access = AccessControl(Access(allow=["@nobody-here", "U9"], admins=["@S1"]), client)
     assert access.is_admin("U1") and access.is_admin("U2") and not access.is_admin("U3")
@@ -145,6 +136,26 @@ def test_admins_and_unresolvable_entries(slack_double: SlackDouble, caplog) -> N
     assert "'@nobody-here' not resolved" in caplog.text
     open_to_all = AccessControl(Access(), client)
     assert open_to_all.allowed("U3") and not open_to_all.is_admin("U3")
+
+
+def test_an_admin_named_by_email(slack_double: SlackDouble, caplog) -> None:
+    add_membership(slack_double)
+    client = WebClient(token=TEST_TOKEN, base_url=slack_double.url + "/api/")
+    access = AccessControl(Access(admins=["carol@example.com", "nobody@example.com"]), client)
+    assert access.is_admin("U3") and not access.is_admin("U1")
+    assert "'nobody@example.com' not resolved (users_not_found)" in caplog.text
+
+
+@pytest.mark.parametrize("entry", ["jane", "@", "#", "cs team", "S0LEADS01", "u123"])
+def test_access_entries_are_checked_when_the_model_loads(entry: str) -> None:
+    text = DEMO_MODEL.read_text() + f"\naccess:\n  admins: ['@cs-leads', {entry!r}]\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_model(text, "healthbot.yml", {})
+    message = str(caught.value)
+    assert "access.admins" in message and f"entry 2 ({entry!r})" in message
+    fine = ["@cs-leads", "@S0LEADS01", "#cs-leads", "C0LEADS01", "U3", "carol@example.com"]
+    ok = parse_model(DEMO_MODEL.read_text() + f"\naccess:\n  admins: {fine}\n", "m.yml", {})
+    assert ok.access.admins == fine
 
 
 def test_healthz_reports_the_database(app: RunningApp, slack_double: SlackDouble) -> None:
@@ -194,7 +205,7 @@ def test_tokens_come_from_the_environment_and_never_show(
 def test_a_failed_membership_lookup_keeps_the_members_last_seen(
     slack_double: SlackDouble, caplog
 ) -> None:
-    add_membership_methods(slack_double)
+    add_membership(slack_double)
     client = WebClient(token=TEST_TOKEN, base_url=slack_double.url + "/api/")
     access = AccessControl(Access(allow=["@S5"]), client, ttl=0)
     assert access.allowed("U2") and not access.allowed("U1")
@@ -206,7 +217,7 @@ def test_a_failed_membership_lookup_keeps_the_members_last_seen(
 def test_app_home_tells_a_user_outside_the_access_list(
     demo: tuple[Engine, Model], slack_double: SlackDouble
 ) -> None:
-    add_membership_methods(slack_double)
+    add_membership(slack_double)
     engine, model = demo
     limited = model.model_copy(update={"access": Access(allow=["@cs-team"])})
     with running_app(engine, limited, slack_double) as app:
