@@ -114,8 +114,12 @@ class AccessControl:
                 yield from page["members"]
         elif _is_slack_id(entry, "UW"):
             yield entry
+        elif "@" in entry:
+            yield str(self.client.users_lookupByEmail(email=entry)["user"]["id"])
         else:
-            raise LookupError(f"not a user group (@...), channel (#...) or user id: {entry!r}")
+            raise LookupError(
+                f"not a user group (@...), channel (#...), user id or email: {entry!r}"
+            )
 
     def _usergroup_id(self, handle: str) -> str:
         for group in self.client.usergroups_list()["usergroups"]:

@@ -66,12 +66,12 @@ def from_command(
 
 
 def may_override(svc: Services, user_id: str, account_id: str) -> bool:
-    """Only the account's owner or a member of `access.admins`."""
-    if svc.access.is_admin(user_id):
+    """Only the account's owner or a member of `access.admins` (the owner is asked first: one
+    cached profile lookup, where admins may take a user-group or channel read)."""
+    owner = (svc.portfolio.owner_of(account_id) or "").casefold()
+    if owner and owner == (svc.users.email(user_id) or "").casefold():
         return True
-    owner = (svc.portfolio.card(account_id).get("owner") or "").casefold()
-    email = (svc.users.email(user_id) or "").casefold()
-    return bool(owner) and owner == email
+    return svc.access.is_admin(user_id)
 
 
 def _value(view: dict[str, Any], block: str) -> Any:

@@ -248,6 +248,13 @@ class Portfolio:
         one = snap.one(account_id)
         return card_for(self.engine, self.model, one, snap.playbooks.get(account_id))
 
+    def owner_of(self, account_id: str) -> str | None:
+        """The owner email of an account scored this period (None: no owner, or not scored)."""
+        snap = self.snapshot()
+        row = snap.rows.get(account_id)
+        owner = None if row is None else snap.columns.scores["owner_email"][row]
+        return owner if isinstance(owner, str) and owner else None
+
     def owned(self, email: str) -> pd.DataFrame:
         """Accounts scored this period whose owner is `email` (any case), worst first."""
         snap = self.snapshot()

@@ -167,11 +167,13 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "chart.height": ("Height in pixels.", "600"),
     "access": ("Who may use /health (empty: everyone).", "{allow: ['@cs-team']}"),
     "access.allow": (
-        "User groups (@) and channels (#) whose members may use /health.",
+        "Who may use /health: user groups (@handle), channels' members (#name or a C… id),"
+        " user ids (U…) or emails.",
         "['@cs-team', '#cs-health']",
     ),
     "access.admins": (
-        "User groups and channels whose members may override any account.",
+        "Who may override any account (owners may override their own): the same kinds of"
+        " entry as allow.",
         "['@cs-leads']",
     ),
     "retention": ("How long signal rows are kept.", "{signal_days: 730}"),

@@ -3,9 +3,10 @@ playbooks, digest, access, retention, backtest, chart."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from scoring.config.metrics import Strict
 
@@ -105,9 +106,31 @@ class Chart(Strict):
     height: int = Field(default=600, ge=150, le=4000)
 
 
+ACCESS_ENTRY = re.compile(
+    r"@[\w.-]+"  # a user group: @handle or @S… id
+    r"|#[\w.-]+"  # a channel by name
+    r"|[CGUW](?=[A-Z0-9]*[0-9])[A-Z0-9]+"  # a channel or user id
+    r"|[^@\s]+@[^@\s]+\.[^@\s]+"  # a person's Slack email
+)
+
+
 class Access(Strict):
     allow: list[str] = Field(default_factory=list)
     admins: list[str] = Field(default_factory=list)
+
+    @field_validator("allow", "admins")
+    @classmethod
+    def _entries(cls, entries: list[str]) -> list[str]:
+        """Refused here, a typo'd entry says so when the model loads instead of silently
+        letting nobody in at the first /health."""
+        out = [e.strip() for e in entries]
+        for i, entry in enumerate(out):
+            if not ACCESS_ENTRY.fullmatch(entry):
+                raise ValueError(
+                    f"entry {i + 1} ({entry!r}) is not a user group (@handle), a channel"
+                    " (#name or its C… id), a user id (U…) or an email"
+                )
+        return out
 
 
 class Retention(Strict):
