@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from rapidfuzz import utils
 from sqlalchemy.engine import Engine
 
 from bot.cards import WRITTEN_SQL, card_for, not_scored, playbook_names
 from scoring.card import AccountRows
 from scoring.config import Model
-from scoring.matching import Match, find_account
+from scoring.matching import Match, find_account, fuzzy_match
 from scoring.playbooks import order_by_urgency
 from scoring.store import load_accounts
 from scoring.views import PeriodView, latest_period, load_period
@@ -57,6 +58,8 @@ class NameIndex:
         self.usable = not any(_SEP in f for f in folded)
         self.joined = _SEP.join(folded)
         self.starts = np.cumsum([0] + [len(f) + 1 for f in folded[:-1]])
+        self.ids = [str(a) for a in self.accounts["account_id"]]
+        self.processed = [utils.default_process(str(n)) for n in self.accounts["name"]]
 
     def find(self, query: str) -> Match:
         text = query.strip()
@@ -79,6 +82,7 @@ class NameIndex:
             if found:
                 rows = np.unique(np.searchsorted(self.starts, found, side="right") - 1)
                 return find_account(query, self.accounts.iloc[rows])
+            return fuzzy_match(query, self.ids, self.processed, processed=True)
         return find_account(query, self.accounts)
 
 

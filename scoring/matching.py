@@ -5,6 +5,7 @@ Shared by `/health` and every CLI command that takes an ACCOUNT, so both behave 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -52,21 +53,26 @@ def find_account(query: str, accounts: pd.DataFrame) -> Match:
         if len(hits) > 1:
             ordered = hits.loc[names[mask.to_numpy()].str.len().sort_values(kind="stable").index]
             return Match(query, candidates=list(ordered.iloc[:MAX_CHOICES]))
-    return _fuzzy(query, text, ids, names)
+    return fuzzy_match(query, ids.tolist(), names.tolist())
 
 
-def _fuzzy(query: str, text: str, ids: pd.Series, names: pd.Series) -> Match:
+def fuzzy_match(
+    query: str, ids: Sequence[str], names: Sequence[str], processed: bool = False
+) -> Match:
+    """The fuzzy tier alone (`names` already through `utils.default_process` when `processed`):
+    a caller that has ruled out the other tiers and keeps the processed names skips both."""
+    text = query.strip()
     ranked = process.extract(
-        text,
-        names.tolist(),
+        utils.default_process(text) if processed else text,
+        names,
         scorer=fuzz.partial_ratio,
-        processor=utils.default_process,
+        processor=None if processed else utils.default_process,
         limit=MAX_CHOICES + 1,
     )
     good = [(score, idx) for _, score, idx in ranked if score >= FUZZY_MIN]
-    closest = [ids.iloc[idx] for _, _, idx in ranked[:3]]
+    closest = [ids[idx] for _, _, idx in ranked[:3]]
     if not good:
         return Match(query, closest=closest)
     if len(good) == 1 or good[0][0] - good[1][0] >= CLEAR_LEAD:
-        return Match(query, ids.iloc[good[0][1]])
-    return Match(query, candidates=[ids.iloc[idx] for _, idx in good[:MAX_CHOICES]])
+        return Match(query, ids[good[0][1]])
+    return Match(query, candidates=[ids[idx] for _, idx in good[:MAX_CHOICES]])
