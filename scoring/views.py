@@ -23,7 +23,9 @@ OVERRIDE_EXPORT = ["computed_score", "override_by", "override_reason", "override
 ACCOUNT_INFO = ["account_id", "name", "owner_email", "segment", "arr", "renewal_date"]
 # The comparison reads the current week whole, but only what a comparison needs of the two
 # weeks before it and of the metric rows (the drivers): a fraction of a period's size.
-CURRENT_TYPES: dict[str, Kind] = {k: v for k, v in SCORE_TYPES.items() if k != "period"}
+CURRENT_TYPES: dict[str, Kind] = {
+    k: v for k, v in SCORE_TYPES.items() if k not in ("period", "created_at")
+}
 PREVIOUS_TYPES: dict[str, Kind] = {
     k: SCORE_TYPES[k] for k in ("account_id", "score_shown", "band", "band_rank", "model_version")
 }
