@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import socket
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -137,7 +138,7 @@ class SlackTransport:
 
     def post(self, message: Outgoing) -> Posted:
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key}}
-        try:
+        with self._posting():
             response = self.clients.post.chat_postMessage(
                 channel=message.channel,
                 text=message.text,
@@ -145,12 +146,6 @@ class SlackTransport:
                 metadata=metadata,
                 thread_ts=message.thread_ts,
             )
-        except SlackApiError as exc:
-            raise self._post_error(exc) from None
-        except Exception as exc:
-            if _never_connected(exc):
-                raise NotSent(self._describe(exc)) from None
-            raise InDoubt(self._describe(exc)) from None
         return Posted(str(response["channel"]), str(response["ts"]))
 
     def find_posted(
@@ -213,19 +208,26 @@ class SlackTransport:
         except Exception as exc:
             raise NotSent(self._describe(exc)) from None
         file_id = str(ticket["file_id"])
-        try:
+        with self._posting():
             client.files_completeUploadExternal(
                 files=[{"id": file_id, "title": upload.title}],
                 channel_id=channel_id,
                 thread_ts=upload.thread_ts,
             )
+        return Uploaded(file_id, channel_id)
+
+    @contextmanager
+    def _posting(self) -> Iterator[None]:
+        """A call that makes something visible: an error before the request left is NotSent
+        (safe to retry), after it left InDoubt (it may have been posted; read back first)."""
+        try:
+            yield
         except SlackApiError as exc:
             raise self._post_error(exc) from None
         except Exception as exc:
             if _never_connected(exc):
                 raise NotSent(self._describe(exc)) from None
             raise InDoubt(self._describe(exc)) from None
-        return Uploaded(file_id, channel_id)
 
     def _history_channel(self, channel: str) -> str:
         """The id of a channel name (looked up once per transport), or the DM of a user id:

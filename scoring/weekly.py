@@ -15,6 +15,7 @@ import pandas as pd
 from scoring.alerts import apply_cooldown, decide_alerts
 from scoring.card import band_display
 from scoring.config import Model
+from scoring.history import COMPARISON_COLUMNS
 from scoring.metric_drop import champion_values, metric_drops
 from scoring.playbooks import (
     choose_playbooks,
@@ -64,19 +65,7 @@ def decide_week(
 ) -> WeeklyDecision:
     """`view`: scoring.views.PeriodView of the period being run."""
     scores = view.scores
-    comparison = scores[
-        [
-            "account_id",
-            "score_shown",
-            "band",
-            "band_rank",
-            "previous_score",
-            "previous_band",
-            "previous_rank",
-            "delta",
-            "band_change",
-        ]
-    ]
+    comparison = scores[[c for c in COMPARISON_COLUMNS if c != "model_changed"]]
     drops = metric_drops(model, scores["account_id"], signals, as_of)
     last = pd.to_datetime(last_signal) if len(last_signal) else last_signal
     champion = (

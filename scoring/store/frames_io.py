@@ -11,7 +11,14 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from scoring.store.bulk import write_frame
+from scoring.frames import ACCOUNT_COLUMNS
+from scoring.store.bulk import Kind, write_frame
+from scoring.store.reads import ACCOUNT_TYPES
+
+ACCOUNT_WRITE_TYPES: dict[str, Kind] = {c: ACCOUNT_TYPES[c] for c in ACCOUNT_COLUMNS} | {
+    "first_seen": "date",
+    "updated_at": "datetime",
+}
 
 
 def load_frames(
@@ -21,18 +28,7 @@ def load_frames(
     outcomes: pd.DataFrame,
     today: dt.date,
 ) -> dict[str, int]:
-    acc = accounts.reindex(
-        columns=[
-            "account_id",
-            "name",
-            "owner_email",
-            "segment",
-            "arr",
-            "renewal_date",
-            "status",
-            "churned_on",
-        ]
-    ).copy()
+    acc = accounts.reindex(columns=ACCOUNT_COLUMNS).copy()
     acc["first_seen"] = pd.Timestamp(today)
     acc["updated_at"] = pd.Timestamp(today)
     sig = (
@@ -43,23 +39,7 @@ def load_frames(
     out = outcomes.reindex(columns=["account_id", "date", "outcome"]).drop_duplicates()
     with engine.begin() as conn:
         counts = {
-            "accounts": write_frame(
-                conn,
-                "accounts",
-                acc,
-                {
-                    "account_id": "str",
-                    "name": "str",
-                    "owner_email": "str",
-                    "segment": "str",
-                    "arr": "float",
-                    "renewal_date": "date",
-                    "status": "str",
-                    "churned_on": "date",
-                    "first_seen": "date",
-                    "updated_at": "datetime",
-                },
-            ),
+            "accounts": write_frame(conn, "accounts", acc, ACCOUNT_WRITE_TYPES),
             "signals": write_frame(
                 conn,
                 "signals",

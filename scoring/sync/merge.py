@@ -15,7 +15,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from scoring.frames import ACCOUNT_COLUMNS
 from scoring.store.bulk import Kind, execute, is_pg, read_frame, write_frame
+from scoring.store.reads import ACCOUNT_TYPES
 from scoring.store.tables import Account, utcnow
 from scoring.sync.accounts import AccountChanges
 from scoring.sync.stage import CHANGES, LABELS, STAGE
@@ -24,16 +26,7 @@ ANALYZE_AFTER = 100_000  # rows inserted
 VACUUM_AFTER = 1_000_000  # rows inserted
 ACCOUNTS = Account.__table__
 STORED_ACCOUNT_TYPES: dict[str, Kind] = {
-    "account_id": "str",
-    "name": "str",
-    "owner_email": "str",
-    "segment": "str",
-    "arr": "float",
-    "renewal_date": "date",
-    "status": "str",
-    "churned_on": "date",
-    "attributes": "str",
-    "inactive_since": "date",
+    c: ACCOUNT_TYPES[c] for c in (*ACCOUNT_COLUMNS, "attributes", "inactive_since")
 }
 INSERT_TYPES: dict[str, Kind] = {
     **STORED_ACCOUNT_TYPES,
