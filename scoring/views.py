@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from scoring.config import Model
 from scoring.errors import HealthbotError
@@ -17,6 +17,7 @@ from scoring.store import list_periods, load_snapshots
 from scoring.store.actions import load_snapshot_overrides
 from scoring.store.bulk import Kind
 from scoring.store.reads import account_columns
+from scoring.store.snapshot_points import points_long
 from scoring.store.snapshots import METRIC_TYPES, SCORE_TYPES, snapshot_rows
 
 OVERRIDE_EXPORT = ["computed_score", "override_by", "override_reason", "override_until"]
@@ -24,12 +25,13 @@ ACCOUNT_INFO = ["account_id", "name", "owner_email", "segment", "arr", "renewal_
 # The comparison reads the current week whole, but only what a comparison needs of the two
 # weeks before it and of the metric rows (the drivers): a fraction of a period's size.
 CURRENT_TYPES: dict[str, Kind] = {
-    k: v for k, v in SCORE_TYPES.items() if k not in ("period", "created_at")
+    k: v for k, v in SCORE_TYPES.items() if k not in ("period", "created_at", "points")
 }
 PREVIOUS_TYPES: dict[str, Kind] = {
     k: SCORE_TYPES[k] for k in ("account_id", "score_shown", "band", "band_rank", "model_version")
 }
 EARLIER_TYPES: dict[str, Kind] = {k: SCORE_TYPES[k] for k in ("account_id", "score_shown")}
+WITH_POINTS: dict[str, Kind] = {"points": "str"}
 POINTS_TYPES: dict[str, Kind] = {
     "account_id": "str",
     "metric": "str",
@@ -84,16 +86,16 @@ def load_period(engine: Engine, period: str | None = None) -> PeriodView:
     period_bounds(period)
     before = previous_period(period)
     with engine.connect() as conn:
-        cur = snapshot_rows(conn, "score_snapshots", CURRENT_TYPES, [period])
+        cur = snapshot_rows(conn, "score_snapshots", CURRENT_TYPES | WITH_POINTS, [period])
         if cur.empty:
             raise HealthbotError(
                 f"no scores stored for {period}; stored: "
                 f"{', '.join(list_periods(engine)[-6:]) or 'none'}"
             )
-        prev = snapshot_rows(conn, "score_snapshots", PREVIOUS_TYPES, [before])
+        prev = snapshot_rows(conn, "score_snapshots", PREVIOUS_TYPES | WITH_POINTS, [before])
         earlier = snapshot_rows(conn, "score_snapshots", EARLIER_TYPES, [previous_period(before)])
-        points = snapshot_rows(conn, "snapshot_metrics", POINTS_TYPES, [period])
-        points_before = snapshot_rows(conn, "snapshot_metrics", POINTS_TYPES, [before])
+        points = _points(conn, period, cur.pop("points"), cur["account_id"])
+        points_before = _points(conn, before, prev.pop("points"), prev["account_id"])
         accounts = account_columns(conn, ACCOUNT_INFO)
     comparison = compare(cur, prev)
     comparison["previous_delta"] = comparison["account_id"].map(
@@ -115,6 +117,16 @@ def load_period(engine: Engine, period: str | None = None) -> PeriodView:
         prev.assign(period=before),
         partial(_period_metrics, engine, period),
     )
+
+
+def _points(
+    conn: Connection, period: str, texts: pd.Series, account_ids: pd.Series
+) -> pd.DataFrame:
+    """A period's metric points: from the snapshots' JSON copy, or the long way for periods
+    stored before it existed."""
+    if texts.isna().any():
+        return snapshot_rows(conn, "snapshot_metrics", POINTS_TYPES, [period])
+    return points_long(account_ids, texts)
 
 
 def _period_metrics(engine: Engine, period: str) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from scoring.errors import HealthbotError, LookupFailed
+from scoring.history import drivers
 from scoring.store import (
     acquire_lease,
     count_account_rows,
@@ -31,6 +32,7 @@ from scoring.store import (
 )
 from scoring.store.bulk import write_frame
 from scoring.store.tables import utcnow
+from scoring.views import load_period
 from tests.db_fixtures import dump_tables
 
 ACCOUNT_TYPES = {
@@ -199,6 +201,41 @@ def test_snapshots_round_trip_at_full_precision(engine: Engine) -> None:
     assert first["points"] == 1 / 7
     assert got_metrics["has_data"].dtype == bool
     assert got_metrics["metric_score"].isna().sum() == 50
+
+
+AWKWARD_POINTS = [1 / 7, np.nan, 5e-324, -0.0, 1e300, 12.0, -3.25, 0.1]
+
+
+def drivers_the_long_way(engine: Engine, period: str, before: str) -> pd.DataFrame:
+    _, metrics = load_snapshots(engine, [period, before])
+    return drivers(metrics[metrics["period"] == period], metrics[metrics["period"] == before])
+
+
+@pytest.mark.parametrize("stored_before_0006", [False, True])
+def test_comparison_drivers_equal_the_metric_rows_exactly(
+    engine: Engine, stored_before_0006: bool
+) -> None:
+    """load_period reads each week's points from the snapshots' JSON copy (or, for snapshots
+    stored before revision 0006, from snapshot_metrics): same drivers, bit for bit."""
+    ids = [f"a{i}" for i in range(8)]
+    scores, metrics = scores_and_metrics(ids)
+    metrics["points"] = AWKWARD_POINTS + AWKWARD_POINTS[::-1]
+    save_snapshots(engine, "2026-W46", date(2026, 11, 15), "v1", scores, metrics)
+    later, later_metrics = scores_and_metrics(ids[2:] + ["new"], offset=1.0)
+    later_metrics["points"] = np.arange(len(later_metrics)) * 1.5 - 4
+    later_metrics = later_metrics[later_metrics["account_id"] != "a5"]  # no metric rows
+    save_snapshots(engine, "2026-W47", date(2026, 11, 22), "v1", later, later_metrics)
+    if stored_before_0006:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE score_snapshots SET points = NULL"))
+    view = load_period(engine, "2026-W47")
+    expected = drivers_the_long_way(engine, "2026-W47", "2026-W46")
+    assert len(expected) > 0 and not expected["delta_points"].isna().any()
+    got = view.drivers
+    assert got["account_id"].tolist() == expected["account_id"].tolist()
+    assert got["metric"].tolist() == expected["metric"].tolist()
+    np.testing.assert_array_equal(got["delta_points"], expected["delta_points"])
+    assert "a5" not in set(got["account_id"]) and "new" not in set(got["account_id"])
 
 
 def test_saving_a_period_again_replaces_it_and_leaves_others(engine: Engine) -> None:

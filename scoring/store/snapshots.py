@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from scoring.errors import DataError
 from scoring.store.bulk import Kind, execute, in_list, read_frame, write_frame
 from scoring.store.db import SQLITE_BEGIN
+from scoring.store.snapshot_points import points_json
 from scoring.store.tables import utcnow
 
 SCORE_TYPES: dict[str, Kind] = {
@@ -30,6 +31,7 @@ SCORE_TYPES: dict[str, Kind] = {
     "completeness": "float",
     "status": "str",
     "created_at": "datetime",
+    "points": "str",
 }
 METRIC_TYPES: dict[str, Kind] = {
     "period": "str",
@@ -58,11 +60,18 @@ def save_snapshots(
     metrics: account_id, metric, raw, has_data, metric_score, weight, share, points.
     """
     _check_columns(
-        "scores", scores, SCORE_TYPES, {"period", "as_of", "model_version", "created_at"}
+        "scores",
+        scores,
+        SCORE_TYPES,
+        {"period", "as_of", "model_version", "created_at", "points"},
     )
     _check_columns("metrics", metrics, METRIC_TYPES, {"period"})
     rows = scores.assign(
-        period=period, as_of=pd.Timestamp(as_of), model_version=model_version, created_at=utcnow()
+        period=period,
+        as_of=pd.Timestamp(as_of),
+        model_version=model_version,
+        created_at=utcnow(),
+        points=points_json(scores["account_id"], metrics),
     )
     parts = metrics.assign(period=period)
     with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:

@@ -93,6 +93,9 @@ class ScoreSnapshot(SQLModel, table=True):
     completeness: float
     status: str
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=NAIVE_UTC)
+    # {metric: points} of this snapshot's snapshot_metrics rows: a comparison reads one row per
+    # account instead of one per metric (NULL on snapshots stored before revision 0006).
+    points: str | None = None
 
 
 class SnapshotMetric(SQLModel, table=True):
