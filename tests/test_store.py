@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -31,6 +32,7 @@ from scoring.store import (
     start_run,
 )
 from scoring.store.bulk import write_frame
+from scoring.store.snapshot_points import points_long
 from scoring.store.tables import utcnow
 from scoring.views import load_period
 from tests.db_fixtures import dump_tables
@@ -236,6 +238,18 @@ def test_comparison_drivers_equal_the_metric_rows_exactly(
     assert got["metric"].tolist() == expected["metric"].tolist()
     np.testing.assert_array_equal(got["delta_points"], expected["delta_points"])
     assert "a5" not in set(got["account_id"]) and "new" not in set(got["account_id"])
+
+
+def test_points_read_back_from_chunked_arrow_text() -> None:
+    """A large PostgreSQL read hands the JSON column over in several Arrow chunks."""
+    chunked = pa.chunked_array([['{"x":1,"y":null}', "{}"], ['{"x":-0.5,"y":2.5e-300}']])
+    texts = pd.Series(pd.arrays.ArrowStringArray(chunked))
+    got = points_long(pd.Series(["a", "b", "c"]), texts)
+    assert got.to_dict("list") == {
+        "account_id": ["a", "c", "c"],
+        "metric": ["x", "x", "y"],
+        "points": [1.0, -0.5, 2.5e-300],
+    }
 
 
 def test_saving_a_period_again_replaces_it_and_leaves_others(engine: Engine) -> None:

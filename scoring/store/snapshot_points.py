@@ -8,7 +8,6 @@ object is made per value.
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
@@ -43,12 +42,19 @@ def points_json(account_ids: pd.Series, metrics: pd.DataFrame) -> np.ndarray:
 def points_long(account_ids: pd.Series, texts: pd.Series) -> pd.DataFrame:
     """The (account_id, metric, points) rows with points that the JSON objects hold (what a
     comparison's drivers are made of)."""
-    data = "\n".join(texts.tolist()).encode()
-    if not data.strip(b"\n{}"):
+    arrow = pa.array(texts, pa.string())
+    if isinstance(arrow, pa.ChunkedArray):  # what a large PostgreSQL read gives
+        arrow = arrow.combine_chunks()
+    lines = pc.binary_join_element_wise(arrow, "\n", "")
+    offsets = np.frombuffer(lines.buffers()[1], np.int32)[lines.offset :][: len(lines) + 1]
+    start, end = int(offsets[0]), int(offsets[-1])
+    if end - start == len(texts) * len("{}\n"):  # no account has metric points
         return pd.DataFrame({c: pd.Series(dtype=object) for c in LONG_COLUMNS})
-    # One block: the reader infers one type per key over all of it (ints widen to float).
+    # The lines' bytes as Arrow holds them, one block: the reader infers one type per key over
+    # all of it (ints widen to float).
+    data = lines.buffers()[2].slice(start, end - start)
     table = pajson.read_json(
-        io.BytesIO(data), read_options=pajson.ReadOptions(block_size=len(data) + 1)
+        pa.BufferReader(data), read_options=pajson.ReadOptions(block_size=data.size + 1)
     )
     wide = pd.DataFrame(
         {
