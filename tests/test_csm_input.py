@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,19 +12,12 @@ from scoring.engine import score_accounts
 from scoring.overrides import active_overrides, apply_overrides, expired_overrides
 from scoring.store import load_accounts, load_signals
 from scoring.store.actions import add_note, add_override, audit_trail, load_csm_inputs
-from tests.databases import BACKENDS, migrated_database
 from tests.engine_helpers import AS_OF, accounts, metric, model, signals
 
 SENTIMENT_MODEL = {
     "usage": metric("usage", weight=50),
     "sentiment": metric("csm_sentiment", "last", 90, {"worst": 1, "best": 5}, weight=50),
 }
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request.param, tmp_path) as (_url, found):
-        yield found
 
 
 def seed(engine: Engine) -> None:

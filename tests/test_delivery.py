@@ -11,7 +11,6 @@ import datetime as dt
 import io
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,16 +31,9 @@ from scoring.store.outbox import (
     pending_rows,
     set_paused,
 )
-from tests.databases import BACKENDS, migrated_database
 from tests.slack_double import SlackDouble
 
 PERIOD = "2026-W47"
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request.param, tmp_path) as (_url, found):
-        yield found
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@ order, the quiet line, and a 100,000-account portfolio rendered within Slack's l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,22 +21,10 @@ from scoring.digest_trend import trend_periods, weekly_trend
 from scoring.jobs import score_and_store
 from scoring.store import load_snapshots
 from scoring.views import PeriodView, load_period
-from tests.databases import BACKENDS, migrated_database
 from tests.pipeline_fixtures import END, Prepared, demo_model, prepare
 from tests.test_chart import png_size
 
 PERIOD, BEFORE = "2026-W47", "2026-W46"
-
-
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    with migrated_database(request.param, tmp_path) as found:
-        yield found
-
-
-@pytest.fixture
-def engine(database: tuple[str, Engine]) -> Engine:
-    return database[1]
 
 
 def prepare_weeks(engine: Engine, accounts: int = 60, **overrides: object) -> Prepared:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,9 @@ from bot.slack_client import make_clients
 from bot.terminal_transport import TerminalTransport, safe_key
 from bot.transports import FileUpload, SlackTransport
 from scoring.store.outbox import OUTBOX, OutboxMessage, claim, enqueue, get_row, pending_rows
-from tests.databases import BACKENDS, migrated_database
 from tests.slack_double import SlackDouble
 
 PARENT, REPLY = "digest:2026-W47:#general", "digest-thread:2026-W47:#general"
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request.param, tmp_path) as (_url, found):
-        yield found
 
 
 @pytest.fixture

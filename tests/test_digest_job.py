@@ -6,7 +6,6 @@ in its thread, and the chart's bytes that reached the upload URL and were shared
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from bot.slack_client import make_clients
 from bot.transports import SlackTransport
 from scoring.store.outbox import get_row, list_outbox, set_paused
 from scoring.store.runs import last_run
-from tests.databases import BACKENDS, migrated_database
 from tests.pipeline_fixtures import END, demo_model
 from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.test_chart import png_size
@@ -30,17 +28,6 @@ from tests.test_digest import PERIOD, prepare_weeks, stored
 
 HERE = Path(".")
 KEY = f"digest:{PERIOD}:#cs-health"
-
-
-@pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    with migrated_database(request.param, tmp_path) as found:
-        yield found
-
-
-@pytest.fixture
-def engine(database: tuple[str, Engine]) -> Engine:
-    return database[1]
 
 
 @pytest.fixture
@@ -213,24 +200,24 @@ def test_two_targets_in_one_channel_get_their_own_digests(
 
 @pytest.fixture
 def cli_env(
-    database: tuple[str, Engine],
+    db_url: str,
+    engine: Engine,
     slack_double: SlackDouble,
     transport: SlackTransport,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Engine:
     """`healthbot` run in-process against the database and the Slack double."""
-    url, found = database
-    prepare_weeks(found)
+    prepare_weeks(engine)
     raw = yaml.safe_load(demo_model().model_dump_json())
     config = tmp_path / "healthbot.yml"
     config.write_text(yaml.safe_dump(raw))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("HEALTHBOT_CONFIG", str(config))
     monkeypatch.setenv("SLACK_BOT_TOKEN", TEST_TOKEN)
     monkeypatch.setenv("SLACK_API_URL", slack_double.url + "/api/")
-    return found
+    return engine
 
 
 def test_digest_command_posts_again_only_with_force(

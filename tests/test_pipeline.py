@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,17 +18,10 @@ from bot.transports import SlackTransport
 from scoring.store.actions import load_actions, record_action
 from scoring.store.ledger import list_runs, period_done
 from scoring.store.outbox import set_paused
-from tests.databases import BACKENDS, migrated_database
 from tests.pipeline_fixtures import END, owners, prepare
 from tests.slack_double import TEST_TOKEN, SlackDouble
 
 HERE = Path(".")
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request.param, tmp_path) as (_url, found):
-        yield found
 
 
 def workspace(double: SlackDouble, emails: list[str]) -> SlackTransport:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from bot.portfolio import Portfolio
 from scoring.jobs import score_and_store
-from tests.databases import BACKENDS, migrated_database
 from tests.pipeline_fixtures import END, prepare
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with migrated_database(request.param, tmp_path) as (_url, found):
-        yield found
 
 
 def test_unscored_accounts_do_not_break_the_cache_lists_or_cards(engine):
