@@ -16,7 +16,7 @@ import pandas as pd
 
 from benchmarks.data import benchmark_wide
 from scoring.config import parse_model
-from scoring.engine import score_accounts
+from scoring.engine.score import score_accounts
 
 MODEL = """
 metrics:

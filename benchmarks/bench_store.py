@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.bench_sync import database
+from scoring.batch.views import load_period
 from scoring.store import ensure_schema, make_engine, save_snapshots
 from scoring.store.frames_io import load_frames
-from scoring.views import load_period
 
 NO_SIGNALS = pd.DataFrame(columns=["account_id", "signal", "date", "value"])
 NO_OUTCOMES = pd.DataFrame(columns=["account_id", "date", "outcome"])

@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.data import benchmark_wide
-from bot.pipeline import WeeklyResult, weekly_messages
+from bot.jobs.weekly import WeeklyResult, weekly_messages
+from scoring.batch.jobs import load_model_signals, score_and_store
 from scoring.config import parse_model
 from scoring.frames import wide_to_long
-from scoring.jobs import load_model_signals, score_and_store
 from scoring.periods import period_of
 from scoring.store import ensure_schema, make_engine
 from scoring.store.frames_io import load_frames

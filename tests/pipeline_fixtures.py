@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from bot.cli.demo import demo_model_path
+from scoring.batch.jobs import score_and_store
 from scoring.config import Model, parse_model
-from scoring.jobs import score_and_store
 from scoring.periods import weekly_as_ofs
 from scoring.sample import Portfolio, generate_portfolio
 from scoring.store.frames_io import load_frames

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.alerts import ALERT_COLUMNS, apply_cooldown, decide_alerts, driver_summary
 from scoring.config import Model
-from scoring.history import compare
-from scoring.metric_drop import METRIC_DROP_COLUMNS, champion_values, metric_drops
+from scoring.decisions.alerts import ALERT_COLUMNS, apply_cooldown, decide_alerts, driver_summary
+from scoring.decisions.history import compare
+from scoring.decisions.metric_drop import METRIC_DROP_COLUMNS, champion_values, metric_drops
 
 AS_OF = date(2026, 11, 22)
 NO_DRIVERS = pd.DataFrame({"account_id": [], "metric": [], "delta_points": []})

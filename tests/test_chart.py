@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from matplotlib import image
 
-from bot.chart import RISK_COLOR, SCORE_COLOR, band_hex, chart_labels, render_chart
+from bot.messages.chart import RISK_COLOR, SCORE_COLOR, band_hex, chart_labels, render_chart
 from scoring.config import INSUFFICIENT_DATA, Model, parse_model
 from scoring.config.metrics import COLOR_HEX
-from scoring.digest_trend import trend_periods, weekly_trend
+from scoring.decisions.digest_trend import trend_periods, weekly_trend
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MODEL = """\

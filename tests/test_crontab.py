@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.crontab import crontab_trigger, crontab_weekdays, previous_fire_time
+from bot.jobs.crontab import crontab_trigger, crontab_weekdays, previous_fire_time
 from scoring.errors import ConfigError
 
 

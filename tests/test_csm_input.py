@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
-from scoring.engine import score_accounts
-from scoring.overrides import active_overrides, apply_overrides, expired_overrides
+from scoring.decisions.overrides import active_overrides, apply_overrides, expired_overrides
+from scoring.engine.score import score_accounts
 from scoring.store import load_accounts, load_signals
 from scoring.store.actions import add_note, add_override, audit_trail, load_csm_inputs
 from tests.engine_helpers import AS_OF, accounts, metric, model, signals

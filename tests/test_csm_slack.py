@@ -13,10 +13,10 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
-from bot.access import AccessControl
+from bot.slack.access import AccessControl
 from scoring.config import Model
 from scoring.config.sections import Access
-from scoring.engine import score_accounts
+from scoring.engine.score import score_accounts
 from scoring.store import load_accounts, load_signals
 from scoring.store.actions import audit_trail, load_csm_inputs
 from tests.slack_double import TEST_TOKEN, SlackDouble
@@ -78,7 +78,7 @@ def submit(
 
 
 def today(app: RunningApp) -> dt.date:
-    from bot.cards import today_in
+    from bot.slack.cards import today_in
 
     return today_in(app.model)
 

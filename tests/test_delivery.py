@@ -17,10 +17,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.delivery import DeliveryReport, deliver_pending
-from bot.slack_client import make_clients
-from bot.terminal_transport import TerminalTransport, safe_key
-from bot.transports import SlackTransport, transport_from_env
+from bot.delivery.outbox_pass import DeliveryReport, deliver_pending
+from bot.delivery.slack_client import make_clients
+from bot.delivery.terminal import TerminalTransport, safe_key
+from bot.delivery.transports import SlackTransport, transport_from_env
 from scoring.store.outbox import (
     OUTBOX,
     OutboxMessage,

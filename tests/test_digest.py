@@ -12,15 +12,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.chart import render_chart
-from bot.digest_context import LIST_LIMIT, THREAD_LIMIT, digest_context, overflow_context
-from bot.render import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_SECTION_TEXT, render_message
+from bot.messages.chart import render_chart
+from bot.messages.digest_context import LIST_LIMIT, THREAD_LIMIT, digest_context, overflow_context
+from bot.messages.render import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_SECTION_TEXT, render_message
+from scoring.batch.jobs import score_and_store
+from scoring.batch.views import PeriodView, load_period
 from scoring.config import INSUFFICIENT_DATA, Model
-from scoring.digest import build_digest
-from scoring.digest_trend import trend_periods, weekly_trend
-from scoring.jobs import score_and_store
+from scoring.decisions.digest import build_digest
+from scoring.decisions.digest_trend import trend_periods, weekly_trend
 from scoring.store import load_snapshots
-from scoring.views import PeriodView, load_period
 from tests.pipeline_fixtures import END, Prepared, demo_model, prepare
 from tests.test_chart import png_size
 

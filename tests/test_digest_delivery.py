@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.delivery import CHART_KIND, deliver_pending
-from bot.slack_client import make_clients
-from bot.terminal_transport import TerminalTransport, safe_key
-from bot.transports import FileUpload, SlackTransport
+from bot.delivery.outbox_pass import CHART_KIND, deliver_pending
+from bot.delivery.slack_client import make_clients
+from bot.delivery.terminal import TerminalTransport, safe_key
+from bot.delivery.transports import FileUpload, SlackTransport
 from scoring.store.outbox import OUTBOX, OutboxMessage, claim, enqueue, get_row, pending_rows
 from tests.slack_double import SlackDouble
 

@@ -14,11 +14,11 @@ import yaml
 from sqlalchemy.engine import Engine
 
 from bot.cli import main
-from bot.digest_job import post_digests
-from bot.pipeline import run_weekly
-from bot.render import money
-from bot.slack_client import make_clients
-from bot.transports import SlackTransport
+from bot.delivery.slack_client import make_clients
+from bot.delivery.transports import SlackTransport
+from bot.jobs.digest import post_digests
+from bot.jobs.weekly import run_weekly
+from bot.messages.render import money
 from scoring.store.outbox import get_row, list_outbox, set_paused
 from scoring.store.runs import last_run
 from tests.pipeline_fixtures import END, demo_model

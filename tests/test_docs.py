@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scoring.aggregates import AGGREGATES
 from scoring.config.reference import DESCRIPTIONS, fields, reference_markdown
-from scoring.scales import SCALES
+from scoring.engine.aggregates import AGGREGATES
+from scoring.engine.scales import SCALES
 
 ROOT = Path(__file__).resolve().parents[1]
 

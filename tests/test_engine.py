@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.engine import score_accounts, shown
+from scoring.engine.score import score_accounts, shown
 from tests.engine_helpers import AS_OF, accounts, metric, model, signals, techcorp_model
 
 

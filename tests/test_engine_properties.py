@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring.engine import score_accounts
+from scoring.engine.score import score_accounts
 from tests.engine_helpers import AS_OF, accounts, metric, model, signals
 
 KEYS = ["m0", "m1", "m2", "m3"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scoring.lint import lint
+from scoring.config.lint import lint
 from tests.engine_helpers import metric, model
 
 

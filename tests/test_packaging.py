@@ -22,7 +22,7 @@ def test_a_built_wheel_finds_its_templates_demo_model_and_migrations(tmp_path: P
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
         f"import sys; sys.path.insert(0, {str(site)!r})\n"
-        "from bot.render import templates_dir, render_text\n"
+        "from bot.messages.render import templates_dir, render_text\n"
         "from bot.cli.demo import demo_model_path\n"
         "from scoring.store.schema import head_revision\n"
         "print(templates_dir()); print(demo_model_path()); print(head_revision())\n"

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.pipeline import run_weekly, run_weekly_reporting
-from bot.scheduler import run_if_due
-from bot.slack_client import make_clients
-from bot.transports import SlackTransport
+from bot.delivery.slack_client import make_clients
+from bot.delivery.transports import SlackTransport
+from bot.jobs.scheduler import run_if_due
+from bot.jobs.weekly import run_weekly, run_weekly_reporting
 from scoring.store.actions import load_actions, record_action
 from scoring.store.ledger import list_runs, period_done
 from scoring.store.outbox import set_paused
@@ -175,8 +175,8 @@ def test_a_missed_period_runs_once_when_the_worker_is_back(engine, slack_double)
 
 
 def test_an_override_survives_weekly_runs_and_expires_on_time(engine, slack_double):
+    from scoring.batch.views import export_frame, load_period
     from scoring.store.actions import add_override
-    from scoring.views import export_frame, load_period
 
     prepared = prepare(engine)
     transport = workspace(slack_double, owners(prepared.portfolio))

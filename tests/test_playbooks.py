@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from scoring.config import Model
-from scoring.history import compare
-from scoring.playbooks import (
+from scoring.decisions.history import compare
+from scoring.decisions.playbooks import (
     PLAYBOOK_INPUT_COLUMNS,
     choose_playbooks,
     order_by_urgency,

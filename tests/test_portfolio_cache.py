@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bot.portfolio import Portfolio
-from scoring.jobs import score_and_store
+from bot.slack.portfolio import Portfolio
+from scoring.batch.jobs import score_and_store
 from tests.pipeline_fixtures import END, prepare
 
 

@@ -16,8 +16,8 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
-from bot.cards import today_in
-from bot.render import render_message
+from bot.messages.render import render_message
+from bot.slack.cards import today_in
 from scoring.store.actions import load_actions, record_alerts
 from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.slack_signing import interaction_body, sign
@@ -273,7 +273,7 @@ def test_an_unsigned_click_changes_nothing(app: RunningApp) -> None:
 def test_a_new_scoring_run_reaches_the_cards_with_its_override(app: RunningApp) -> None:
     """The per-process cache notices the rescored period (its write time changed) within
     seconds, without a restart, and the card shows the override with who set it and why."""
-    from scoring.jobs import score_and_store
+    from scoring.batch.jobs import score_and_store
     from scoring.store.actions import add_override
     from tests.test_slack_app_support import END
 

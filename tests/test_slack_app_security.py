@@ -14,9 +14,9 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
-from bot.access import AccessControl, ReplayGuard
-from bot.app import create_app
-from bot.web import create_web_app
+from bot.slack.access import AccessControl, ReplayGuard
+from bot.slack.app import create_app
+from bot.slack.web import create_web_app
 from scoring.config import Model, parse_model
 from scoring.config.sections import Access
 from scoring.errors import ConfigError, HealthbotError
@@ -245,18 +245,18 @@ def test_socket_mode_needs_no_signing_secret_and_starts_the_scheduler_hook(
     assert not any(type(m).__name__ == "RequestVerification" for m in app._middleware_list)
     import inspect
 
-    from bot.scheduler import start_background  # the real hook takes what serve passes it
+    from bot.jobs.scheduler import start_background  # the real hook takes what serve passes it
 
     inspect.signature(start_background).bind(engine=1, model=2, model_dir=3, transport=4)
     calls: list[dict] = []
-    fake = types.ModuleType("bot.scheduler")
+    fake = types.ModuleType("bot.jobs.scheduler")
     fake.start_background = lambda **kw: calls.append(kw) or "running"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.scheduler", fake)
+    monkeypatch.setitem(sys.modules, "bot.jobs.scheduler", fake)
     ctx = SimpleNamespace(environ={}, config_path=Path("/srv/healthbot.yml"))
     assert serve.start_background_scheduler(ctx, engine, model) == "running"  # type: ignore[arg-type]
     assert calls[0]["engine"] is engine and calls[0]["model_dir"] == Path("/srv")
     assert type(calls[0]["transport"]).__name__ == "TerminalTransport"  # no bot token here
-    monkeypatch.setitem(sys.modules, "bot.scheduler", None)  # not installed: import fails
+    monkeypatch.setitem(sys.modules, "bot.jobs.scheduler", None)  # not installed: import fails
     assert serve.start_background_scheduler(ctx, engine, model) is None  # type: ignore[arg-type]
     for name in ("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)

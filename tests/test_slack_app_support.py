@@ -178,7 +178,7 @@ def build_big_portfolio(
 def build_demo_portfolio(engine: Engine, model: Model, accounts: int = 60) -> pd.DataFrame:
     """The demo portfolio scored by the real engine for three weeks; U1 (alice) owns a few
     accounts and one is called HOSTILE_NAME. Returns the accounts frame."""
-    from scoring.jobs import score_and_store
+    from scoring.batch.jobs import score_and_store
     from scoring.sample import generate_portfolio
     from scoring.store.frames_io import load_frames
 
@@ -300,8 +300,8 @@ def running_app(engine: Engine, model: Model, double: Any) -> Iterator[RunningAp
     """create_app + the Flask adapter under werkzeug's threaded server, in a thread."""
     from werkzeug.serving import make_server
 
-    from bot.app import create_app
-    from bot.web import create_web_app
+    from bot.slack.app import create_app
+    from bot.slack.web import create_web_app
 
     web = create_web_app(create_app(engine, model, slack_env(double)), engine)
     server = make_server("127.0.0.1", 0, web, threaded=True)

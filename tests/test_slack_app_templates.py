@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.home import render_view
-from bot.render import MAX_BLOCKS, MAX_FALLBACK_TEXT, check_blocks, render_message
-from bot.slack_actions import OUTCOMES, Origin, with_state
-from bot.slack_commands import MAX_QUERY, Command, card_message, notice, parse_command
+from bot.messages.render import MAX_BLOCKS, MAX_FALLBACK_TEXT, check_blocks, render_message
+from bot.slack.listeners.actions import OUTCOMES, Origin, with_state
+from bot.slack.listeners.commands import MAX_QUERY, Command, card_message, notice, parse_command
+from bot.slack.listeners.home import render_view
 from tests.test_slack_app_support import HOSTILE_NAME, mrkdwn_texts
 
 HUGE = (HOSTILE_NAME + " 🚀 ") * 400  # ~20,000 characters with everything that needs escaping
@@ -241,7 +241,7 @@ def test_the_name_index_answers_exactly_as_find_account() -> None:
 
     import pandas as pd
 
-    from bot.portfolio import NameIndex
+    from bot.slack.portfolio import NameIndex
     from scoring.matching import find_account
     from tests.test_slack_app_support import big_accounts
 

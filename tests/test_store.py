@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from scoring.batch.views import load_period
+from scoring.decisions.history import drivers
 from scoring.errors import HealthbotError, LookupFailed
-from scoring.history import drivers
 from scoring.store import (
     acquire_lease,
     count_account_rows,
@@ -34,7 +35,6 @@ from scoring.store import (
 from scoring.store.bulk import write_frame
 from scoring.store.snapshot_points import points_long
 from scoring.store.tables import utcnow
-from scoring.views import load_period
 from tests.db_fixtures import dump_tables
 
 ACCOUNT_TYPES = {

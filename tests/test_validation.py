@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.alerts import decide_alerts
 from scoring.config import load_model, parse_model
-from scoring.engine import score_accounts
+from scoring.decisions.alerts import decide_alerts
+from scoring.decisions.history import compare
+from scoring.decisions.metric_drop import metric_drops
+from scoring.engine.score import score_accounts
 from scoring.errors import HealthbotError
-from scoring.history import compare
-from scoring.metric_drop import metric_drops
 from scoring.periods import weekly_as_ofs
 from scoring.sample import Portfolio, generate_portfolio
 from scoring.validation.backtest import (

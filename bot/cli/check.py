@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.context import Context
-from scoring.lint import lint
+from scoring.config.lint import lint
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

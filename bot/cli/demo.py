@@ -77,10 +77,10 @@ def _claim(workdir: Path, force: bool) -> None:
 
 
 def run(ctx: Context) -> int:
-    from bot.pipeline import run_weekly
-    from bot.transports import transport_from_env
+    from bot.delivery.transports import transport_from_env
+    from bot.jobs.weekly import run_weekly
+    from scoring.batch.jobs import score_and_store
     from scoring.config import load_model
-    from scoring.jobs import score_and_store
     from scoring.periods import weekly_as_ofs
     from scoring.sample import generate_portfolio, write_exports
     from scoring.store import ensure_schema, make_engine
@@ -132,8 +132,8 @@ def run(ctx: Context) -> int:
 
 def _sample_card(engine, model) -> None:  # noqa: ANN001
     """Northwind Logistics is always one of the demo's sharp drops: a card worth reading."""
-    from bot.cards import account_card
-    from bot.render import render_text
+    from bot.messages.render import render_text
+    from bot.slack.cards import account_card
     from scoring.store import load_accounts
 
     accounts = load_accounts(engine)

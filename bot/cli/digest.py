@@ -1,6 +1,6 @@
 """`healthbot digest`: post the weekly digest on demand, or preview it without Slack.
 
-On demand means the same job as the weekly pipeline (bot/digest_job.py) under the same outbox
+On demand means the same job as the weekly pipeline (bot/jobs/digest.py) under the same outbox
 keys, so running it after Monday's run (or twice) posts nothing again: a digest is posted once
 per period and channel unless `--force` asks for another copy (new keys). `--preview` renders
 only: no outbox row, no Slack call, so it is safe anywhere, even before a channel is set.
@@ -18,8 +18,8 @@ from bot.cli.context import Context
 from scoring.errors import HealthbotError
 
 if TYPE_CHECKING:
-    from bot.digest_job import DigestPost
-    from bot.digest_render import RenderedDigest
+    from bot.jobs.digest import DigestPost
+    from bot.messages.digest_render import RenderedDigest
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -50,8 +50,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(ctx: Context) -> int:
-    from bot.digest_job import post_digests
-    from bot.digest_render import render_digests
+    from bot.jobs.digest import post_digests
+    from bot.messages.digest_render import render_digests
 
     args, model, engine = ctx.args, ctx.model, ctx.engine
     if args.preview is not None:
@@ -68,9 +68,9 @@ def run(ctx: Context) -> int:
             'no digest channel: add `digest: {channel: "#cs-health"}` to the model file'
             " (or use --preview)"
         )
-    from bot.transports import transport_from_env
+    from bot.delivery.transports import transport_from_env
+    from scoring.batch.views import latest_period
     from scoring.store import finish_run, start_run
-    from scoring.views import latest_period
 
     period = args.period or latest_period(engine)
     transport = transport_from_env(ctx.environ, Path.cwd() / "outbox")
@@ -109,8 +109,8 @@ def _describe(post: DigestPost, period: str) -> str:
 def write_preview(outdir: Path, rendered: list[RenderedDigest]) -> list[Path]:
     """Block Kit JSON, text fallback and PNG of each digest (and its thread, when a list
     overflows) into `outdir`: `digest.*` for one target, `digest-<target>.*` for several."""
-    from bot.digest_job import digest_key
-    from bot.terminal_transport import safe_key
+    from bot.delivery.terminal import safe_key
+    from bot.jobs.digest import digest_key
 
     outdir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from bot.cards import account_card
 from bot.cli.context import Context
-from bot.render import render_message, render_text
+from bot.messages.render import render_message, render_text
+from bot.slack.cards import account_card
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

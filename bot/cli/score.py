@@ -6,11 +6,11 @@ import argparse
 
 from bot.cli.context import Context, add_output_options
 from bot.cli.output import emit
-from scoring.history import sparkline
-from scoring.jobs import score_and_store
+from scoring.batch.jobs import score_and_store
+from scoring.batch.views import account_history, export_frame, load_period
+from scoring.decisions.history import sparkline
 from scoring.periods import last_complete_day, parse_date, weekly_as_ofs
 from scoring.store.actions import audit_trail
-from scoring.views import account_history, export_frame, load_period
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

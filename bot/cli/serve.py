@@ -54,8 +54,8 @@ def wsgi_factory(database_url: str, config_path: str, environ: Mapping[str, str]
     """What each gunicorn worker calls after the fork to build its own app."""
 
     def build() -> Any:
-        from bot.app import create_app
-        from bot.web import create_web_app
+        from bot.slack.app import create_app
+        from bot.slack.web import create_web_app
         from scoring.config import load_model
         from scoring.store import make_engine
 
@@ -110,13 +110,13 @@ def run_serve(ctx: Context) -> int:
 
 
 def start_background_scheduler(ctx: Context, engine: Any, model: Any) -> Any:
-    """The weekly schedule inside the Socket Mode process, when bot.scheduler exists."""
+    """The weekly schedule inside the Socket Mode process, when bot.jobs.scheduler exists."""
     try:
-        from bot.scheduler import start_background
+        from bot.jobs.scheduler import start_background
     except ImportError:
         log.info("no scheduler in this installation: Socket Mode serves Slack only")
         return None
-    from bot.transports import transport_from_env
+    from bot.delivery.transports import transport_from_env
 
     transport = transport_from_env(ctx.environ, Path("outbox"))
     return start_background(
@@ -127,7 +127,7 @@ def start_background_scheduler(ctx: Context, engine: Any, model: Any) -> Any:
 def run_socket(ctx: Context) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import create_app
+    from bot.slack.app import create_app
 
     app_token = ctx.environ.get("SLACK_APP_TOKEN")
     if not app_token:

@@ -85,7 +85,7 @@ def _signal_range(ctx: Context) -> tuple[date, date]:
 
 def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
     """(backtest over all accounts, accounts, outcomes) for the command's options."""
-    from scoring.metric_drop import CHAMPION_SIGNAL
+    from scoring.decisions.metric_drop import CHAMPION_SIGNAL
     from scoring.store import load_accounts, load_outcomes, load_signals
     from scoring.validation.backtest import default_range, lookback_days, run_backtest
 
@@ -121,7 +121,7 @@ def _write(text: str) -> None:
 
 
 def run_backtest_command(ctx: Context) -> int:
-    from bot.render import render_text
+    from bot.messages.render import render_text
     from scoring.store.actions import alert_history, load_actions, load_csm_inputs
     from scoring.validation.backtest import churn_events, segment_mask
     from scoring.validation.intervention import intervention_effect

@@ -53,13 +53,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _transport(ctx: Context):  # noqa: ANN202
-    from bot.transports import transport_from_env
+    from bot.delivery.transports import transport_from_env
 
     return transport_from_env(ctx.environ, Path("outbox"))
 
 
 def run_weekly_command(ctx: Context) -> int:
-    from bot.pipeline import run_weekly_reporting
+    from bot.jobs.weekly import run_weekly_reporting
 
     model = ctx.model
     as_of = (
@@ -91,7 +91,7 @@ def run_weekly_command(ctx: Context) -> int:
 
 
 def run_scheduler(ctx: Context) -> int:
-    from bot.scheduler import build_scheduler, run_if_due, safe
+    from bot.jobs.scheduler import build_scheduler, run_if_due, safe
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     model, engine = ctx.model, ctx.engine

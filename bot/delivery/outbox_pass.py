@@ -12,7 +12,7 @@ and posted with `thread_ts` = the ts of the row with that key, so it waits (stay
 until its parent is sent, and fails when its parent failed or is unknown (no thread to reply
 in). Its read-back looks among the thread's replies, where history does not show it.
 
-Rows of FILE_KINDS record a file share done by the job that owns the file (bot/digest_job.py
+Rows of FILE_KINDS record a file share done by the job that owns the file (bot/jobs/digest.py
 uploads the digest chart); a pass never posts them, and settles one left `sending` by a dead
 job as `unknown`, because a file share carries no metadata to read back.
 """
@@ -27,8 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.render import MAX_BLOCKS, mrkdwn
-from bot.transports import (
+from bot.delivery.transports import (
     InDoubt,
     NotSent,
     Outgoing,
@@ -37,6 +36,7 @@ from bot.transports import (
     Rejected,
     Transport,
 )
+from bot.messages.render import MAX_BLOCKS, mrkdwn
 from scoring.store.outbox import (
     claim,
     count_by_status,

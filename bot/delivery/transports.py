@@ -1,11 +1,11 @@
 """Where outbox messages go: Slack, or the terminal when there is no bot token.
 
-A transport answers three questions for `bot.delivery`: who is this email in Slack, post this
-message (maybe as a reply in a thread), and did an earlier post of this key arrive after all;
-it also shares files (the digest chart). Failures are sorted by what they mean for the outbox
-row, never by exception type: Rejected (not posted and never will be: failed), NotSent (not
-posted, try later: pending), InDoubt (may have been posted: leave it `sending` and read it
-back). That sorting is the whole protection against double posts.
+A transport answers three questions for `bot.delivery.outbox_pass`: who is this email in
+Slack, post this message (maybe as a reply in a thread), and did an earlier post of this key
+arrive after all; it also shares files (the digest chart). Failures are sorted by what they
+mean for the outbox row, never by exception type: Rejected (not posted and never will be:
+failed), NotSent (not posted, try later: pending), InDoubt (may have been posted: leave it
+`sending` and read it back). That sorting is the whole protection against double posts.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from urllib.error import HTTPError, URLError
 
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_client import SlackClients, make_clients
+from bot.delivery.slack_client import SlackClients, make_clients
 
 METADATA_EVENT = "healthbot_message"  # event_type of the metadata every post carries
 NOT_FOUND = frozenset({"users_not_found", "user_not_found"})
@@ -296,7 +296,7 @@ def transport_from_env(
     environ: Mapping[str, str], outdir: Path, stream: TextIO | None = None
 ) -> Transport:
     """Slack when $SLACK_BOT_TOKEN is set (at $SLACK_API_URL if given), else the terminal."""
-    from bot.terminal_transport import TerminalTransport  # not at the top: it imports this
+    from bot.delivery.terminal import TerminalTransport  # not at the top: it imports this
 
     token = environ.get("SLACK_BOT_TOKEN", "").strip()
     if token:

@@ -1,5 +1,5 @@
 """The weekly digest job: enqueue and deliver each `digest:` target's digest for a period (as
-bot/digest_render.py renders it), then share its chart into the digest's thread.
+bot/messages/digest_render.py renders it), then share its chart into the digest's thread.
 
 Three steps, so the weekly pipeline delivers alerts and digests in one pass: enqueue_digests
 (the digest and its overflow reply, threaded under it), a delivery pass, share_charts;
@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.delivery import CHART_KIND, DeliveryReport, deliver_pending
-from bot.digest_render import RenderedDigest, render_digests
-from bot.transports import FileUpload, InDoubt, NotSent, Rejected, Transport
+from bot.delivery.outbox_pass import CHART_KIND, DeliveryReport, deliver_pending
+from bot.delivery.transports import FileUpload, InDoubt, NotSent, Rejected, Transport
+from bot.messages.digest_render import RenderedDigest, render_digests
 from scoring.config import Model
 from scoring.config.sections import DigestTarget
 from scoring.store.outbox import OutboxMessage, claim, enqueue, get_row, is_paused, transition

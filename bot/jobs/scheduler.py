@@ -21,8 +21,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
-from bot.crontab import crontab_trigger, previous_fire_time
-from bot.pipeline import WeeklyResult, run_weekly_reporting
+from bot.jobs.crontab import crontab_trigger, previous_fire_time
+from bot.jobs.weekly import WeeklyResult, run_weekly_reporting
 from scoring.config import Model
 from scoring.periods import last_complete_day, period_of
 from scoring.store import acquire_lease, release_lease

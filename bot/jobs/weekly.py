@@ -1,7 +1,7 @@
 """The weekly job: sync → score → compare → decide alerts → render → outbox → deliver → digest.
 
-Every message leaves through the outbox (bot/delivery.py), so a rerun for the same period
-sends only what was not delivered before. The run is recorded in the run ledger.
+Every message leaves through the outbox (bot/delivery/outbox_pass.py), so a rerun for the same
+period sends only what was not delivered before. The run is recorded in the run ledger.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from bot.delivery import deliver_pending
-from bot.digest_job import enqueue_digests, share_charts
-from bot.render import render_message, render_text
+from bot.delivery.outbox_pass import deliver_pending
+from bot.jobs.digest import enqueue_digests, share_charts
+from bot.messages.render import render_message, render_text
+from scoring.batch.jobs import load_model_signals, score_and_store
+from scoring.batch.views import latest_signal_dates, load_period
 from scoring.config import Model
-from scoring.jobs import load_model_signals, score_and_store
-from scoring.overrides import expired_overrides
+from scoring.decisions.overrides import expired_overrides
+from scoring.decisions.weekly import decide_week
 from scoring.periods import period_of
 from scoring.store import finish_run, load_accounts, start_run
 from scoring.store.actions import alert_history, load_csm_inputs, record_alerts, snoozes
 from scoring.store.outbox import OutboxMessage, enqueue
-from scoring.views import latest_signal_dates, load_period
-from scoring.weekly import decide_week
 
 log = logging.getLogger("healthbot.pipeline")
 
@@ -42,7 +42,7 @@ class WeeklyResult:
     delivery: Any = None
     texts: list[str] = field(default_factory=list)
     digest_text: str = ""
-    digest: Any = None  # bot.digest_job.DigestResult: each digest's and chart's outcome
+    digest: Any = None  # bot.jobs.digest.DigestResult: each digest's and chart's outcome
 
 
 def run_weekly(

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from bot.render import environment, money
+from bot.messages.render import environment, money
 from scoring.config import INSUFFICIENT_DATA, Model
 from scoring.config.metrics import COLOR_HEX
 
@@ -49,7 +49,7 @@ def chart_labels(
     context: dict[str, Any], trend: pd.DataFrame, where: dict[str, Any]
 ) -> dict[str, Any]:
     """The chart's words (title, axes, legend, alt text) rendered from its template; `context`
-    is the digest context (bot.digest_context), `trend` the weekly trend frame."""
+    is the digest context (bot.messages.digest_context), `trend` the weekly trend frame."""
     points = [
         {k: (None if pd.isna(v) else v) for k, v in row.items()} for row in trend.to_dict("records")
     ]

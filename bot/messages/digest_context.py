@@ -6,9 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-from scoring.card import band_display
 from scoring.config import Model
-from scoring.digest import Digest
+from scoring.decisions.card import band_display
+from scoring.decisions.digest import Digest
 
 LIST_LIMIT = 5
 THREAD_LIMIT = 50

@@ -1,6 +1,6 @@
 """Each `digest:` target's digest for a period, rendered and ready to post or preview.
 
-Kept apart from posting (bot/digest_job.py) because `healthbot digest --preview` needs the very
+Kept apart from posting (bot/jobs/digest.py) because `healthbot digest --preview` needs the very
 digest the weekly job posts, with no outbox row and no Slack call behind it.
 """
 
@@ -14,18 +14,18 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from bot.chart import chart_labels, render_chart
-from bot.digest_context import digest_context, overflow_context
-from bot.render import Message, render_message
+from bot.messages.chart import chart_labels, render_chart
+from bot.messages.digest_context import digest_context, overflow_context
+from bot.messages.render import Message, render_message
+from scoring.batch.views import PeriodView, last_signal_dates, load_period
 from scoring.config import Model
 from scoring.config.sections import DigestTarget
-from scoring.digest import Digest, build_digest, filter_where
-from scoring.digest_trend import trend_periods, weekly_trend
+from scoring.decisions.digest import Digest, build_digest, filter_where
+from scoring.decisions.digest_trend import trend_periods, weekly_trend
+from scoring.decisions.weekly import stale_days
 from scoring.store import load_accounts
 from scoring.store.bulk import Kind
 from scoring.store.snapshots import snapshot_rows
-from scoring.views import PeriodView, last_signal_dates, load_period
-from scoring.weekly import stale_days
 
 TREND_TYPES: dict[str, Kind] = {
     "period": "str",

@@ -25,8 +25,8 @@ MAX_FALLBACK_TEXT = 40000
 
 def templates_dir() -> Path:
     """`bot/templates` inside a built wheel, else the repository's top-level `templates/`."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "templates", here.parent / "templates"):
+    package = Path(__file__).resolve().parents[1]  # bot/
+    for candidate in (package / "templates", package.parent / "templates"):
         if candidate.is_dir():
             return candidate
     raise RuntimeError("healthbot templates not found: reinstall the package")

@@ -25,11 +25,13 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
-from bot import csm_input, home, slack_actions, slack_commands
-from bot.access import AccessControl, ReplayGuard, UserDirectory
-from bot.portfolio import Portfolio
-from bot.slack_client import api_base_url, redact
-from bot.slack_commands import notice
+from bot.delivery.slack_client import api_base_url, redact
+from bot.slack.access import AccessControl, ReplayGuard, UserDirectory
+from bot.slack.listeners import actions as slack_actions
+from bot.slack.listeners import commands as slack_commands
+from bot.slack.listeners import csm_input, home
+from bot.slack.listeners.commands import notice
+from bot.slack.portfolio import Portfolio
 from scoring.config import Model
 from scoring.errors import HealthbotError
 

@@ -1,6 +1,6 @@
 """Assemble account cards and list lines from the store (shared by `/health` and `healthbot
 lookup`). The CLI loads the period once per run (`account_card`); the Slack app keeps it in
-memory (bot/portfolio.py) and comes here for the account's own rows.
+memory (bot/slack/portfolio.py) and comes here for the account's own rows.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from scoring.card import AccountRows, band_display, card_context
+from scoring.batch.views import PeriodView, load_period
 from scoring.config import Model
+from scoring.decisions.card import AccountRows, band_display, card_context
+from scoring.decisions.playbooks import choose_playbooks, playbook_dict, playbook_inputs
 from scoring.errors import HealthbotError
-from scoring.playbooks import choose_playbooks, playbook_dict, playbook_inputs
 from scoring.store.actions import ACTIONS
-from scoring.views import PeriodView, load_period
 
 # One round trip: the account's shown score per period, each row carrying its latest signal.
 HISTORY_SQL = sa.text(

@@ -23,13 +23,13 @@ import sqlalchemy as sa
 from rapidfuzz import utils
 from sqlalchemy.engine import Engine
 
-from bot.cards import WRITTEN_SQL, card_for, not_scored, playbook_names
-from scoring.card import AccountRows
+from bot.slack.cards import WRITTEN_SQL, card_for, not_scored, playbook_names
+from scoring.batch.views import PeriodView, latest_period, load_period
 from scoring.config import Model
+from scoring.decisions.card import AccountRows
+from scoring.decisions.playbooks import order_by_urgency
 from scoring.matching import Match, find_account, fuzzy_match
-from scoring.playbooks import order_by_urgency
 from scoring.store import load_accounts
-from scoring.views import PeriodView, latest_period, load_period
 
 log = logging.getLogger("healthbot.portfolio")
 CHECK_SECONDS = 2.0

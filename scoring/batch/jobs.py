@@ -9,9 +9,9 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from scoring.config import Model
-from scoring.engine import Scores, score_accounts
-from scoring.metric_drop import CHAMPION_SIGNAL
-from scoring.overrides import active_overrides, apply_overrides
+from scoring.decisions.metric_drop import CHAMPION_SIGNAL
+from scoring.decisions.overrides import active_overrides, apply_overrides
+from scoring.engine.score import Scores, score_accounts
 from scoring.periods import period_of
 from scoring.store import load_accounts, save_snapshots
 from scoring.store.actions import load_csm_inputs, save_snapshot_overrides

@@ -10,8 +10,8 @@ import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
 from scoring.config import Model
+from scoring.decisions.history import compare, drivers
 from scoring.errors import HealthbotError
-from scoring.history import compare, drivers
 from scoring.periods import period_bounds, previous_period
 from scoring.store import list_periods, load_snapshots
 from scoring.store.actions import load_snapshot_overrides

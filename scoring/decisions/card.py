@@ -11,7 +11,7 @@ import pandas as pd
 
 from scoring.config import INSUFFICIENT_DATA, Model
 from scoring.config.metrics import COLOR_EMOJI
-from scoring.history import sparkline
+from scoring.decisions.history import sparkline
 
 SPARK_WEEKS = 12
 TOP_DRIVERS = 3

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import INSUFFICIENT_DATA, Model
-from scoring.history import main_driver
+from scoring.decisions.history import main_driver
 
 TOP_MOVERS = 5
 
@@ -61,7 +61,7 @@ def build_digest(
     renewal_days: int = 90,
     stale: pd.Series | None = None,
 ) -> Digest:
-    """`view` is a scoring.views.PeriodView; `stale` maps account_id -> days without data."""
+    """`view` is a scoring.batch.views.PeriodView; `stale` maps account_id -> days without data."""
     frame = filter_where(view.scores, where or {}).copy()
     prev = view.previous_scores
     prev = prev[prev["account_id"].isin(frame["account_id"])]

@@ -16,10 +16,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from scoring.aggregates import AGGREGATES, ALWAYS_HAS_DATA, Window
 from scoring.config import Metric, Model, Scale
-from scoring.scales import apply_scale, steps
-from scoring.signal_table import SignalTable, day_number
+from scoring.engine.aggregates import AGGREGATES, ALWAYS_HAS_DATA, Window
+from scoring.engine.scales import apply_scale, steps
+from scoring.engine.signal_table import SignalTable, day_number
 
 METRIC_DROP_COLUMNS = ["account_id", "metric", "previous_raw", "raw", "change_percent"]
 CHAMPION_COLUMNS = ["account_id", "current", "previous"]

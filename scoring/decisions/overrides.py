@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import Model
-from scoring.engine import band_ranks, shown
+from scoring.engine.score import band_ranks, shown
 
 OVERRIDE_COLUMNS = ["computed_score", "computed_band", "override_id"]
 

@@ -15,8 +15,8 @@ import pandas as pd
 
 from scoring.config import Model
 from scoring.config.sections import PlaybookWhen
+from scoring.decisions.history import main_driver
 from scoring.frames import accounts_frame
-from scoring.history import main_driver
 
 PLAYBOOK_INPUT_COLUMNS = [
     "account_id",

@@ -1,6 +1,6 @@
 """The weekly decisions: which alerts go to whom, with which playbook, in what order.
 
-Pure: frames in, plain data out. The pipeline (bot/pipeline.py) loads the frames and sends.
+Pure: frames in, plain data out. The pipeline (bot/jobs/weekly.py) loads the frames and sends.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Any
 
 import pandas as pd
 
-from scoring.alerts import apply_cooldown, decide_alerts
-from scoring.card import band_display
 from scoring.config import Model
-from scoring.history import COMPARISON_COLUMNS
-from scoring.metric_drop import champion_values, metric_drops
-from scoring.playbooks import (
+from scoring.decisions.alerts import apply_cooldown, decide_alerts
+from scoring.decisions.card import band_display
+from scoring.decisions.history import COMPARISON_COLUMNS
+from scoring.decisions.metric_drop import champion_values, metric_drops
+from scoring.decisions.playbooks import (
     choose_playbooks,
     order_by_urgency,
     playbook_dict,
@@ -63,7 +63,7 @@ def decide_week(
     history: pd.DataFrame | None = None,
     snoozes: pd.DataFrame | None = None,
 ) -> WeeklyDecision:
-    """`view`: scoring.views.PeriodView of the period being run."""
+    """`view`: scoring.batch.views.PeriodView of the period being run."""
     scores = view.scores
     comparison = scores[[c for c in COMPARISON_COLUMNS if c != "model_changed"]]
     drops = metric_drops(model, scores["account_id"], signals, as_of)

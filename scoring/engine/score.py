@@ -12,13 +12,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from scoring.aggregates import AGGREGATES, ALWAYS_HAS_DATA
 from scoring.config import INSUFFICIENT_DATA, Model
+from scoring.engine.aggregates import AGGREGATES, ALWAYS_HAS_DATA
+from scoring.engine.scales import apply_scale
+from scoring.engine.segments import segment_rules
+from scoring.engine.signal_table import SignalTable, day_number
 from scoring.errors import OutputCheckFailed
 from scoring.frames import accounts_frame
-from scoring.scales import apply_scale
-from scoring.segments import segment_rules
-from scoring.signal_table import SignalTable, day_number
 
 SCORE_COLUMNS = [
     "account_id",

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scoring.aggregates import Window
+from scoring.engine.aggregates import Window
 
 EPOCH = np.datetime64("1970-01-01", "D")
 

@@ -95,7 +95,7 @@ def record_alerts(
     run_id: int | None = None,
     keys: dict[str, str] | None = None,
 ) -> int:
-    """Remember the alerts of a run (columns of scoring.alerts.ALERT_COLUMNS)."""
+    """Remember the alerts of a run (columns of scoring.decisions.alerts.ALERT_COLUMNS)."""
     if alerts.empty:
         return 0
     rows = [
@@ -125,7 +125,7 @@ def record_alerts(
 
 
 def alert_history(engine: Engine, before: dt.date) -> pd.DataFrame:
-    """Alerts sent before a date (scoring.alerts.HISTORY_COLUMNS) for the cooldown."""
+    """Alerts sent before a date (scoring.decisions.alerts.HISTORY_COLUMNS) for the cooldown."""
     query = sa.select(
         ALERT_LOG.c.account_id,
         ALERT_LOG.c.rule,
@@ -160,7 +160,7 @@ def load_actions(engine: Engine, account_ids: Sequence[str] | None = None) -> pd
 
 
 def snoozes(engine: Engine) -> pd.DataFrame:
-    """(account_id, until) of every snooze, for scoring.alerts.apply_cooldown."""
+    """(account_id, until) of every snooze, for scoring.decisions.alerts.apply_cooldown."""
     actions = load_actions(engine)
     mine = actions[actions["kind"] == "snooze"]
     return mine[["account_id", "until"]].reset_index(drop=True)
@@ -348,7 +348,7 @@ SNAPSHOT_OVERRIDES = SnapshotOverride.__table__
 
 
 def save_snapshot_overrides(engine: Engine, period: str, scores: pd.DataFrame) -> int:
-    """Replace a period's record of overridden accounts (scores: scoring.overrides output)."""
+    """Replace a period's record of overridden accounts (from decisions.overrides)."""
     hit = scores[scores["override_id"].notna()]
     rows = [
         {

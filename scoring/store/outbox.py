@@ -5,7 +5,7 @@ the post may have reached Slack without us hearing back; the next delivery pass 
 and moves it to sent, back to pending (never accepted) or `unknown` (could not tell). Every
 transition is a compare-and-set on (status, attempts), so two workers never both act on a row.
 Keys are unique and chosen by the caller from the content, which is what makes reruns for the
-same period send only what is new. `bot/delivery.py` drives these functions.
+same period send only what is new. `bot/delivery/outbox_pass.py` drives these functions.
 """
 
 from __future__ import annotations

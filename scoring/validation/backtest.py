@@ -22,15 +22,15 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from scoring.alerts import decide_alerts
 from scoring.config import Model
-from scoring.engine import Scores, score_accounts
+from scoring.decisions.alerts import decide_alerts
+from scoring.decisions.history import compare
+from scoring.decisions.metric_drop import CHAMPION_SIGNAL, champion_values, metric_drops
+from scoring.engine.score import Scores, score_accounts
+from scoring.engine.signal_table import EPOCH
 from scoring.errors import HealthbotError
 from scoring.frames import accounts_frame
-from scoring.history import compare
-from scoring.metric_drop import CHAMPION_SIGNAL, champion_values, metric_drops
 from scoring.periods import period_bounds, period_of
-from scoring.signal_table import EPOCH
 from scoring.validation.windows import SignalWindows, spans
 
 ROW_COLUMNS = [

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import Model
-from scoring.signal_table import EPOCH, day_number
+from scoring.engine.signal_table import EPOCH, day_number
 
 
 class SignalWindows:

@@ -19,14 +19,14 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.cards import current_alert_state, today_in
-from bot.home import render_view
-from bot.render import MAX_BLOCKS, Message, check_blocks, clip, render_message, render_text
-from bot.slack_commands import card_reply, guarded, notice, safe_answer
+from bot.messages.render import MAX_BLOCKS, Message, check_blocks, clip, render_message, render_text
+from bot.slack.cards import current_alert_state, today_in
+from bot.slack.listeners.commands import card_reply, guarded, notice, safe_answer
+from bot.slack.listeners.home import render_view
 from scoring.store.actions import record_action
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.slack.app import Services
 
 log = logging.getLogger("healthbot.slack")
 OUTCOMES = ("reached", "meeting_booked", "left_message", "escalated", "other")

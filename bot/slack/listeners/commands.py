@@ -23,12 +23,12 @@ from jinja2 import Template
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.cards import list_item
-from bot.render import Message, check_blocks, environment, render_message, render_text
+from bot.messages.render import Message, check_blocks, environment, render_message, render_text
+from bot.slack.cards import list_item
 from scoring.errors import HealthbotError
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.slack.app import Services
 
 log = logging.getLogger("healthbot.slack")
 COMMAND = "/health"
@@ -239,8 +239,8 @@ def register(app: App, svc: Services) -> None:
 
     def answer_command(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         command = parse_command(body.get("text"))
-        if command.kind in ("note", "override"):  # a modal, not a message (bot/csm_input.py)
-            from bot.csm_input import from_command
+        if command.kind in ("note", "override"):  # a modal, not a message
+            from bot.slack.listeners.csm_input import from_command
 
             from_command(svc, client, body, command.kind, command.arg, respond)
             return

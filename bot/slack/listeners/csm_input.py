@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.cards import today_in
-from bot.home import render_view
-from bot.render import render_message
-from bot.slack_commands import guarded, items_for, notice
+from bot.messages.render import render_message
+from bot.slack.cards import today_in
+from bot.slack.listeners.commands import guarded, items_for, notice
+from bot.slack.listeners.home import render_view
 from scoring.store.actions import CHAMPION_VALUES, add_note, add_override
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.slack.app import Services
 
 DEFAULT_DAYS = 30
 REASON_LIMIT = 2000

@@ -18,17 +18,17 @@ from slack_sdk import WebClient
 from slack_sdk.models.views import View
 from sqlalchemy.engine import Engine
 
-from bot.cards import list_item
-from bot.render import check_blocks, environment
-from bot.slack_commands import guarded
-from scoring.card import band_display
+from bot.messages.render import check_blocks, environment
+from bot.slack.cards import list_item
+from bot.slack.listeners.commands import guarded
 from scoring.config import INSUFFICIENT_DATA
+from scoring.decisions.card import band_display
+from scoring.decisions.playbooks import order_by_urgency
 from scoring.errors import HealthbotError
-from scoring.playbooks import order_by_urgency
 from scoring.store.actions import ALERT_LOG, load_actions
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.slack.app import Services
 
 HOME_AT_RISK = 5
 HOME_ALERTS = 10
