@@ -21,14 +21,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from scoring.store.tables import utcnow
+from scoring.store.tables import NAIVE_UTC, utcnow
 
 STATUSES = ("pending", "sending", "sent", "failed", "unknown")
 TARGET_KINDS = ("email", "channel")
 PAUSED = "paused"  # delivery_settings name of the pause flag
-# Naive UTC like the rest of the schema (SQLite has no time zones); sqlmodel's default for
-# datetime fields would insist on aware values.
-NAIVE_UTC = sa.DateTime()
 
 
 class OutboxRow(SQLModel, table=True):
