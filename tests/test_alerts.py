@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 
 from scoring.config import Model
-from scoring.decisions.alerts import ALERT_COLUMNS, apply_cooldown, decide_alerts, driver_summary
+from scoring.decisions.alert_cooldown import apply_cooldown
+from scoring.decisions.alert_schema import ALERT_COLUMNS
+from scoring.decisions.alert_words import driver_summary
+from scoring.decisions.alerts import decide_alerts
 from scoring.decisions.history import compare
 from scoring.decisions.metric_drop import METRIC_DROP_COLUMNS, champion_values, metric_drops
 

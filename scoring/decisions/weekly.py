@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 
 from scoring.config import Model
-from scoring.decisions.alerts import apply_cooldown, decide_alerts
+from scoring.decisions.alert_cooldown import apply_cooldown
+from scoring.decisions.alerts import decide_alerts
 from scoring.decisions.card import band_display
 from scoring.decisions.history import COMPARISON_COLUMNS
 from scoring.decisions.metric_drop import champion_values, metric_drops

@@ -1,0 +1,23 @@
+"""What an alert is, as data: its rules, severities and columns, shared by the rules, the
+cooldown and the store that remembers sent alerts.
+
+Severity (one mapping for every rule, so channels can filter on it):
+    critical  score drop of at least 2 x score_drop; band downgrade into the lowest band
+    high      other score drops and band downgrades; champion left; renewal while in the
+              lowest band
+    medium    metric drop; renewal while in any other band below the top
+    data      stale data (a data problem, never a health alert)
+"""
+
+from __future__ import annotations
+
+# Rule order is also the order of an account's alerts in every output.
+RULES = ("score_drop", "band_downgrade", "metric_drop", "renewal", "champion_left", "stale")
+SEVERITIES = ("critical", "high", "medium", "data")
+ALERT_COLUMNS = (
+    "account_id rule severity reason score_shown previous_score delta band previous_band band_rank"
+).split()
+# An alert as remembered after sending: what the cooldown compares this week's alert with.
+HISTORY_COLUMNS = ["account_id", "rule", "sent_on", "score_shown", "band_rank"]
+# Thresholds compare shown scores, which carry float noise (81.3 - 5 is not exactly 76.3).
+EPS = 1e-9

@@ -1,0 +1,88 @@
+"""The words of an alert's `reason`: an alert interrupts a CSM, so it says why in words.
+
+Everything here works on whole columns (one string operation per part, never a loop over
+rows), so that wording a large portfolio's alerts stays cheap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scoring.config import Model
+from scoring.decisions.alert_schema import EPS
+
+MINUS, ARROW = "\u2212", "\u2192"
+
+
+def number_text(values: pd.Series, decimals: int, keep_zero: bool = False) -> pd.Series:
+    """Numbers as users read them: half-up, real minus sign; a bare '.0' is dropped from
+    scores ('81', '81.3') but kept on raw values (`keep_zero`: '31.0 → 18.0')."""
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    scale = 10.0**decimals
+    x = np.sign(x) * np.floor(np.abs(x) * scale + 0.5 + EPS) / scale
+    out = pd.Series(np.char.mod(f"%.{decimals}f", x + 0.0), index=values.index)
+    if decimals and not keep_zero:
+        out = out.str.replace(r"\.0$", "", regex=True)
+    return out.str.replace("-", MINUS, regex=False).str.replace(f"^{MINUS}0$", "0", regex=True)
+
+
+def join_text(*parts: pd.Series | np.ndarray | str) -> pd.Series:
+    """Concatenate strings and string Series element-wise (a loop over parts, not rows)."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + part
+    return pd.Series(out)
+
+
+def band_words(band: pd.Series) -> pd.Series:
+    """'at_risk' → 'at risk': band keys as a sentence reads them."""
+    return band.astype(str).str.replace("_", " ", regex=False)
+
+
+def renewal_words(days: pd.Series, when: pd.Series) -> pd.Series:
+    """'in 45 days (2027-01-05)', 'in 1 day (…)', 'today (…)'."""
+    count = number_text(days, 0)
+    phrase = np.select([days == 0, days == 1], ["today", "in 1 day"], "in " + count + " days")
+    return pd.Series(phrase, index=days.index) + " (" + when.dt.strftime("%Y-%m-%d") + ")"
+
+
+def driver_summary(model: Model, driver_frame: pd.DataFrame, top: int = 3) -> pd.Series:
+    """'Product usage −11, Support tickets −5' per account_id: the falling drivers, largest
+    first, by label and whole points (moves that round to 0 say nothing and are left out)."""
+    if driver_frame is None or driver_frame.empty:
+        return pd.Series(dtype=object)
+    falling = driver_frame[driver_frame["delta_points"] <= -0.5]
+    falling = falling.sort_values(["account_id", "delta_points"], kind="stable")
+    falling = falling.groupby("account_id", sort=False).head(top)
+    labels = {key: m.label or key for key, m in model.metrics.items()}
+    words = falling["metric"].map(labels).fillna(falling["metric"]).astype(str)
+    words = words + " " + number_text(falling["delta_points"], 0)
+    return words.groupby(falling["account_id"].astype(str), sort=False).agg(", ".join)
+
+
+def metric_drop_reasons(model: Model, drops: pd.DataFrame) -> pd.Series:
+    """Reason per account_id: its dropped metrics, biggest move first, joined by '; '."""
+    drops = drops.assign(
+        account_id=drops["account_id"].astype(str), _size=-drops["change_percent"].abs()
+    )
+    drops = drops.sort_values(["account_id", "_size"], kind="stable")
+    label = drops["metric"].map({k: m.label or k for k, m in model.metrics.items()})
+    window = drops["metric"].map({k: str(m.window_days) for k, m in model.metrics.items()})
+    way = np.where(drops["change_percent"] < 0, " down ", " up ")
+    change = number_text(drops["change_percent"].abs(), 0)
+    before = number_text(drops["previous_raw"], 1, True)
+    now = number_text(drops["raw"], 1, True)
+    words = join_text(
+        label,
+        way,
+        change,
+        "% (",
+        before,
+        f" {ARROW} ",
+        now,
+        ") against the previous ",
+        window,
+        " days",
+    )
+    return words.groupby(drops["account_id"], sort=False).agg("; ".join)
