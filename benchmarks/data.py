@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from scoring.sample import ARR_RANGE, CSMS, SEGMENT_SHARES, SEGMENTS, WEEKDAY_FACTOR
+from scoring.sample.catalog import ARR_RANGE, CSMS, SEGMENT_SHARES, SEGMENTS, WEEKDAY_FACTOR
 
 DATA_DIR = Path(__file__).parent / ".data"
 CSMS_EMAILS = [f"{c}@example.com" for c in CSMS]

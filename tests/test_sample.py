@@ -16,7 +16,8 @@ import pytest
 from benchmarks.data import WIDE_COLUMNS, benchmark_wide
 from scoring.config import load_model
 from scoring.frames import ACCOUNT_COLUMNS, SIGNAL_COLUMNS, wide_to_long
-from scoring.sample import SIGNALS, Portfolio, generate_portfolio, write_exports
+from scoring.sample import Portfolio, generate_portfolio, write_exports
+from scoring.sample.catalog import SIGNALS
 
 END = dt.date(2026, 11, 22)
 DEMO_MODEL = Path(__file__).resolve().parents[1] / "examples" / "demo-model.yml"

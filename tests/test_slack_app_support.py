@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from scoring.config import Model, load_model
 from scoring.periods import period_of
-from scoring.sample import CSMS, PREFIXES, SEGMENT_SHARES, SEGMENTS, SUFFIXES
+from scoring.sample.catalog import CSMS, PREFIXES, SEGMENT_SHARES, SEGMENTS, SUFFIXES
 from scoring.store import save_snapshots
 from scoring.store.bulk import write_frame
 from tests.databases import migrated_database
