@@ -8,10 +8,16 @@ from typing import Any
 
 import pytest
 
-from bot.messages.render import MAX_BLOCKS, MAX_FALLBACK_TEXT, check_blocks, render_message
+from bot.messages.render import (
+    MAX_BLOCKS,
+    MAX_FALLBACK_TEXT,
+    check_blocks,
+    render_message,
+    render_view,
+)
 from bot.slack.listeners.actions import OUTCOMES, Origin, with_state
-from bot.slack.listeners.commands import MAX_QUERY, Command, card_message, notice, parse_command
-from bot.slack.listeners.home import render_view
+from bot.slack.listeners.answers import card_message, notice
+from bot.slack.listeners.command_text import MAX_QUERY, Command, parse_command
 from tests.test_slack_app_support import HOSTILE_NAME, mrkdwn_texts
 
 HUGE = (HOSTILE_NAME + " 🚀 ") * 400  # ~20,000 characters with everything that needs escaping

@@ -1,4 +1,5 @@
-"""The one Jinja environment: templates in `templates/` render Block Kit JSON and plain text.
+"""The one Jinja environment: templates in `templates/` render Block Kit JSON (messages, and
+the views of App Home and modals) and plain text; `render_json` is the one place they are decoded.
 
 Every user-controlled string placed in mrkdwn goes through the `mrkdwn` filter (exactly `&`, `<`,
 `>` to entities) so data can never ping @channel, mention users or forge links. Block Kit limits
@@ -16,6 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -102,16 +104,32 @@ def render_text(template: str, /, **context: Any) -> str:
     return environment().get_template(f"{template}.txt.j2").render(**context).strip() + "\n"
 
 
-def render_message(template: str, /, **context: Any) -> Message:
-    """`<name>.json.j2` gives the blocks, `<name>.txt.j2` the fallback; both are checked."""
+def render_json(template: str, /, **context: Any) -> Any:
+    """`<template>.json.j2` rendered and decoded; invalid JSON is a template bug, not a user
+    error, so it raises RuntimeError naming the template."""
     raw = environment().get_template(f"{template}.json.j2").render(**context)
     try:
-        blocks = json.loads(raw)
-    except json.JSONDecodeError as exc:  # a template bug, not a user error
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
         raise RuntimeError(f"template {template}.json.j2 rendered invalid JSON: {exc}") from exc
+
+
+def render_message(template: str, /, **context: Any) -> Message:
+    """`<name>.json.j2` gives the blocks, `<name>.txt.j2` the fallback; both are checked."""
+    blocks = render_json(template, **context)
     text = clip(render_text(template, **context), MAX_FALLBACK_TEXT)
     check_blocks(blocks)
     return Message(text, blocks)
+
+
+def render_view(template: str, /, **context: Any) -> dict[str, Any]:
+    """A whole view (App Home, a modal: `type`, `title`, `blocks`, ...) from
+    `<template>.json.j2`, checked by `check_blocks` and slack_sdk's View model before it goes
+    anywhere."""
+    view = render_json(template, **context)
+    check_blocks(view["blocks"])
+    View(**view).validate_json()
+    return view
 
 
 def check_blocks(blocks: list[dict[str, Any]]) -> None:

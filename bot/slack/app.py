@@ -15,7 +15,6 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse, Respond
@@ -30,25 +29,15 @@ from bot.slack.access import AccessControl, ReplayGuard, UserDirectory
 from bot.slack.listeners import actions as slack_actions
 from bot.slack.listeners import commands as slack_commands
 from bot.slack.listeners import csm_input, home
-from bot.slack.listeners.commands import notice
+from bot.slack.listeners.answers import notice
 from bot.slack.portfolio import Portfolio
+from bot.slack.services import Services
 from scoring.config import Model
 from scoring.errors import HealthbotError
 
 log = logging.getLogger("healthbot.slack")
 CLIENT_TIMEOUT = 10  # seconds; a user is waiting on the other end
 WORKER_THREADS = 4
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the listeners need, built once per process."""
-
-    engine: Engine
-    model: Model
-    portfolio: Portfolio
-    access: AccessControl
-    users: UserDirectory
 
 
 def create_app(

@@ -13,20 +13,26 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messages.render import MAX_BLOCKS, Message, check_blocks, clip, render_message, render_text
+from bot.messages.render import (
+    MAX_BLOCKS,
+    Message,
+    check_blocks,
+    clip,
+    render_message,
+    render_text,
+    render_view,
+)
 from bot.slack.cards import current_alert_state, today_in
-from bot.slack.listeners.commands import card_reply, guarded, notice, safe_answer
-from bot.slack.listeners.home import render_view
-from scoring.store.actions import record_action
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
+from bot.slack.listeners.answers import card_reply, notice, safe_answer
+from bot.slack.listeners.guard import guarded
+from bot.slack.services import Services
+from scoring.store.clicks import record_action
 
 log = logging.getLogger("healthbot.slack")
 OUTCOMES = ("reached", "meeting_booked", "left_message", "escalated", "other")

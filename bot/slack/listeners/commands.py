@@ -1,236 +1,24 @@
-"""`/health`: what the user typed, what it means, and the ephemeral answer.
+"""`/health`: acknowledge at once, then answer (or open a CSM modal) from a worker thread.
 
-The command is acknowledged at once with an empty 200 inside the request (bolt's
+The command is acknowledged with an empty 200 inside the request (bolt's
 `process_before_response` with a lazy listener), so Slack's 3-second limit holds however big the
-portfolio or slow the database; the answer follows through the command's `response_url` from a
-worker thread. Parsing (`parse_command`) and answering (`answer`) are plain functions of their
-inputs, so they are tested without HTTP.
+portfolio or slow the database; the answer follows through the command's `response_url`. What
+the text means is `command_text`, what the reply says is `answers`; this module only wires them.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import logging
 import re
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pandas as pd
-from jinja2 import Template
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.messages.render import Message, check_blocks, environment, render_message, render_text
-from bot.slack.cards import list_item
-from scoring.errors import HealthbotError
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
-
-log = logging.getLogger("healthbot.slack")
-COMMAND = "/health"
-SUBCOMMANDS = ("help", "mine", "at-risk", "note", "override")
-MAX_QUERY = 200  # longer than any account name; also bounds the fuzzy tier's work
-MINE_LIMIT = 15
-AT_RISK_LIMIT = 10
-QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“"}
-NOTICE_DEFAULTS: dict[str, Any] = {
-    "command": COMMAND,
-    "query": "",
-    "closest": [],
-    "length": 0,
-    "limit": MAX_QUERY,
-    "subcommand": "",
-    "name": "",
-    "period": "",
-    "email": "",
-    "segment": "",
-    "segments": [],
-    "reference": "",
-}
-
-
-@dataclass(frozen=True)
-class Command:
-    """kind: lookup, help, mine, at-risk, note, override, too_long or empty_query."""
-
-    kind: str
-    arg: str = ""
-
-
-def unescape(text: str) -> str:
-    """Slack sends `&`, `<`, `>` in command text as entities; match on what the user typed."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def parse_command(text: str | None) -> Command:
-    """`/health` alone is `mine`; a first word from SUBCOMMANDS is a subcommand unless the
-    text is quoted (`/health "Help Scout"` looks the account up)."""
-    raw = unescape(text or "").strip()
-    if len(raw) > MAX_QUERY:
-        return Command("too_long", raw)
-    if not raw:
-        return Command("mine")
-    if raw[0] in QUOTES:
-        inner = raw[1:]
-        if inner and inner[-1] in (QUOTES[raw[0]], raw[0]):
-            inner = inner[:-1]
-        inner = inner.strip()
-        return Command("lookup", inner) if inner else Command("empty_query")
-    word, *rest = raw.split(maxsplit=1)
-    if word.casefold() in SUBCOMMANDS:
-        return Command(word.casefold(), rest[0].strip() if rest else "")
-    return Command("lookup", raw)
-
-
-def notice(kind: str, **context: Any) -> Message:
-    return render_message("health_notice", **(NOTICE_DEFAULTS | context | {"kind": kind}))
-
-
-@functools.cache
-def _template(name: str) -> Template:
-    """A template loaded once per process (Jinja would check the file's mtime per lookup)."""
-    return environment().get_template(name)
-
-
-def card_message(card: dict[str, Any], shared: bool = False) -> Message:
-    """The account card (card.json.j2) with an escaped fallback text; a card shared in a
-    channel loses its own "Share in channel" button."""
-    blocks = json.loads(_template("card.json.j2").render(**card))
-    if shared:
-        for block in blocks:
-            if block.get("type") == "actions":
-                block["elements"] = [e for e in block["elements"] if e["action_id"] != "card_share"]
-    check_blocks(blocks)
-    return Message(render_text("health_card", **card).strip(), blocks)
-
-
-def answer(svc: Services, command: Command, user_id: str, shared: bool = False) -> Message:
-    """The reply to one parsed command, as a message (every case has one)."""
-    kind = command.kind
-    if kind == "help":
-        return render_message("health_help", command=COMMAND)
-    if kind in ("note", "override"):  # modals open from the command listener; not as text
-        return notice("csm_usage", subcommand=kind)
-    if kind == "too_long":
-        return notice("too_long", length=len(command.arg))
-    if kind == "empty_query":
-        return notice("empty_query")
-    try:
-        if kind == "mine":
-            return mine(svc, user_id, shared)
-        if kind == "at-risk":
-            return at_risk(svc, command.arg, shared)
-        return lookup(svc, command.arg)
-    except HealthbotError:  # nothing scored yet (or the stored period vanished)
-        return notice("no_scores")
-
-
-def lookup(svc: Services, query: str) -> Message:
-    match = svc.portfolio.find(query)
-    if match.found:
-        return card_reply(svc, str(match.account_id))
-    if match.candidates:
-        return render_message(
-            "health_picklist", query=query, items=items_for(svc, match.candidates)
-        )
-    closest = [{"account_id": a, "name": svc.portfolio.name_of(a)} for a in match.closest]
-    return notice("no_match", query=query, closest=closest)
-
-
-def card_reply(svc: Services, account_id: str, shared: bool = False) -> Message:
-    snapshot = svc.portfolio.snapshot()
-    if account_id not in snapshot.rows:
-        name = svc.portfolio.name_of(account_id)
-        return notice("not_scored", name=name, period=snapshot.view.period)
-    return card_message(svc.portfolio.card(account_id), shared)
-
-
-def items_for(svc: Services, account_ids: list[str]) -> list[dict[str, Any]]:
-    """List lines for accounts, including any without a score this period."""
-    snapshot = svc.portfolio.snapshot()
-    out = []
-    for account_id in account_ids:
-        row = snapshot.rows.get(account_id)
-        if row is None:
-            record = {"account_id": account_id, "name": svc.portfolio.name_of(account_id)}
-            record |= {"band": "insufficient_data"}
-        else:
-            record = snapshot.view.scores.iloc[row].to_dict()
-        out.append(list_item(svc.model, record) | {"segment": record.get("segment")})
-    return out
-
-
-def mine(svc: Services, user_id: str, shared: bool = False) -> Message:
-    email = svc.users.email(user_id)
-    if not email:
-        return notice("no_email")
-    owned = svc.portfolio.owned(email)
-    if owned.empty:
-        return notice("none_owned", email=email)
-    return list_message(svc, "mine", owned, MINE_LIMIT, shared, email=email, share_value="mine")
-
-
-def at_risk(svc: Services, segment: str, shared: bool = False) -> Message:
-    segments = svc.portfolio.segments()
-    if segment and segment.casefold() not in {s.casefold() for s in segments}:
-        return notice("no_segment", segment=segment, segments=segments)
-    urgent = svc.portfolio.urgent(segment or None)
-    if urgent.empty:
-        return notice("none_at_risk", segment=segment)
-    value = f"at-risk {segment}".strip()
-    return list_message(
-        svc, "at-risk", urgent, AT_RISK_LIMIT, shared, segment=segment, share_value=value
-    )
-
-
-def list_message(
-    svc: Services, kind: str, frame: pd.DataFrame, limit: int, shared: bool, **context: Any
-) -> Message:
-    items = [list_item(svc.model, r) for r in frame.head(limit).to_dict("records")]
-    return render_message(
-        "health_list",
-        **({"email": "", "segment": "", "share_value": ""} | context),
-        kind=kind,
-        items=items,
-        more=max(len(frame) - limit, 0),
-        total=len(frame),
-        period=svc.portfolio.snapshot().view.period,
-        shared=shared,
-    )
-
-
-def safe_answer(svc: Services, text: str | None, user_id: str, shared: bool = False) -> Message:
-    """`answer`, turning any failure into a message with a reference to find it in the log."""
-    try:
-        return answer(svc, parse_command(text), user_id, shared)
-    except Exception:
-        reference = uuid.uuid4().hex[:8]
-        log.exception("answering /health failed (reference %s)", reference)
-        return notice("error", reference=reference)
-
-
-def guarded(func: Callable[..., None]) -> Callable[..., None]:
-    """A listener that logs its failure with a reference and tells the user, if it can."""
-
-    @functools.wraps(func)
-    def run(**kwargs: Any) -> None:
-        try:
-            func(**kwargs)
-        except Exception:
-            reference = uuid.uuid4().hex[:8]
-            log.exception("%s failed (reference %s)", func.__name__, reference)
-            url = (kwargs.get("body") or {}).get("response_url")
-            if url:
-                failed = notice("error", reference=reference)
-                Respond(response_url=url)(
-                    text=failed.text, blocks=failed.blocks, response_type="ephemeral"
-                )
-
-    return run
+from bot.slack.listeners.answers import safe_answer
+from bot.slack.listeners.command_text import parse_command
+from bot.slack.listeners.csm_input import from_command
+from bot.slack.listeners.guard import guarded
+from bot.slack.services import Services
 
 
 def register(app: App, svc: Services) -> None:
@@ -240,8 +28,6 @@ def register(app: App, svc: Services) -> None:
     def answer_command(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         command = parse_command(body.get("text"))
         if command.kind in ("note", "override"):  # a modal, not a message
-            from bot.slack.listeners.csm_input import from_command
-
             from_command(svc, client, body, command.kind, command.arg, respond)
             return
         message = safe_answer(svc, body.get("text"), body.get("user_id", ""))

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.messages.render import render_message
+from bot.messages.render import render_view
 from bot.slack.cards import today_in
-from bot.slack.listeners.commands import guarded, items_for, notice
-from bot.slack.listeners.home import render_view
-from scoring.store.actions import CHAMPION_VALUES, add_note, add_override
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
+from bot.slack.listeners.answers import no_single_match, notice
+from bot.slack.listeners.guard import guarded
+from bot.slack.services import Services
+from scoring.store.csm_inputs import CHAMPION_VALUES, add_note
+from scoring.store.overrides import add_override
 
 DEFAULT_DAYS = 30
 REASON_LIMIT = 2000
@@ -55,13 +54,8 @@ def from_command(
             else:
                 open_modal(svc, client, body, kind, str(match.account_id))
                 return
-        elif match.candidates:
-            message = render_message(
-                "health_picklist", query=query, items=items_for(svc, match.candidates)
-            )
         else:
-            closest = [{"account_id": a, "name": svc.portfolio.name_of(a)} for a in match.closest]
-            message = notice("no_match", query=query, closest=closest)
+            message = no_single_match(svc, query, match)
     respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
 
 

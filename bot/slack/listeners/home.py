@@ -1,4 +1,4 @@
-"""The App Home tab, and rendering of views (App Home, modals) from templates.
+"""The App Home tab.
 
 Each user sees their own book of business when they open the tab: count and ARR per band, their
 accounts with the most ARR at stake, and the alerts of the latest run that nobody has acted on
@@ -8,43 +8,27 @@ yet (acknowledged, snoozed or followed up since it was sent). It is rebuilt on e
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.models.views import View
 from sqlalchemy.engine import Engine
 
-from bot.messages.render import check_blocks, environment
+from bot.messages.render import render_view
 from bot.slack.cards import list_item
-from bot.slack.listeners.commands import guarded
+from bot.slack.listeners.guard import guarded
+from bot.slack.services import Services
 from scoring.config import INSUFFICIENT_DATA
 from scoring.decisions.card import band_display
 from scoring.decisions.playbooks import order_by_urgency
 from scoring.errors import HealthbotError
-from scoring.store.actions import ALERT_LOG, load_actions
-
-if TYPE_CHECKING:
-    from bot.slack.app import Services
+from scoring.store.alert_log import ALERT_LOG
+from scoring.store.clicks import load_actions
 
 HOME_AT_RISK = 5
 HOME_ALERTS = 10
-
-
-def render_view(template: str, /, **context: Any) -> dict[str, Any]:
-    """A whole view (`type`, `title`, `blocks`, ...) from `<template>.json.j2`, checked by
-    slack_sdk's View model and `check_blocks` before it goes anywhere."""
-    raw = environment().get_template(f"{template}.json.j2").render(**context)
-    try:
-        view = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise RuntimeError(f"template {template}.json.j2 rendered invalid JSON: {exc}") from exc
-    check_blocks(view["blocks"])
-    View(**view).validate_json()
-    return view
 
 
 def open_alerts(engine: Engine, account_ids: set[str]) -> list[dict[str, Any]]:
