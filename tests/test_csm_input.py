@@ -11,7 +11,9 @@ from sqlalchemy.engine import Engine
 from scoring.decisions.overrides import active_overrides, apply_overrides, expired_overrides
 from scoring.engine.score import score_accounts
 from scoring.store import load_accounts, load_signals
-from scoring.store.actions import add_note, add_override, audit_trail, load_csm_inputs
+from scoring.store.audit_trail import audit_trail
+from scoring.store.csm_inputs import add_note, load_csm_inputs
+from scoring.store.overrides import add_override
 from tests.engine_helpers import AS_OF, accounts, metric, model, signals
 
 SENTIMENT_MODEL = {
@@ -114,7 +116,7 @@ def test_the_audit_trail_says_who_when_what_and_why(engine):
 
 
 def test_alert_state_with_and_without_snoozes(engine):
-    from scoring.store.actions import alert_state, record_action
+    from scoring.store.clicks import alert_state, record_action
 
     seed(engine)
     assert alert_state(engine, "a", AS_OF) == {}

@@ -18,7 +18,8 @@ from scoring.config import Model
 from scoring.config.sections import Access
 from scoring.engine.score import score_accounts
 from scoring.store import load_accounts, load_signals
-from scoring.store.actions import audit_trail, load_csm_inputs
+from scoring.store.audit_trail import audit_trail
+from scoring.store.csm_inputs import load_csm_inputs
 from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.test_slack_app_support import (
     BACKENDS,

@@ -15,7 +15,7 @@ from bot.delivery.slack_client import make_clients
 from bot.delivery.transports import SlackTransport
 from bot.jobs.scheduler import run_if_due
 from bot.jobs.weekly import run_weekly, run_weekly_reporting
-from scoring.store.actions import load_actions, record_action
+from scoring.store.clicks import load_actions, record_action
 from scoring.store.ledger import list_runs, period_done
 from scoring.store.outbox import set_paused
 from tests.pipeline_fixtures import END, owners, prepare
@@ -176,7 +176,7 @@ def test_a_missed_period_runs_once_when_the_worker_is_back(engine, slack_double)
 
 def test_an_override_survives_weekly_runs_and_expires_on_time(engine, slack_double):
     from scoring.batch.views import export_frame, load_period
-    from scoring.store.actions import add_override
+    from scoring.store.overrides import add_override
 
     prepared = prepare(engine)
     transport = workspace(slack_double, owners(prepared.portfolio))
@@ -218,7 +218,7 @@ def test_an_override_survives_weekly_runs_and_expires_on_time(engine, slack_doub
 
 
 def test_a_champion_leaving_is_an_alert_rule(engine, slack_double):
-    from scoring.store.actions import add_note
+    from scoring.store.csm_inputs import add_note
 
     prepared = prepare(engine, alerts={"champion_left": {}, "cooldown_days": 14})
     transport = workspace(slack_double, owners(prepared.portfolio))

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from bot.messages.render import render_message
 from bot.slack.cards import today_in
-from scoring.store.actions import load_actions, record_alerts
+from scoring.store.alert_log import record_alerts
+from scoring.store.clicks import load_actions
 from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.slack_signing import interaction_body, sign
 from tests.test_slack_app import button
@@ -274,7 +275,7 @@ def test_a_new_scoring_run_reaches_the_cards_with_its_override(app: RunningApp) 
     """The per-process cache notices the rescored period (its write time changed) within
     seconds, without a restart, and the card shows the override with who set it and why."""
     from scoring.batch.jobs import score_and_store
-    from scoring.store.actions import add_override
+    from scoring.store.overrides import add_override
     from tests.test_slack_app_support import END
 
     before = app.command("northwind", "before")

@@ -21,7 +21,7 @@ from scoring.config import Model, parse_model
 from scoring.config.sections import Access
 from scoring.errors import ConfigError, HealthbotError
 from scoring.store import make_engine
-from scoring.store.actions import load_actions
+from scoring.store.clicks import load_actions
 from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.slack_signing import TEST_SIGNING_SECRET, sign, slash_command_body
 from tests.test_slack_app_support import (

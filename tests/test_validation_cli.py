@@ -15,7 +15,8 @@ from scoring.config import load_model
 from scoring.periods import period_of
 from scoring.sample import generate_portfolio
 from scoring.store import ensure_schema, make_engine
-from scoring.store.actions import ACTIONS, record_alerts
+from scoring.store.alert_log import record_alerts
+from scoring.store.clicks import ACTIONS
 from scoring.store.frames_io import load_frames
 from scoring.validation.backtest import run_backtest
 from scoring.validation.intervention import intervention_effect

@@ -10,7 +10,7 @@ from scoring.batch.jobs import score_and_store
 from scoring.batch.views import account_history, export_frame, load_period
 from scoring.decisions.history import sparkline
 from scoring.periods import last_complete_day, parse_date, weekly_as_ofs
-from scoring.store.actions import audit_trail
+from scoring.store.audit_trail import audit_trail
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -122,7 +122,9 @@ def _write(text: str) -> None:
 
 def run_backtest_command(ctx: Context) -> int:
     from bot.messages.render import render_text
-    from scoring.store.actions import alert_history, load_actions, load_csm_inputs
+    from scoring.store.alert_log import alert_history
+    from scoring.store.clicks import load_actions
+    from scoring.store.csm_inputs import load_csm_inputs
     from scoring.validation.backtest import churn_events, segment_mask
     from scoring.validation.intervention import intervention_effect
     from scoring.validation.overrides_check import override_outcomes

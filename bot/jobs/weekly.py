@@ -25,7 +25,9 @@ from scoring.decisions.overrides import expired_overrides
 from scoring.decisions.weekly import decide_week
 from scoring.periods import period_of
 from scoring.store import finish_run, load_accounts, start_run
-from scoring.store.actions import alert_history, load_csm_inputs, record_alerts, snoozes
+from scoring.store.alert_log import alert_history, record_alerts
+from scoring.store.clicks import snoozes
+from scoring.store.csm_inputs import load_csm_inputs
 from scoring.store.outbox import OutboxMessage, enqueue
 
 log = logging.getLogger("healthbot.pipeline")

@@ -18,7 +18,7 @@ from scoring.config import Model
 from scoring.decisions.card import AccountRows, band_display, card_context
 from scoring.decisions.playbooks import choose_playbooks, playbook_dict, playbook_inputs
 from scoring.errors import HealthbotError
-from scoring.store.actions import ACTIONS
+from scoring.store.clicks import ACTIONS
 
 # One round trip: the account's shown score per period, each row carrying its latest signal.
 HISTORY_SQL = sa.text(
@@ -80,7 +80,7 @@ def account_rows(
 ) -> tuple[list[float | None], date | None, dict[str, Any]]:
     """One account's own rows, on one connection with indexed queries (it runs on every
     lookup): its shown score per stored period (the sparkline), its latest signal date, and
-    what the clicks on it say (the keys of `scoring.store.actions.alert_state`: the last
+    what the clicks on it say (the keys of `scoring.store.clicks.alert_state`: the last
     acknowledgement, an active snooze, the last outreach note)."""
     clicks = (
         sa.select(ACTIONS.c.kind, ACTIONS.c.user_id, ACTIONS.c.user_email, ACTIONS.c.created_at)

@@ -14,7 +14,8 @@ from scoring.decisions.overrides import active_overrides, apply_overrides
 from scoring.engine.score import Scores, score_accounts
 from scoring.periods import period_of
 from scoring.store import load_accounts, save_snapshots
-from scoring.store.actions import load_csm_inputs, save_snapshot_overrides
+from scoring.store.csm_inputs import load_csm_inputs
+from scoring.store.overrides import save_snapshot_overrides
 from scoring.store.reads import load_signal_windows
 
 

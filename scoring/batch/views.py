@@ -14,8 +14,8 @@ from scoring.decisions.history import compare, drivers
 from scoring.errors import HealthbotError
 from scoring.periods import period_bounds, previous_period
 from scoring.store import list_periods, load_snapshots
-from scoring.store.actions import load_snapshot_overrides
 from scoring.store.bulk import Kind
+from scoring.store.overrides import load_snapshot_overrides
 from scoring.store.reads import account_columns
 from scoring.store.snapshot_points import points_long
 from scoring.store.snapshots import METRIC_TYPES, SCORE_TYPES, snapshot_rows

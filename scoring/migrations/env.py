@@ -12,8 +12,11 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import scoring.store.actions  # noqa: F401  (0003, 0004 tables)
+import scoring.store.alert_log  # noqa: F401  (registers the 0003 alert_log table)
+import scoring.store.clicks  # noqa: F401  (0003 account_actions)
+import scoring.store.csm_inputs  # noqa: F401  (0003 csm_inputs)
 import scoring.store.outbox  # noqa: F401  (the outbox tables, migration 0002)
+import scoring.store.overrides  # noqa: F401  (0004 snapshot_overrides)
 import scoring.store.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 
 MIGRATION_LOCK = 0x6865616C7468  # "health": any constant shared by all healthbot processes

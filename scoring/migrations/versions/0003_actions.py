@@ -4,8 +4,9 @@ Revision ID: 0003_actions
 Revises: 0002_outbox
 Create Date: 2026-11-22
 
-Hand-written to match `scoring.store.actions`; plain DDL so it runs on SQLite and PostgreSQL
-(the outbox column is added in batch mode for SQLite).
+Hand-written to match the tables of `scoring.store.alert_log`, `scoring.store.clicks` and
+`scoring.store.csm_inputs` (one module, `scoring.store.actions`, when this was written); plain
+DDL so it runs on SQLite and PostgreSQL (the outbox column is added in batch mode for SQLite).
 """
 
 from __future__ import annotations

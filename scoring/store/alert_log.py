@@ -1,0 +1,87 @@
+"""The alert log: every alert that went out, with the score and band it showed.
+
+The cooldown (scoring.decisions.alerts) reads it back to decide whether a later week's alert
+for the same account and rule is new enough to send; the App Home lists the open ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, SQLModel
+
+
+class AlertLog(SQLModel, table=True):
+    """One alert that went out: the cooldown compares later weeks against it."""
+
+    __tablename__ = "alert_log"
+    __table_args__ = (sa.Index("ix_alert_log_account", "account_id", "rule"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = None
+    period: str
+    account_id: str
+    rule: str
+    severity: str
+    reason: str = Field(sa_type=sa.Text)
+    score_shown: float | None = None
+    band_rank: int | None = None
+    sent_on: dt.date
+    outbox_key: str | None = None
+
+
+ALERT_LOG = AlertLog.__table__
+
+
+def record_alerts(
+    engine: Engine,
+    alerts: pd.DataFrame,
+    period: str,
+    sent_on: dt.date,
+    run_id: int | None = None,
+    keys: dict[str, str] | None = None,
+) -> int:
+    """Remember the alerts of a run (columns of scoring.decisions.alerts.ALERT_COLUMNS)."""
+    if alerts.empty:
+        return 0
+    rows = [
+        {
+            "run_id": run_id,
+            "period": period,
+            "account_id": str(r["account_id"]),
+            "rule": r["rule"],
+            "severity": r["severity"],
+            "reason": r["reason"],
+            "score_shown": None if pd.isna(r["score_shown"]) else float(r["score_shown"]),
+            "band_rank": None if pd.isna(r["band_rank"]) else int(r["band_rank"]),
+            "sent_on": sent_on,
+            "outbox_key": (keys or {}).get(str(r["account_id"])),
+        }
+        for r in alerts.to_dict("records")
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.delete(ALERT_LOG).where(
+                ALERT_LOG.c.period == period,
+                ALERT_LOG.c.account_id.in_(sorted({r["account_id"] for r in rows})),
+            )
+        )
+        conn.execute(sa.insert(ALERT_LOG), rows)
+    return len(rows)
+
+
+def alert_history(engine: Engine, before: dt.date) -> pd.DataFrame:
+    """Alerts sent before a date (scoring.decisions.alerts.HISTORY_COLUMNS) for the cooldown."""
+    query = sa.select(
+        ALERT_LOG.c.account_id,
+        ALERT_LOG.c.rule,
+        ALERT_LOG.c.sent_on,
+        ALERT_LOG.c.score_shown,
+        ALERT_LOG.c.band_rank,
+    ).where(ALERT_LOG.c.sent_on < before)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pd.DataFrame(rows, columns=["account_id", "rule", "sent_on", "score_shown", "band_rank"])

@@ -1,0 +1,117 @@
+"""Score overrides: a CSM setting an account's score by hand, and which snapshots used one.
+
+The override itself is a `csm_inputs` row (kind "override", audited like a note);
+`snapshot_overrides` keeps the score the engine computed underneath, so a period's view can
+show both and say who overrode it, why and until when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, SQLModel
+
+from scoring.store.csm_inputs import CSM_INPUTS
+from scoring.store.tables import utcnow
+
+
+def add_override(
+    engine: Engine,
+    account_id: str,
+    *,
+    score: float,
+    reason: str,
+    entered_on: dt.date,
+    valid_until: dt.date,
+    user_id: str | None = None,
+    user_email: str | None = None,
+) -> int:
+    """Store an override of `account_id`'s score until `valid_until`; returns its id."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            sa.insert(CSM_INPUTS).values(
+                account_id=account_id,
+                kind="override",
+                user_id=user_id,
+                user_email=user_email,
+                created_at=utcnow(),
+                entered_on=entered_on,
+                valid_until=valid_until,
+                override_score=float(score),
+                reason=reason,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+class SnapshotOverride(SQLModel, table=True):
+    """The computed score of a snapshot whose effective score is an override."""
+
+    __tablename__ = "snapshot_overrides"
+
+    period: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    override_id: int
+    computed_score: float | None = None
+    computed_band: str
+
+
+SNAPSHOT_OVERRIDES = SnapshotOverride.__table__
+
+
+def save_snapshot_overrides(engine: Engine, period: str, scores: pd.DataFrame) -> int:
+    """Replace a period's record of overridden accounts (from decisions.overrides)."""
+    hit = scores[scores["override_id"].notna()]
+    rows = [
+        {
+            "period": period,
+            "account_id": str(r["account_id"]),
+            "override_id": int(r["override_id"]),
+            "computed_score": None if pd.isna(r["computed_score"]) else float(r["computed_score"]),
+            "computed_band": str(r["computed_band"]),
+        }
+        for r in hit.to_dict("records")
+    ]
+    with engine.begin() as conn:
+        conn.execute(sa.delete(SNAPSHOT_OVERRIDES).where(SNAPSHOT_OVERRIDES.c.period == period))
+        if rows:
+            conn.execute(sa.insert(SNAPSHOT_OVERRIDES), rows)
+    return len(rows)
+
+
+def load_snapshot_overrides(engine: Engine, periods: Sequence[str]) -> pd.DataFrame:
+    """Overridden snapshots with who set the override, why and until when."""
+    o, c = SNAPSHOT_OVERRIDES, CSM_INPUTS
+    query = (
+        sa.select(
+            o.c.period,
+            o.c.account_id,
+            o.c.override_id,
+            o.c.computed_score,
+            o.c.computed_band,
+            sa.func.coalesce(c.c.user_email, c.c.user_id).label("override_by"),
+            c.c.reason.label("override_reason"),
+            c.c.valid_until.label("override_until"),
+        )
+        .join(c, c.c.id == o.c.override_id)
+        .where(o.c.period.in_(list(periods)))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "period",
+            "account_id",
+            "override_id",
+            "computed_score",
+            "computed_band",
+            "override_by",
+            "override_reason",
+            "override_until",
+        ],
+    )
