@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-import scoring.store
 from scoring.errors import LookupFailed
 from scoring.store.bulk import execute
 from scoring.store.db import SQLITE_BEGIN
 
+STORE_DIR = Path(__file__).parent
+STORE_PACKAGE = __name__.rpartition(".")[0]  # "scoring.store"
+
 
 def _register_all_tables() -> None:
-    """Import every scoring.store module so each table is on SQLModel.metadata."""
-    for module in pkgutil.iter_modules(scoring.store.__path__, "scoring.store."):
+    """Import every scoring.store module so each table is on SQLModel.metadata.
+
+    Lists the package's directory rather than `scoring.store.__path__`: this module is imported
+    by `scoring/store/__init__.py`, so importing the package from here would be a cycle.
+    """
+    for module in pkgutil.iter_modules([str(STORE_DIR)], f"{STORE_PACKAGE}."):
         importlib.import_module(module.name)
 
 
