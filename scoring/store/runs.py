@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,14 +47,19 @@ def record_run(
 
 
 def start_run(engine: Engine, kind: str, period: str | None = None) -> int:
-    """Open a run (status "running") that `finish_run` closes; returns its id."""
+    """Open a run (status "running") that `finish_run` closes; returns its id.
+
+    Times are naive UTC (`utcnow`) like every other timestamp in the store: an aware value
+    would be converted to the session's time zone by PostgreSQL before landing in the naive
+    column, so a server not running in UTC would shift it.
+    """
     with engine.begin() as conn:
         result = conn.execute(
             sa.insert(RUNS).values(
                 period=period,
                 kind=kind,
                 status="running",
-                started_at=dt.datetime.now(dt.UTC),
+                started_at=utcnow(),
                 accounts_scored=0,
                 alerts=0,
             )
@@ -73,13 +77,14 @@ def finish_run(
     error: str | None = None,
     details: Any = None,
 ) -> None:
+    """Close a run `start_run` opened: its status, counts and details, finished now (UTC)."""
     with engine.begin() as conn:
         conn.execute(
             sa.update(RUNS)
             .where(RUNS.c.id == run_id)
             .values(
                 status=status,
-                finished_at=dt.datetime.now(dt.UTC),
+                finished_at=utcnow(),
                 accounts_scored=accounts_scored,
                 alerts=alerts,
                 error=error,
