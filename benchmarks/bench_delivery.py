@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from bot.delivery.outbox_pass import deliver_pending
 from bot.delivery.slack_client import make_clients
-from bot.delivery.transports import SlackTransport
+from bot.delivery.slack_transport import SlackTransport
 from scoring.store import make_engine, upgrade
 from scoring.store.outbox import OutboxMessage, enqueue
 from tests.slack_double import SlackDouble

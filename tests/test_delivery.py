@@ -19,8 +19,9 @@ from sqlalchemy.engine import Engine
 
 from bot.delivery.outbox_pass import DeliveryReport, deliver_pending
 from bot.delivery.slack_client import make_clients
+from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.terminal import TerminalTransport, safe_key
-from bot.delivery.transports import SlackTransport, transport_from_env
+from bot.delivery.transports import transport_from_env
 from scoring.store.outbox import (
     OUTBOX,
     OutboxMessage,

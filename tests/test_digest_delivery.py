@@ -14,8 +14,9 @@ from sqlalchemy.engine import Engine
 
 from bot.delivery.outbox_pass import CHART_KIND, deliver_pending
 from bot.delivery.slack_client import make_clients
+from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.terminal import TerminalTransport, safe_key
-from bot.delivery.transports import FileUpload, SlackTransport
+from bot.delivery.transport_types import FileUpload
 from scoring.store.outbox import OUTBOX, OutboxMessage, claim, enqueue, get_row, pending_rows
 from tests.slack_double import SlackDouble
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from bot.cli import main
 from bot.delivery.slack_client import make_clients
-from bot.delivery.transports import SlackTransport
+from bot.delivery.slack_transport import SlackTransport
 from bot.jobs.digest import post_digests
 from bot.jobs.weekly import run_weekly
 from bot.messages.render import money

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.delivery.slack_client import make_clients
-from bot.delivery.transports import SlackTransport
+from bot.delivery.slack_transport import SlackTransport
 from bot.jobs.scheduler import run_if_due
 from bot.jobs.weekly import run_weekly, run_weekly_reporting
 from scoring.store.clicks import load_actions, record_action

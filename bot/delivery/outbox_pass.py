@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.delivery.transports import (
+from bot.delivery.transport_types import (
     InDoubt,
     NotSent,
     Outgoing,

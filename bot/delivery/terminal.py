@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from bot.delivery.transports import FileUpload, Outgoing, Posted, Uploaded
+from bot.delivery.transport_types import FileUpload, Outgoing, Posted, Uploaded
 
 
 def safe_key(key: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.delivery.outbox_pass import CHART_KIND, DeliveryReport, deliver_pending
-from bot.delivery.transports import FileUpload, InDoubt, NotSent, Rejected, Transport
+from bot.delivery.transport_types import FileUpload, InDoubt, NotSent, Rejected, Transport
 from bot.messages.digest_render import RenderedDigest, render_digests
 from scoring.config import Model
 from scoring.config.sections import DigestTarget
