@@ -19,10 +19,11 @@ import pandas as pd
 from benchmarks.data import benchmark_wide
 from bot.jobs.weekly import WeeklyResult, weekly_messages
 from scoring.batch.jobs import load_model_signals, score_and_store
+from scoring.batch.views import load_period
 from scoring.config import parse_model
 from scoring.frames import wide_to_long
 from scoring.periods import period_of
-from scoring.store import ensure_schema, make_engine
+from scoring.store import ensure_schema, load_accounts, make_engine
 from scoring.store.frames_io import load_frames
 from scoring.store.outbox import enqueue
 from tests.pipeline_fixtures import demo_model
@@ -61,7 +62,10 @@ def main(accounts: int = 100_000, url: str | None = None) -> None:
         timings["score + store"] = time.perf_counter() - mark
         mark = time.perf_counter()
         result = WeeklyResult(period_of(end), end)
-        messages = weekly_messages(engine, model, end, result, signals=signals)
+        view = load_period(engine, result.period)
+        messages = weekly_messages(
+            engine, model, view, load_accounts(engine), end, result, signals=signals
+        )
         timings["compare + alerts + playbooks + render"] = time.perf_counter() - mark
         mark = time.perf_counter()
         enqueue(engine, messages)

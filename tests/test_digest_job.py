@@ -19,6 +19,7 @@ from bot.delivery.slack_transport import SlackTransport
 from bot.jobs.digest import post_digests
 from bot.jobs.weekly import run_weekly
 from bot.messages.render import money
+from scoring.batch.views import load_period
 from scoring.store.outbox import get_row, list_outbox, set_paused
 from scoring.store.runs import last_run
 from tests.pipeline_fixtures import END, demo_model
@@ -164,14 +165,14 @@ def test_the_chart_waits_while_the_digest_is_not_sent(
 ) -> None:
     prepared = prepare_weeks(engine)
     set_paused(engine, True)
-    held = post_digests(engine, prepared.model, transport, period=PERIOD)
+    held = post_digests(engine, prepared.model, transport, load_period(engine, PERIOD))
     assert held.posts[0].status == "pending" and "pending" in held.posts[0].chart_error
     assert (
         slack_double.all_calls == []
         and get_row(engine, f"digest-chart:{PERIOD}:#cs-health") is None
     )
     set_paused(engine, False)
-    sent = post_digests(engine, prepared.model, transport, period=PERIOD)
+    sent = post_digests(engine, prepared.model, transport, load_period(engine, PERIOD))
     assert (sent.posts[0].status, sent.posts[0].chart) == ("sent", "uploaded")
     assert len(top_level(slack_double)) == 1
 
@@ -185,7 +186,7 @@ def test_two_targets_in_one_channel_get_their_own_digests(
         {"channel": "#cs-health", "where": {"segment": "Enterprise"}, "quiet_line": False},
     ]
     model = prepared.model.model_copy(update={"digest": demo_model(digest=targets).digest})
-    result = post_digests(engine, model, transport, period=PERIOD)
+    result = post_digests(engine, model, transport, load_period(engine, PERIOD))
     assert [p.key for p in result.posts] == [KEY, f"{KEY}:segment=Enterprise"]
     everyone, enterprise = top_level(slack_double)
     assert enterprise["blocks"][0]["text"]["text"].endswith("· segment: Enterprise")
@@ -280,6 +281,10 @@ def test_week_before_has_its_own_digest(
 ) -> None:
     prepared = prepare_weeks(engine)
     week = post_digests(
-        engine, prepared.model, transport, as_of=END - timedelta(days=7), period="2026-W46"
+        engine,
+        prepared.model,
+        transport,
+        load_period(engine, "2026-W46"),
+        as_of=END - timedelta(days=7),
     )
     assert week.posts[0].key == "digest:2026-W46:#cs-health" and week.posts[0].status == "sent"

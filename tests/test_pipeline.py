@@ -252,3 +252,25 @@ def test_a_champion_leaving_is_an_alert_rule(engine, slack_double):
             ).all()
         }
     assert "champion_left" in rules
+
+
+def test_a_weekly_run_reads_its_period_view_once(engine, slack_double, monkeypatch):
+    """Alerts, override notices and every digest share one period view: the week's snapshot
+    rows (with their points, this week and the one before) are read by one load, not three."""
+    import scoring.batch.views as views
+
+    prepared = prepare(engine)
+    assert prepared.model.digest, "the demo model posts a digest, so the digest job runs too"
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    reads: list[list[str]] = []
+    real = views.snapshot_rows
+
+    def counted(conn, table, types, periods=None, account_ids=None):  # noqa: ANN001, ANN202
+        if table == "score_snapshots" and "points" in types:
+            reads.append(list(periods or []))
+        return real(conn, table, types, periods, account_ids)
+
+    monkeypatch.setattr(views, "snapshot_rows", counted)  # counts; the real read still runs
+    result = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    assert result.digest.posts, "a digest was rendered from the shared view"
+    assert reads == [["2026-W47"], ["2026-W46"]], reads  # one load: this week, last week

@@ -52,12 +52,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def run(ctx: Context) -> int:
     from bot.jobs.digest import post_digests
     from bot.messages.digest_render import render_digests
+    from scoring.batch.digest_inputs import load_digest_inputs
+    from scoring.batch.views import load_period
 
     args, model, engine = ctx.args, ctx.model, ctx.engine
     if args.preview is not None:
         if args.force:
             raise HealthbotError("--force posts again; --preview posts nothing: pick one")
-        _view, rendered = render_digests(engine, model, args.period)
+        inputs = load_digest_inputs(engine, model, load_period(engine, args.period))
+        rendered = render_digests(model, inputs)
         written = write_preview(args.preview, rendered)
         for item in rendered:
             print(item.message.text)
@@ -76,9 +79,8 @@ def run(ctx: Context) -> int:
     transport = transport_from_env(ctx.environ, Path.cwd() / "outbox")
     run_id = start_run(engine, "digest", period)
     try:
-        result = post_digests(
-            engine, model, transport, period=period, run_id=run_id, force=args.force
-        )
+        view = load_period(engine, period)
+        result = post_digests(engine, model, transport, view, run_id=run_id, force=args.force)
     except Exception as exc:
         finish_run(engine, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
         raise

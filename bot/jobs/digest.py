@@ -20,11 +20,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 
 from bot.delivery.outbox_pass import CHART_KIND, DeliveryReport, deliver_pending
 from bot.delivery.transport_types import FileUpload, InDoubt, NotSent, Rejected, Transport
 from bot.messages.digest_render import RenderedDigest, render_digests
+from scoring.batch.digest_inputs import load_digest_inputs
+from scoring.batch.views import PeriodView
 from scoring.config import Model
 from scoring.config.sections import DigestTarget
 from scoring.store.outbox import OutboxMessage, claim, enqueue, get_row, is_paused, transition
@@ -76,14 +79,15 @@ def post_digests(
     engine: Engine,
     model: Model,
     transport: Transport,
+    view: PeriodView,
     *,
-    period: str | None = None,
     as_of: date | None = None,
     run_id: int | None = None,
     force: bool = False,
 ) -> DigestResult:
-    """Post each target's digest (overflow in its thread) and share its chart there."""
-    result = enqueue_digests(engine, model, period=period, as_of=as_of, run_id=run_id, force=force)
+    """Post each target's digest of `view`'s period (overflow in its thread) and share its
+    chart there."""
+    result = enqueue_digests(engine, model, view, as_of=as_of, run_id=run_id, force=force)
     result.delivery = deliver_pending(
         engine,
         transport,
@@ -96,17 +100,20 @@ def post_digests(
 def enqueue_digests(
     engine: Engine,
     model: Model,
+    view: PeriodView,
     *,
-    period: str | None = None,
     as_of: date | None = None,
     run_id: int | None = None,
     force: bool = False,
+    accounts: pd.DataFrame | None = None,
 ) -> DigestResult:
-    """Render every target's digest and enqueue it with its overflow reply; nothing is sent.
-    `force` uses new keys, so digests already sent for the period are posted again."""
+    """Render every target's digest of `view`'s period and enqueue it with its overflow reply;
+    nothing is sent. `force` uses new keys, so digests already sent for the period are posted
+    again. `accounts`: the caller's account frame, when it has one (the weekly run does)."""
     if not model.digest:
-        return DigestResult(period or "")
-    view, rendered = render_digests(engine, model, period, as_of)
+        return DigestResult(view.period)
+    inputs = load_digest_inputs(engine, model, view, as_of, accounts)
+    rendered = render_digests(model, inputs)
     suffix = f"forced-{utcnow():%Y%m%dT%H%M%S%f}" if force else None
     text = rendered[0].message.text
     result = DigestResult(view.period, text=text, run_id=run_id, rendered=rendered)

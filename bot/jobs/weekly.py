@@ -19,7 +19,7 @@ from bot.delivery.outbox_pass import deliver_pending
 from bot.jobs.digest import enqueue_digests, share_charts
 from bot.messages.render import render_message, render_text
 from scoring.batch.jobs import load_model_signals, score_and_store
-from scoring.batch.views import latest_signal_dates, load_period
+from scoring.batch.views import PeriodView, latest_signal_dates, load_period
 from scoring.config import Model
 from scoring.decisions.overrides import expired_overrides
 from scoring.decisions.weekly import decide_week
@@ -68,10 +68,14 @@ def run_weekly(
         signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
         scored = score_and_store(engine, model, [as_of], signals)[0]
         result.accounts_scored = len(scored.scores.accounts)
-        messages = weekly_messages(engine, model, as_of, result, run_id, signals)
-        messages += expiry_notices(engine, as_of, run_id)
+        view = load_period(engine, period)  # once: alerts, notices and digests all read it
+        accounts = load_accounts(engine)
+        messages = weekly_messages(engine, model, view, accounts, as_of, result, run_id, signals)
+        messages += expiry_notices(engine, view, as_of, run_id)
         enqueue(engine, messages)
-        result.digest = enqueue_digests(engine, model, period=period, as_of=as_of, run_id=run_id)
+        result.digest = enqueue_digests(
+            engine, model, view, as_of=as_of, run_id=run_id, accounts=accounts
+        )
         result.digest_text = result.digest.text
         result.messages = len(messages) + result.digest.messages
         result.delivery = deliver_pending(
@@ -115,18 +119,19 @@ def _delivery_details(report: Any) -> dict[str, Any]:
 def weekly_messages(
     engine: Engine,
     model: Model,
+    view: PeriodView,
+    accounts: pd.DataFrame,
     as_of: date,
     result: WeeklyResult,
     run_id: int | None = None,
     signals: pd.DataFrame | None = None,
 ) -> list[OutboxMessage]:
-    """Alert DMs (one per owner), rendered and keyed for the outbox (digests: bot/digest_job).
+    """Alert DMs (one per owner) for `view`'s period, rendered and keyed for the outbox
+    (digests: bot/jobs/digest.py).
 
     `signals` is what the scoring pass already read (with the alert rules' longer windows);
     it is read again only when the caller has none.
     """
-    view = load_period(engine, period_of(as_of))
-    accounts = load_accounts(engine)
     if signals is None:
         signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
     last = latest_signal_dates(engine, signals, accounts["account_id"])
@@ -195,18 +200,20 @@ def report_failure(
         log.exception("could not report the failed run to %s", model.admin_channel)
 
 
-def expiry_notices(engine: Engine, as_of: date, run_id: int | None = None) -> list[OutboxMessage]:
+def expiry_notices(
+    engine: Engine, view: PeriodView, as_of: date, run_id: int | None = None
+) -> list[OutboxMessage]:
     """Tell owners whose override ran out since last week that the computed score is back."""
     expired = expired_overrides(load_csm_inputs(engine), as_of - timedelta(days=7), as_of)
     if expired.empty:
         return []
-    view = load_period(engine, period_of(as_of)).scores.set_index("account_id")
+    scores = view.scores.set_index("account_id")
     out = []
     for row in expired.to_dict("records"):
         account = row["account_id"]
-        if account not in view.index or not isinstance(view.loc[account, "owner_email"], str):
+        if account not in scores.index or not isinstance(scores.loc[account, "owner_email"], str):
             continue
-        info = view.loc[account]
+        info = scores.loc[account]
         context = {
             "name": info["name"],
             "until": str(row["valid_until"])[:10],
@@ -220,7 +227,7 @@ def expiry_notices(engine: Engine, as_of: date, run_id: int | None = None) -> li
             OutboxMessage(
                 key=f"override-expired:{row['id']}",
                 kind="notice",
-                period=period_of(as_of),
+                period=view.period,
                 run_id=run_id,
                 target_kind="email",
                 target=info["owner_email"],
