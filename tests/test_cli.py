@@ -83,3 +83,32 @@ def test_check_on_the_demo_model_is_clean(demo_dir, monkeypatch, capsys):
     monkeypatch.chdir(demo_dir)
     assert main(["check", "--strict"]) == 0
     assert "OK (5 metrics" in capsys.readouterr().out
+
+
+def test_run_weekly_defaults_to_the_period_the_scheduler_would_run(
+    demo_dir, tmp_path, monkeypatch, capsys
+):
+    """A manual rerun scores the week that was due, not "yesterday": with a schedule that
+    fired two days ago, yesterday's period and the due period differ."""
+    import shutil
+    from datetime import UTC, datetime, timedelta
+
+    import yaml
+
+    from bot.jobs.scheduler import due_as_of
+    from scoring.config import load_model
+    from scoring.periods import last_complete_day
+
+    for name in ("healthbot.yml", "healthbot.db"):
+        shutil.copy(demo_dir / name, tmp_path / name)
+    now = datetime.now(UTC)
+    fired = now - timedelta(days=2)
+    raw = yaml.safe_load((tmp_path / "healthbot.yml").read_text())
+    raw["schedule"] = {"cron": f"0 0 * * {fired.isoweekday() % 7}", "timezone": "UTC"}
+    (tmp_path / "healthbot.yml").write_text(yaml.safe_dump(raw))
+    expected = due_as_of(load_model(tmp_path / "healthbot.yml"), now)
+    assert expected is not None and expected != last_complete_day("UTC", now)
+    monkeypatch.chdir(tmp_path)
+    main(["run-weekly", "--no-sync"])
+    out = capsys.readouterr().out
+    assert f"(as of {expected})" in out or f"weekly run for {expected} failed" in out, out

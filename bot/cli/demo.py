@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.cli.context import Context
@@ -78,6 +78,7 @@ def _claim(workdir: Path, force: bool) -> None:
 
 def run(ctx: Context) -> int:
     from bot.delivery.transports import transport_from_env
+    from bot.jobs.scheduler import due_as_of
     from bot.jobs.weekly import run_weekly
     from scoring.batch.jobs import score_and_store
     from scoring.config import load_model
@@ -89,11 +90,14 @@ def run(ctx: Context) -> int:
     started = time.perf_counter()
     workdir = Path.cwd()
     _claim(workdir, ctx.args.force)
-    end = last_complete_day("UTC")
-    portfolio = generate_portfolio(seed=ctx.args.seed, accounts=ctx.args.accounts, end=end)
-    write_exports(portfolio, workdir)
     shutil.copyfile(demo_model_path(), workdir / "healthbot.yml")
     model = load_model(workdir / "healthbot.yml", ctx.environ)
+    # The data ends where the scheduler's latest run would have scored, so the demo's last
+    # weekly run is the one a worker (or `healthbot run-weekly`) would run now.
+    now = datetime.now(UTC)
+    end = due_as_of(model, now) or last_complete_day(model.timezone, now)
+    portfolio = generate_portfolio(seed=ctx.args.seed, accounts=ctx.args.accounts, end=end)
+    write_exports(portfolio, workdir)
     url = ctx.environ.get("DATABASE_URL") or "sqlite:///healthbot.db"
     engine = make_engine(url)
     ensure_schema(engine)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.cli.context import Context, add_output_options
@@ -19,8 +20,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         parents=[common],
         help="run the weekly pipeline once, now",
         description="Sync, score, compare, decide alerts, choose playbooks, render, deliver and"
-        " post the digest for the period of --as-of (default: yesterday in the model's timezone)."
-        " A rerun sends only what was not delivered before.",
+        " post the digest for the period of --as-of. The default is the period the scheduler"
+        " would run now (the same function decides both): the last complete day before the"
+        " schedule's most recent fire time, so a rerun on a Tuesday redoes Monday's run instead"
+        " of scoring a new week with one day of data. With no fire time in the last 35 days,"
+        " yesterday in the model's timezone. A rerun sends only what was not delivered before.",
         epilog="examples:\n  healthbot run-weekly\n  healthbot run-weekly --as-of 2026-11-15",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -59,14 +63,15 @@ def _transport(ctx: Context):  # noqa: ANN202
 
 
 def run_weekly_command(ctx: Context) -> int:
+    from bot.jobs.scheduler import due_as_of
     from bot.jobs.weekly import run_weekly_reporting
 
     model = ctx.model
-    as_of = (
-        parse_date(ctx.args.as_of, "--as-of")
-        if ctx.args.as_of
-        else last_complete_day(model.timezone)
-    )
+    if ctx.args.as_of:
+        as_of = parse_date(ctx.args.as_of, "--as-of")
+    else:
+        now = datetime.now(UTC)
+        as_of = due_as_of(model, now) or last_complete_day(model.timezone, now)
     try:
         result = run_weekly_reporting(
             ctx.engine,
