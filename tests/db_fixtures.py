@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from scoring.store import ensure_schema, make_engine, normalize_url
+from tests.databases import BACKENDS
 
 POSTGRES_ENV = "HEALTHBOT_TEST_POSTGRES_URL"
-BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def postgres_base_url() -> str | None:

@@ -20,14 +20,14 @@ from scoring.engine.score import score_accounts
 from scoring.store import load_accounts, load_signals
 from scoring.store.audit_trail import audit_trail
 from scoring.store.csm_inputs import load_csm_inputs
+from tests.databases import BACKENDS
+from tests.polling import wait_for
 from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.test_slack_app_support import (
-    BACKENDS,
     RunningApp,
     demo_database,
     running_app,
     texts_of,
-    wait_for,
 )
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from bot.cli.demo import demo_model_path
 from scoring.sample import generate_portfolio, write_exports
+from tests.polling import wait_for
 from tests.slack_signing import sign, slash_command_body
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,16 +33,6 @@ def procfile() -> dict[str, str]:
 def command(process: str) -> list[str]:
     argv = shlex.split(procfile()[process])
     return [str(BIN / argv[0]), *argv[1:]]
-
-
-def wait_for(predicate, timeout: float, what: str):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -135,7 +126,7 @@ def test_release_then_web_and_worker_run_a_weekly_cycle_and_stop_cleanly(app_dir
             runs = json.loads(out.stdout or "[]")
             return [r for r in runs if r["kind"] == "weekly" and r["status"] != "running"]
 
-        runs = wait_for(weekly_done, 180, "the worker's catch-up weekly run")
+        runs = wait_for(weekly_done, 180, "the worker's catch-up weekly run", every=0.2)
         assert runs[0]["status"] == "succeeded", runs[0]
         assert slack_double.calls("chat.postMessage"), "the run posted to Slack"
         assert slack_double.messages("cs-health"), "the digest reached its channel"
@@ -155,7 +146,9 @@ def test_release_then_web_and_worker_run_a_weekly_cycle_and_stop_cleanly(app_dir
         )
         with urllib.request.urlopen(request, timeout=10) as resp:
             assert resp.status == 200
-        reply = wait_for(lambda: slack_double.responses("deploy"), 30, "the /health reply")
+        reply = wait_for(
+            lambda: slack_double.responses("deploy"), 30, "the /health reply", every=0.2
+        )
         assert "text" in reply[0]
     finally:
         outputs = {}

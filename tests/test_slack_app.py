@@ -13,16 +13,16 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from scoring.config import Model
+from tests.databases import BACKENDS
+from tests.polling import wait_for
 from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.test_slack_app_support import (
-    BACKENDS,
     HOSTILE_NAME,
     RunningApp,
     block_action,
     demo_database,
     mrkdwn_texts,
     running_app,
-    wait_for,
 )
 
 

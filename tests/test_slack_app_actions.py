@@ -20,17 +20,17 @@ from bot.messages.render import render_message
 from bot.slack.cards import today_in
 from scoring.store.alert_log import record_alerts
 from scoring.store.clicks import load_actions
+from tests.databases import BACKENDS
+from tests.polling import wait_for
 from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.slack_signing import interaction_body, sign
 from tests.test_slack_app import button
 from tests.test_slack_app_support import (
-    BACKENDS,
     RunningApp,
     block_action,
     demo_database,
     mrkdwn_texts,
     running_app,
-    wait_for,
 )
 
 

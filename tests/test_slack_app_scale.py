@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from scoring.config import Model, parse_model
+from tests.databases import BACKENDS
+from tests.polling import wait_for
 from tests.slack_double import SlackDouble
 from tests.slack_signing import slash_command_body
 from tests.test_slack_app_support import (
-    BACKENDS,
     DEMO_MODEL,
     Client,
     build_big_portfolio,
@@ -26,7 +27,6 @@ from tests.test_slack_app_support import (
     demo_model,
     running_app,
     slack_env,
-    wait_for,
 )
 
 SCALE_MODEL = """\

@@ -22,17 +22,17 @@ from scoring.config.sections import Access
 from scoring.errors import ConfigError, HealthbotError
 from scoring.store import make_engine
 from scoring.store.clicks import load_actions
+from tests.databases import BACKENDS
+from tests.polling import wait_for
 from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.slack_signing import TEST_SIGNING_SECRET, sign, slash_command_body
 from tests.test_slack_app_support import (
-    BACKENDS,
     DEMO_MODEL,
     RunningApp,
     block_action,
     demo_database,
     running_app,
     slack_env,
-    wait_for,
 )
 
 

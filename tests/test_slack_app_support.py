@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -34,6 +33,7 @@ from scoring.sample.catalog import CSMS, PREFIXES, SEGMENT_SHARES, SEGMENTS, SUF
 from scoring.store import save_snapshots
 from scoring.store.bulk import write_frame
 from tests.databases import migrated_database
+from tests.polling import wait_for
 from tests.slack_signing import (
     TEST_SIGNING_SECRET,
     interaction_body,
@@ -44,7 +44,6 @@ from tests.slack_signing import (
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_MODEL = ROOT / "examples" / "demo-model.yml"
 POSTGRES_ENV = "HEALTHBOT_TEST_POSTGRES_URL"
-BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
 END = dt.date(2026, 11, 22)  # a Sunday: the last day of ISO week 2026-W47
 HOSTILE_NAME = "<!channel> *Pwn* & <https://evil.example|click> Corp"
 
@@ -241,18 +240,6 @@ class Client:
                 return resp.status
         except urllib.error.HTTPError as err:
             return err.code
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 30, what: str = "condition") -> Any:
-    """Poll `check` until it returns something truthy, failing after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}")
-        threading.Event().wait(0.02)
 
 
 def texts_of(payload: Any) -> str:

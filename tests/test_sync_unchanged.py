@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from scoring.store import last_run, load_signals
 from scoring.sync import run_sync, unchanged
-from tests.db_fixtures import BACKENDS, SyncProject
+from tests.databases import BACKENDS
+from tests.db_fixtures import SyncProject
 
 TODAY = date(2026, 11, 21)
 SOURCES = """\
