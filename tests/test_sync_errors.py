@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from scoring.errors import DataError
-from scoring.sync import run as sync_run
+from scoring.sync import commit as sync_commit
 from scoring.sync import run_sync
 from tests.db_fixtures import SyncProject, dump_tables
 
@@ -288,7 +288,7 @@ def test_a_failure_inside_the_merge_rolls_everything_back(
     def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sync_run, "record_run", broken)
+    monkeypatch.setattr(sync_commit, "record_run", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         run_sync(engine, model, project.root, TODAY)
     assert dump_tables(engine) == before

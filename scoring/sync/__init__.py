@@ -1,6 +1,7 @@
 """Loading the customer's data (CSV/Parquet exports and warehouse queries) into the database."""
 
 from scoring.sync.retention import keep_days, retention_cutoff
-from scoring.sync.run import SourceSummary, run_sync, source_labels
+from scoring.sync.run import run_sync
+from scoring.sync.summary import SourceSummary, source_labels
 
 __all__ = ["SourceSummary", "keep_days", "retention_cutoff", "run_sync", "source_labels"]

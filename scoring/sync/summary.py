@@ -1,0 +1,55 @@
+"""What each source contributed to a sync, and the name each source goes by.
+
+`healthbot sync` prints one `SourceSummary.line()` per source; the same numbers go into the
+run's details in the runs log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scoring.config.sections import Source
+
+
+@dataclass
+class SourceSummary:
+    """What one source contributed: printed as one line by `healthbot sync`."""
+
+    source: str
+    kind: str
+    rows_read: int = 0
+    values: int = 0  # observations after validation (a wide row holds several)
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # unknown accounts with `unknown_accounts: skip`, unlisted signals
+    combined: int = 0  # duplicate rows merged by `combine`
+    inactive: int = 0  # accounts missing from the export, inactive from today
+
+    def line(self) -> str:
+        read = f"{self.rows_read:,} rows read"
+        if self.kind == "signals" and self.values != self.rows_read:
+            read += f" ({self.values:,} values)"
+        parts = [
+            f"{self.inserted:,} inserted",
+            f"{self.updated:,} updated",
+            f"{self.unchanged:,} unchanged",
+        ]
+        if self.kind != "accounts":
+            parts.append(f"{self.skipped:,} skipped")
+        if self.combined:
+            parts.append(f"{self.combined:,} combined")
+        if self.inactive:
+            parts.append(f"{self.inactive:,} marked inactive")
+        return f"{self.kind} {self.source}: {read}; {', '.join(parts)}"
+
+
+def source_labels(sources: list[Source]) -> list[str]:
+    """Each source's name for messages and the signals.source column, unique within the file."""
+    labels: list[str] = []
+    for source in sources:
+        label, n = source.label, 2
+        while label in labels:
+            label, n = f"{source.label} ({n})", n + 1
+        labels.append(label)
+    return labels
