@@ -2,6 +2,10 @@
 
 Each module in COMMAND_MODULES exposes `register(subparsers, common)`; the parser it adds sets
 `func(ctx) -> int`. User errors (HealthbotError) print one line and exit non-zero.
+
+May import everything below it (`bot.slack`, `bot.jobs`, `bot.delivery`, `bot.messages`,
+`scoring`); nothing imports the CLI. Command modules import their heavy dependencies inside
+the command function, so `healthbot --help` starts fast.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The model file: schema, loading and validation."""
+"""The model file: schema, loading and validation; `lint` (the `healthbot check` warnings) and
+`reference` (the generated model-file reference) sit beside it.
+
+May import: the shared basics (`scoring.errors`) only: every other package reads the model.
+"""
 
 from scoring.config.loader import DEFAULT_PATH, load_model, parse_model, resolve_path
 from scoring.config.metrics import AGGREGATES, INSUFFICIENT_DATA, Band, Metric, Scale, Segment

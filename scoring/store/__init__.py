@@ -1,6 +1,10 @@
 """The database: engines, schema migrations and bulk reads/writes of frames.
 
 SQLite by default (a WAL file shared by the web and worker processes), PostgreSQL in production.
+Tables, the run ledger and lease, the outbox, the alert log, clicks, CSM inputs and overrides.
+
+May import: the shared basics (`scoring.errors`, `scoring.frames`). Never the engine, the
+decisions or `bot`: the store keeps rows, it does not decide anything.
 """
 
 from scoring.store.db import make_engine, normalize_url, shown_url

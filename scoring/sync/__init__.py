@@ -1,4 +1,9 @@
-"""Loading the customer's data (CSV/Parquet exports and warehouse queries) into the database."""
+"""Loading the customer's data (CSV/Parquet exports and warehouse queries) into the database:
+read and validate every source, then merge all of them in one transaction.
+
+May import: `scoring.store`, `scoring.config` and the shared basics. Never the engine or the
+decisions: sync moves data, scoring happens afterwards.
+"""
 
 from scoring.sync.retention import keep_days, retention_cutoff
 from scoring.sync.run import run_sync

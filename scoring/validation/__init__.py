@@ -7,4 +7,7 @@ checks them on held-out periods or accounts; proposal.py writes `<model>.propose
 model file's own text; intervention.py compares alerted accounts acted on with the rest;
 report.py and text.py present it all. Pure frames in, plain data out: the CLI
 (bot/cli/validate.py) does the loading.
+
+May import: `scoring.engine`, `scoring.decisions`, `scoring.config` and the shared basics.
+Never the store.
 """

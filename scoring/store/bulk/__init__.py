@@ -13,6 +13,9 @@ on PostgreSQL), so no list is too long.
 - `read`: `read_frame`, a query's rows as a typed frame.
 - `write`: `write_frame` / `write_arrow`, rows into a table inside the caller's transaction.
 - `binary_copy`: `copy_binary`, fixed-width numpy columns into PostgreSQL with no text at all.
+
+May import: SQLAlchemy, the drivers and pyarrow; nothing else of `scoring`, since every other
+store module builds on it.
 """
 
 from scoring.store.bulk.binary_copy import copy_binary
