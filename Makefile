@@ -21,4 +21,4 @@ test: $(STAMP)
 	$(BIN)/pytest $(ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run_all
+	$(BIN)/python -m benchmarks.run_all $(ARGS)
