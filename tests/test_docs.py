@@ -72,3 +72,24 @@ def test_readme_names_the_two_setup_commands_and_ci_calls_the_test_one():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make demo" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_every_path_the_architecture_and_contributing_docs_name_exists():
+    import re
+
+    pattern = re.compile(r"(?<![\w/.])((?:bot|scoring|tests|benchmarks|templates)/[\w/.-]*\w)")
+    for doc in ("docs/architecture.md", "CONTRIBUTING.md"):
+        named = set(pattern.findall((ROOT / doc).read_text(encoding="utf-8")))
+        assert named, doc
+        assert sorted(p for p in named if not (ROOT / p).exists()) == [], doc
+
+
+def test_the_architecture_doc_names_every_package():
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    packages = {
+        str(init.parent.relative_to(ROOT))
+        for top in ("bot", "scoring")
+        for init in (ROOT / top).rglob("__init__.py")
+        if init.parent != ROOT / top
+    }
+    assert sorted(p for p in packages if f"{p}/" not in doc) == []
