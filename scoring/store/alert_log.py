@@ -44,7 +44,7 @@ def record_alerts(
     run_id: int | None = None,
     keys: dict[str, str] | None = None,
 ) -> int:
-    """Remember the alerts of a run (columns of scoring.decisions.alerts.ALERT_COLUMNS)."""
+    """Remember the alerts of a run (columns of scoring.decisions.alert_schema.ALERT_COLUMNS)."""
     if alerts.empty:
         return 0
     rows = [
@@ -74,7 +74,7 @@ def record_alerts(
 
 
 def alert_history(engine: Engine, before: dt.date) -> pd.DataFrame:
-    """Alerts sent before a date (scoring.decisions.alerts.HISTORY_COLUMNS) for the cooldown."""
+    """Alerts sent before a date, for the cooldown (columns: alert_schema.HISTORY_COLUMNS)."""
     query = sa.select(
         ALERT_LOG.c.account_id,
         ALERT_LOG.c.rule,

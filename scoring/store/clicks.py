@@ -1,6 +1,6 @@
 """Button clicks on alerts and cards: acknowledge, snooze, log outreach.
 
-Snoozes feed the cooldown (scoring.decisions.alerts.apply_cooldown), `alert_state` is what a
+Snoozes feed the cooldown (scoring.decisions.alert_cooldown.apply_cooldown), `alert_state` is what a
 card shows about past clicks, and the intervention analysis reads outreach notes.
 """
 
@@ -67,7 +67,7 @@ def load_actions(engine: Engine, account_ids: Sequence[str] | None = None) -> pd
 
 
 def snoozes(engine: Engine) -> pd.DataFrame:
-    """(account_id, until) of every snooze, for scoring.decisions.alerts.apply_cooldown."""
+    """(account_id, until) of every snooze, for scoring.decisions.alert_cooldown.apply_cooldown."""
     actions = load_actions(engine)
     mine = actions[actions["kind"] == "snooze"]
     return mine[["account_id", "until"]].reset_index(drop=True)
