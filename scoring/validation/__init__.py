@@ -1,4 +1,4 @@
-"""Validation of the health score against what happened (issue 7).
+"""Validation of the health score against what happened.
 
 backtest.py re-scores history as of each past period and labels churn within the horizon;
 summary.py turns that into AUC, churn per band, lift, alert precision/recall, calibration and
