@@ -7,6 +7,8 @@ whatever spelling of the URL the platform hands us (`postgres://` on Heroku-styl
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -105,10 +107,10 @@ def _setup_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if not memory:
+            _enable_wal(cursor)
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -116,6 +118,25 @@ def _setup_sqlite(engine: Engine) -> None:
     def _on_begin(conn: sa.Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN, "")
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch a new file to WAL (a no-op once it is: the mode is stored in the file).
+
+    Two processes opening a brand-new file at once (web and worker on a first deploy) both
+    hold a read lock while asking for the exclusive one the switch needs; SQLite answers one of
+    them "database is locked" at once instead of calling the busy handler, since waiting could
+    deadlock. The other finishes in milliseconds, so retry within the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def is_postgres(engine: Engine | sa.Connection) -> bool:
