@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
+    if args.accounts < 100:
+        parser.error(f"--accounts must be at least 100, got {args.accounts}")
     table = commands(args.accounts, None if args.sqlite_only else postgres_url())
     unknown = sorted(set(args.only or []) - set(table))
     if unknown:

@@ -44,6 +44,12 @@ class CsmInput(SQLModel, table=True):
 CSM_INPUTS = CsmInput.__table__
 
 
+def insert_input(conn: sa.Connection, **values: object) -> int:
+    """One `csm_inputs` row (a note or an override), stamped now; returns its id."""
+    result = conn.execute(sa.insert(CSM_INPUTS).values(created_at=utcnow(), **values))
+    return int(result.inserted_primary_key[0])
+
+
 def add_note(
     engine: Engine,
     account_id: str,
@@ -67,19 +73,17 @@ def add_note(
         if value is not None
     ]
     with engine.begin() as conn:
-        result = conn.execute(
-            sa.insert(CSM_INPUTS).values(
-                account_id=account_id,
-                kind="note",
-                user_id=user_id,
-                user_email=user_email,
-                created_at=utcnow(),
-                entered_on=entered_on,
-                valid_until=valid_until,
-                sentiment=sentiment,
-                champion_status=champion_status,
-                reason=reason,
-            )
+        note_id = insert_input(
+            conn,
+            account_id=account_id,
+            kind="note",
+            user_id=user_id,
+            user_email=user_email,
+            entered_on=entered_on,
+            valid_until=valid_until,
+            sentiment=sentiment,
+            champion_status=champion_status,
+            reason=reason,
         )
         for name, value in signals:
             key = {"account_id": account_id, "signal": name, "date": entered_on}
@@ -97,7 +101,7 @@ def add_note(
                 ),
                 key | {"value": float(value), "valid_until": valid_until},
             )
-        return int(result.inserted_primary_key[0])
+        return note_id
 
 
 def load_csm_inputs(engine: Engine, account_ids: Sequence[str] | None = None) -> pd.DataFrame:

@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from scoring.store.csm_inputs import CSM_INPUTS
-from scoring.store.tables import utcnow
+from scoring.store.csm_inputs import CSM_INPUTS, insert_input
 
 
 def add_override(
@@ -32,20 +31,17 @@ def add_override(
 ) -> int:
     """Store an override of `account_id`'s score until `valid_until`; returns its id."""
     with engine.begin() as conn:
-        result = conn.execute(
-            sa.insert(CSM_INPUTS).values(
-                account_id=account_id,
-                kind="override",
-                user_id=user_id,
-                user_email=user_email,
-                created_at=utcnow(),
-                entered_on=entered_on,
-                valid_until=valid_until,
-                override_score=float(score),
-                reason=reason,
-            )
+        return insert_input(
+            conn,
+            account_id=account_id,
+            kind="override",
+            user_id=user_id,
+            user_email=user_email,
+            entered_on=entered_on,
+            valid_until=valid_until,
+            override_score=float(score),
+            reason=reason,
         )
-        return int(result.inserted_primary_key[0])
 
 
 class SnapshotOverride(SQLModel, table=True):
