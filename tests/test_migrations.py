@@ -125,9 +125,11 @@ def test_two_processes_upgrading_at_once_take_turns(db_url: str) -> None:
 
 @pytest.mark.slow
 def test_two_processes_opening_a_new_sqlite_file_at_once_both_start(tmp_path: Path) -> None:
-    """A first deploy starts web and worker together on a file that does not exist yet: both
-    switch it to WAL as they connect, and SQLite answers one of them "database is locked" at
-    once instead of waiting (before the retry, about one process in thirty failed so)."""
+    """A first deploy starts web and worker together on a file that does not exist yet. Two
+    races lived here: both switch the file to WAL as they connect, and SQLite answered one
+    "database is locked" at once (about one process in thirty); and one read "no revision"
+    just before the other migrated, then saw the new tables and refused them as foreign (the
+    revision is now judged under the migration lock)."""
     import subprocess
     import sys
 

@@ -18,8 +18,7 @@ import scoring.store.csm_inputs  # noqa: F401  (0003 csm_inputs)
 import scoring.store.outbox  # noqa: F401  (the outbox tables, migration 0002)
 import scoring.store.overrides  # noqa: F401  (0004 snapshot_overrides)
 import scoring.store.tables  # noqa: F401  (registers every table on SQLModel.metadata)
-
-MIGRATION_LOCK = 0x6865616C7468  # "health": any constant shared by all healthbot processes
+from scoring.store.schema import MIGRATION_LOCK
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from scoring.errors import HealthbotError
 from scoring.store.db import SQLITE_BEGIN, make_engine, shown_url
 
+MIGRATION_LOCK = 0x6865616C7468  # "health": any constant shared by all healthbot processes
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _CURRENT: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines found current in this process
 
@@ -72,8 +73,7 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> tuple[str | 
     engine, owned = _engine(engine_or_url)
     try:
         before = current_revision(engine)
-        _check_known(engine, before)
-        _run(engine, "upgrade", revision)
+        _run(engine, "upgrade", revision, check=True)
         return before, current_revision(engine)
     finally:
         if owned:
@@ -93,30 +93,36 @@ def downgrade(engine_or_url: Engine | str, revision: str) -> tuple[str | None, s
             engine.dispose()
 
 
-def _run(engine: Engine, action: str, revision: str) -> None:
+def _run(engine: Engine, action: str, revision: str, check: bool = False) -> None:
     """One transaction that holds the write lock from its start (SQLite: BEGIN IMMEDIATE;
-    PostgreSQL: an advisory lock in env.py), so two processes upgrading at once take turns and
-    the second finds the work done."""
+    PostgreSQL: an advisory lock), so two processes upgrading at once take turns and the
+    second finds the work done. With `check`, the database's revision is judged under that
+    lock: read before it, a revision can be stale (another process may have just migrated
+    the empty database, which would then look like foreign tables)."""
     cfg = alembic_config(engine)
     with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
         with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            if check:
+                _check_known(conn, MigrationContext.configure(conn).get_current_revision())
             cfg.attributes["connection"] = conn
             getattr(command, action)(cfg, revision)
 
 
-def _check_known(engine: Engine, current: str | None) -> None:
+def _check_known(bind: Engine | sa.Connection, current: str | None) -> None:
     if current is not None and current not in revisions():
         raise HealthbotError(
-            f"database {shown_url(engine.url)} is at schema revision {current}, which this"
+            f"database {shown_url(bind.engine.url)} is at schema revision {current}, which this"
             f" version of healthbot does not know (its newest is {head_revision()});"
             " upgrade healthbot"
         )
     if current is None:
-        ours = set(sa.inspect(engine).get_table_names()) & {"accounts", "signals", "runs"}
+        ours = set(sa.inspect(bind).get_table_names()) & {"accounts", "signals", "runs"}
         if ours:
             raise HealthbotError(
-                f"database {shown_url(engine.url)} has healthbot tables ({', '.join(sorted(ours))})"
-                " but no migration history; use an empty database"
+                f"database {shown_url(bind.engine.url)} has healthbot tables"
+                f" ({', '.join(sorted(ours))}) but no migration history; use an empty database"
             )
 
 
@@ -129,6 +135,5 @@ def ensure_schema(engine: Engine) -> None:
         return
     current = current_revision(engine)
     if current != head_revision():
-        _check_known(engine, current)
-        _run(engine, "upgrade", "head")
+        _run(engine, "upgrade", "head", check=True)
     _CURRENT.add(engine)
