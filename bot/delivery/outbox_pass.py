@@ -37,15 +37,8 @@ from bot.delivery.transport_types import (
     Transport,
 )
 from bot.messages.render import MAX_BLOCKS, mrkdwn
-from scoring.store.outbox import (
-    claim,
-    count_by_status,
-    get_row,
-    in_doubt_rows,
-    is_paused,
-    pending_rows,
-    transition,
-)
+from scoring.store.outbox import count_by_status, get_row, is_paused
+from scoring.store.outbox_moves import claim, in_doubt_rows, transition
 from scoring.store.tables import utcnow
 
 log = logging.getLogger("healthbot.delivery")

@@ -30,7 +30,8 @@ from scoring.batch.digest_inputs import load_digest_inputs
 from scoring.batch.views import PeriodView
 from scoring.config import Model
 from scoring.config.sections import DigestTarget
-from scoring.store.outbox import OutboxMessage, claim, enqueue, get_row, is_paused, transition
+from scoring.store.outbox import OutboxMessage, enqueue, get_row, is_paused
+from scoring.store.outbox_moves import claim, transition
 from scoring.store.tables import utcnow
 
 log = logging.getLogger("healthbot.digest")

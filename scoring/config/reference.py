@@ -117,6 +117,13 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "schedule": ("When the weekly worker fires.", "{cron: '0 8 * * 1', timezone: UTC}"),
     "schedule.cron": ("Crontab string (0 and 7 are Sunday).", "0 8 * * 1"),
     "schedule.timezone": ("Time zone of the cron string only.", "Europe/Berlin"),
+    "schedule.heartbeat_seconds": ("How often a worker renews its lease.", "30"),
+    "schedule.stale_after_seconds": (
+        "A lease without a heartbeat this long is taken over (its run marked abandoned).",
+        "120",
+    ),
+    "schedule.retries": ("Times a failed weekly run is retried before it is reported.", "3"),
+    "schedule.retry_minutes": ("Minutes between retries of a failed run.", "15"),
     "admin_channel": ("Channel told when a run fails.", "#healthbot-admin"),
     "alerts": ("Alert rules and their cooldown.", "{score_drop: 10, ...}"),
     "alerts.score_drop": ("Points lost week over week that alert (0: off).", "10"),
@@ -139,6 +146,22 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "delivery.redirect": (
         "Send every message to this channel instead (trying it out).",
         "#healthbot-test",
+    ),
+    "delivery.sweep_minutes": (
+        "How often the worker delivers what is still pending and reads back posts in doubt.",
+        "5",
+    ),
+    "delivery.read_back_grace_seconds": (
+        "Seconds after a failed post before it is read back (and resent if absent).",
+        "60",
+    ),
+    "delivery.give_up_hours": (
+        "A message still undelivered this long after it was queued stops and is reported.",
+        "48",
+    ),
+    "delivery.in_run_seconds": (
+        "How long a weekly run keeps retrying before it leaves the rest to the sweep.",
+        "90",
     ),
     "playbooks": (
         "Recommended actions; the first whose `when` keys all hold is chosen.",

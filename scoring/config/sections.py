@@ -45,12 +45,21 @@ class Source(Strict):
 class Schedule(Strict):
     cron: str = "0 8 * * 1"
     timezone: str = "UTC"
+    heartbeat_seconds: float = Field(default=30, gt=0, le=600)
+    stale_after_seconds: float = Field(default=120, gt=0, le=86400)
+    retries: int = Field(default=3, ge=0, le=100)
+    retry_minutes: float = Field(default=15, gt=0, le=10080)
 
     @model_validator(mode="after")
     def _five_fields(self) -> Schedule:
         if len(self.cron.split()) != 5:
             raise ValueError(
                 f"cron must have 5 fields (minute hour day month weekday), got {self.cron!r}"
+            )
+        if self.stale_after_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError(
+                f"stale_after_seconds ({self.stale_after_seconds:g}) must be at least twice"
+                f" heartbeat_seconds ({self.heartbeat_seconds:g}): a live worker would look dead"
             )
         return self
 
@@ -76,6 +85,10 @@ class Alerts(Strict):
 
 class Delivery(Strict):
     redirect: str | None = None
+    sweep_minutes: float = Field(default=5, gt=0, le=1440)
+    read_back_grace_seconds: float = Field(default=60, ge=0, le=3600)
+    give_up_hours: float = Field(default=48, gt=0, le=720)
+    in_run_seconds: float = Field(default=90, ge=0, le=3600)
 
 
 class PlaybookWhen(Strict):

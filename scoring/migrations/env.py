@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import scoring.store.alert_log  # noqa: F401  (registers the 0003 alert_log table)
+import scoring.store.alert_shown  # noqa: F401  (0007 alert_shown)
 import scoring.store.clicks  # noqa: F401  (0003 account_actions)
 import scoring.store.csm_inputs  # noqa: F401  (0003 csm_inputs)
 import scoring.store.outbox  # noqa: F401  (the outbox tables, migration 0002)

@@ -9,15 +9,9 @@ decisions or `bot`: the store keeps rows, it does not decide anything.
 
 from scoring.store.db import make_engine, normalize_url, shown_url
 from scoring.store.forget import account_tables, count_account_rows, forget_account
+from scoring.store.leases import acquire_lease, release_lease
 from scoring.store.reads import load_accounts, load_outcomes, load_signals
-from scoring.store.runs import (
-    acquire_lease,
-    finish_run,
-    last_run,
-    record_run,
-    release_lease,
-    start_run,
-)
+from scoring.store.runs import finish_run, last_run, record_run, start_run
 from scoring.store.schema import (
     current_revision,
     downgrade,

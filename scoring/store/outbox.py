@@ -1,11 +1,11 @@
 """The outbox: every Slack message is a row before it is a post, so nothing is sent twice.
 
-A row moves pending → sending (claimed by one worker) → sent | failed, or stays `sending` when
-the post may have reached Slack without us hearing back; the next delivery pass reads it back
-and moves it to sent, back to pending (never accepted) or `unknown` (could not tell). Every
-transition is a compare-and-set on (status, attempts), so two workers never both act on a row.
-Keys are unique and chosen by the caller from the content, which is what makes reruns for the
-same period send only what is new. `bot/delivery/outbox_pass.py` drives these functions.
+This module holds the table, `enqueue` and the read queries; the state machine (claim, sent,
+in doubt, read back, given up) is scoring/store/outbox_moves.py and is drawn in
+docs/architecture.md ("Delivery states"). Keys are unique and chosen by the caller: one alert
+DM per owner and period, one digest per target and period. An alert DM is *revisable*: a rerun
+that decides different alerts replaces its content (a new `revision`), and a DM already in
+Slack is then updated in place rather than sent again.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from sqlmodel import Field, SQLModel
 
 from scoring.store.tables import NAIVE_UTC, utcnow
 
-STATUSES = ("pending", "sending", "sent", "failed", "unknown")
+# `printed`: shown by the terminal transport; never a Slack delivery, so a Slack pass sends it.
+STATUSES = ("pending", "sending", "sent", "printed", "failed", "unknown")
+OPEN_STATUSES = ("pending", "sending", "printed")  # not yet delivered to Slack
 TARGET_KINDS = ("email", "channel")
 PAUSED = "paused"  # delivery_settings name of the pause flag
 
@@ -57,6 +59,21 @@ class OutboxRow(SQLModel, table=True):
     sent_at: dt.datetime | None = Field(default=None, sa_type=NAIVE_UTC)
     thread_key: str | None = None  # post as a reply in the thread of the row with this key
     fallback_reason: str | None = Field(default=None, sa_type=sa.Text)
+    # Revision 0007 (delivery that recovers), see docs/architecture.md "Delivery states":
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=NAIVE_UTC)  # not before
+    claimed_by: str | None = None  # the worker (lease holder) whose post is in flight
+    delivered_via: str | None = None  # "slack" or "terminal"
+    revision: int = 0  # bumped when a rerun changes the content (an alert DM)
+    posted_revision: int | None = None  # the revision that is (being) posted
+    accounts: str | None = Field(default=None, sa_type=sa.Text)  # JSON: listed in full
+    posted_accounts: str | None = Field(default=None, sa_type=sa.Text)  # JSON, at the post
+    file_data: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    file_name: str | None = None
+    file_alt: str | None = Field(default=None, sa_type=sa.Text)
+    resolution: str | None = Field(default=None, sa_type=sa.Text)  # retry/resolve by a person
+    resolved_by: str | None = None
+    resolved_at: dt.datetime | None = Field(default=None, sa_type=NAIVE_UTC)
+    reported_at: dt.datetime | None = Field(default=None, sa_type=NAIVE_UTC)  # told admins
 
 
 class DeliverySetting(SQLModel, table=True):
@@ -86,6 +103,11 @@ class OutboxMessage:
     period: str | None = None
     run_id: int | None = None
     thread_key: str | None = None
+    accounts: list[str] | None = None  # an alert DM's accounts listed in full
+    revisable: bool = False  # a rerun replaces the content (see the module docstring)
+    file_data: bytes | None = None  # a file to share (the digest chart); `text` is its title
+    file_name: str | None = None
+    file_alt: str | None = None
 
 
 def _insert(conn: sa.Connection, table: sa.Table) -> Any:
@@ -96,7 +118,45 @@ def _insert(conn: sa.Connection, table: sa.Table) -> Any:
 
 def enqueue(engine: Engine, messages: Iterable[OutboxMessage]) -> int:
     """Insert new messages in one statement, skipping keys already in the outbox (or repeated
-    in `messages`); returns how many were added."""
+    in `messages`); returns how many were added. A revisable message whose key exists replaces
+    that row's content when it differs (`revise`)."""
+    messages = list(messages)
+    rows = _rows(messages)
+    if not rows:
+        return 0
+    with engine.begin() as conn:
+        stmt = _insert(conn, OUTBOX).on_conflict_do_nothing(index_elements=["key"])
+        added = {r.key for r in conn.execute(stmt.returning(OUTBOX.c.key), list(rows.values()))}
+        for m in messages:
+            if m.revisable and m.key not in added:
+                revise(conn, rows[m.key])
+    return len(added)
+
+
+def revise(conn: sa.Connection, new: dict[str, Any]) -> bool:
+    """Give an existing row new content as its next revision, unless the content is the same.
+    The status does not change: a pending row simply sends the new content, a delivered one is
+    updated in Slack by the next pass (see outbox_moves.due_updates)."""
+    changed = sa.or_(
+        OUTBOX.c.text != new["text"],
+        sa.func.coalesce(OUTBOX.c.blocks, "") != (new["blocks"] or ""),
+        sa.func.coalesce(OUTBOX.c.accounts, "") != (new["accounts"] or ""),
+    )
+    stmt = (
+        sa.update(OUTBOX)
+        .where(OUTBOX.c.key == new["key"], changed)
+        .values(
+            text=new["text"],
+            blocks=new["blocks"],
+            accounts=new["accounts"],
+            run_id=new["run_id"],
+            revision=OUTBOX.c.revision + 1,
+        )
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def _rows(messages: Iterable[OutboxMessage]) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     now = utcnow()
     for m in messages:
@@ -120,78 +180,14 @@ def enqueue(engine: Engine, messages: Iterable[OutboxMessage]) -> int:
                 "attempts": 0,
                 "created_at": now,
                 "updated_at": now,
+                "revision": 0,
+                "accounts": None if m.accounts is None else json.dumps(list(m.accounts)),
+                "file_data": m.file_data,
+                "file_name": m.file_name,
+                "file_alt": m.file_alt,
             },
         )
-    if not rows:
-        return 0
-    with engine.begin() as conn:
-        stmt = _insert(conn, OUTBOX).on_conflict_do_nothing(index_elements=["key"])
-        result = conn.execute(stmt.returning(OUTBOX.c.id), list(rows.values()))
-        return len(result.all())
-
-
-def pending_rows(engine: Engine, limit: int | None = None) -> list[dict[str, Any]]:
-    """Pending rows, oldest first (the order they were enqueued)."""
-    query = sa.select(OUTBOX).where(OUTBOX.c.status == "pending").order_by(OUTBOX.c.id)
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(query.limit(limit)).mappings()]
-
-
-def in_doubt_rows(engine: Engine, stale_before: dt.datetime) -> list[dict[str, Any]]:
-    """`sending` rows nobody is working on: a pass gave up on them (error set), or they were
-    claimed before `stale_before` and so belong to a worker that crashed mid-post."""
-    in_doubt = sa.or_(OUTBOX.c.error.is_not(None), OUTBOX.c.updated_at < stale_before)
-    query = sa.select(OUTBOX).where(OUTBOX.c.status == "sending", in_doubt).order_by(OUTBOX.c.id)
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def claim(
-    engine: Engine, row: dict[str, Any], channel_id: str, fallback_reason: str | None = None
-) -> bool:
-    """pending → sending for this worker alone, recording where the post goes (so a read-back
-    knows where to look) — unless another worker got there first or delivery is paused."""
-    not_paused = ~sa.exists().where(SETTINGS.c.name == PAUSED, SETTINGS.c.value == "true")
-    values = {
-        "status": "sending",
-        "channel_id": channel_id,
-        "fallback_reason": fallback_reason,
-        "error": None,
-        "attempts": row["attempts"] + 1,
-        "updated_at": utcnow(),
-    }
-    stmt = (
-        sa.update(OUTBOX)
-        .where(OUTBOX.c.id == row["id"], OUTBOX.c.status == "pending")
-        .where(OUTBOX.c.attempts == row["attempts"], not_paused)
-        .values(**values)
-    )
-    with engine.begin() as conn:
-        won = conn.execute(stmt).rowcount == 1
-    if won:
-        row.update(values)
-    return won
-
-
-def transition(engine: Engine, row: dict[str, Any], status: str, **values: Any) -> bool:
-    """Move `row` from the status/attempts we last saw to `status`; False if someone else
-    moved it meanwhile. `status` equal to the current one just records `values` (e.g. the
-    error of a post in doubt) and keeps `updated_at`, the claim time a read-back starts from."""
-    if status not in STATUSES:
-        raise ValueError(f"unknown outbox status {status!r}")
-    if status != row["status"]:
-        values["updated_at"] = utcnow()
-    if status == "sent":
-        values.setdefault("sent_at", utcnow())
-        values.setdefault("error", None)
-    stmt = (
-        sa.update(OUTBOX)
-        .where(OUTBOX.c.id == row["id"], OUTBOX.c.status == row["status"])
-        .where(OUTBOX.c.attempts == row["attempts"])
-        .values(status=status, **values)
-    )
-    with engine.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
+    return rows
 
 
 def count_by_status(engine: Engine) -> dict[str, int]:
@@ -217,6 +213,16 @@ def get_row(engine: Engine, key: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(OUTBOX).where(OUTBOX.c.key == key)).mappings().first()
     return None if row is None else dict(row)
+
+
+def get_rows(engine: Engine, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Rows by key, for the keys that exist (one query)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(OUTBOX).where(OUTBOX.c.key.in_(wanted))).mappings()
+        return {r["key"]: dict(r) for r in found}
 
 
 def set_paused(engine: Engine, paused: bool) -> None:

@@ -1,19 +1,19 @@
-"""The runs log (scoring runs, syncs, deliveries) and leases (one weekly job at a time)."""
+"""The runs log: scoring runs, syncs and deliveries, and how each ended.
+
+Leases (one weekly run per period at a time) are in scoring/store/leases.py."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from scoring.store.db import SQLITE_BEGIN
-from scoring.store.tables import Lease, Run, utcnow
+from scoring.store.tables import Run, utcnow
 
 RUNS = Run.__table__
-LEASES = Lease.__table__
 
 
 def record_run(
@@ -108,36 +108,3 @@ def last_run(engine: Engine, kind: str) -> dict[str, Any] | None:
     out = dict(row)
     out["details"] = json.loads(out["details"]) if out["details"] else None
     return out
-
-
-def acquire_lease(engine: Engine, name: str, holder: str, ttl: timedelta) -> bool:
-    """Take (or renew) lease `name` for `holder` unless someone else holds an unexpired one."""
-    now = utcnow()
-    try:
-        with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
-            with conn.begin():
-                row = (
-                    conn.execute(sa.select(LEASES).where(LEASES.c.name == name).with_for_update())
-                    .mappings()
-                    .first()
-                )
-                if row is None:
-                    conn.execute(
-                        sa.insert(LEASES).values(name=name, holder=holder, expires_at=now + ttl)
-                    )
-                    return True
-                if row["holder"] != holder and row["expires_at"] > now:
-                    return False
-                conn.execute(
-                    sa.update(LEASES)
-                    .where(LEASES.c.name == name)
-                    .values(holder=holder, expires_at=now + ttl)
-                )
-                return True
-    except sa.exc.IntegrityError:  # another process inserted the lease first
-        return False
-
-
-def release_lease(engine: Engine, name: str, holder: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(sa.delete(LEASES).where(LEASES.c.name == name, LEASES.c.holder == holder))

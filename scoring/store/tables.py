@@ -134,16 +134,25 @@ class Run(SQLModel, table=True):
     alerts: int = 0
     error: str | None = Field(default=None, sa_type=sa.Text)
     details: str | None = Field(default=None, sa_type=sa.Text)  # JSON
+    # Added in revision 0007 (delivery that recovers): which transport the run delivered
+    # through ("slack" or "terminal": only a Slack run makes a period done for a Slack worker),
+    # the worker that ran it, and its attempt number (a failed period is retried).
+    transport: str | None = None
+    holder: str | None = None
+    attempt: int = 1
 
 
 class Lease(SQLModel, table=True):
-    """A named lock with an expiry, so only one process runs the weekly job."""
+    """A named lock its holder keeps alive with a heartbeat (scoring/store/leases.py): one
+    weekly run per period, one delivery sweep at a time, taken over once the heartbeat stops."""
 
     __tablename__ = "leases"
 
     name: str = Field(primary_key=True)
     holder: str
     expires_at: dt.datetime = Field(sa_type=NAIVE_UTC)
+    heartbeat_at: dt.datetime | None = Field(default=None, sa_type=NAIVE_UTC)
+    run_id: int | None = None  # the run this lease protects: marked abandoned on takeover
 
 
 TABLES = [Account, Signal, Outcome, ScoreSnapshot, SnapshotMetric, Run, Lease]

@@ -1,0 +1,106 @@
+"""Which alerts a CSM has actually seen: the cooldown starts from these, not from decisions.
+
+An alert is shown when the DM carrying it was delivered to Slack with the account in its full
+list (not in "and N more", not added later by an update), or when the owner opened the account
+from the DM's full list. Everything else is considered again by the next run
+(docs/architecture.md, "The cooldown rule").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Field, SQLModel
+
+from scoring.store.alert_log import ALERT_LOG
+from scoring.store.tables import NAIVE_UTC, utcnow
+
+HOW = ("dm", "opened")
+
+
+class AlertShown(SQLModel, table=True):
+    """An account's alerts of one period reached its owner's eyes (once per period)."""
+
+    __tablename__ = "alert_shown"
+
+    period: str = Field(primary_key=True)
+    account_id: str = Field(primary_key=True)
+    outbox_key: str | None = None
+    how: str  # "dm": in the full list of the delivered DM; "opened": the owner clicked it
+    shown_at: dt.datetime = Field(default_factory=utcnow, sa_type=NAIVE_UTC)
+
+
+ALERT_SHOWN = AlertShown.__table__
+
+
+def insert_shown(
+    conn: Connection,
+    period: str,
+    account_ids: Iterable[str],
+    how: str,
+    outbox_key: str | None = None,
+    when: dt.datetime | None = None,
+) -> int:
+    """Record accounts as shown inside the caller's transaction (so it commits with the
+    delivery that showed them); accounts already shown this period keep their first record."""
+    if how not in HOW:
+        raise ValueError(f"how must be one of {HOW}, not {how!r}")
+    ids = sorted({str(a) for a in account_ids})
+    if not ids:
+        return 0
+    existing = set(
+        conn.execute(
+            sa.select(ALERT_SHOWN.c.account_id).where(
+                ALERT_SHOWN.c.period == period, ALERT_SHOWN.c.account_id.in_(ids)
+            )
+        ).scalars()
+    )
+    rows = [
+        {
+            "period": period,
+            "account_id": a,
+            "outbox_key": outbox_key,
+            "how": how,
+            "shown_at": when or utcnow(),
+        }
+        for a in ids
+        if a not in existing
+    ]
+    if rows:
+        conn.execute(sa.insert(ALERT_SHOWN), rows)
+    return len(rows)
+
+
+def mark_shown(engine: Engine, period: str, account_id: str, how: str = "opened") -> bool:
+    """The owner opened an account from a DM's full list: its alerts now count as shown."""
+    with engine.begin() as conn:
+        return insert_shown(conn, period, [account_id], how) == 1
+
+
+def listed_accounts(value: str | None) -> list[str]:
+    """The JSON list of account ids an outbox row stores (`accounts`, `posted_accounts`)."""
+    return [str(a) for a in json.loads(value)] if value else []
+
+
+def shown_alert_history(engine: Engine, before: dt.date) -> pd.DataFrame:
+    """Alerts that were shown, decided before `before`: what the cooldown compares against
+    (columns: scoring.decisions.alert_schema.HISTORY_COLUMNS)."""
+    shown = sa.exists().where(
+        ALERT_SHOWN.c.period == ALERT_LOG.c.period,
+        ALERT_SHOWN.c.account_id == ALERT_LOG.c.account_id,
+    )
+    query = sa.select(
+        ALERT_LOG.c.account_id,
+        ALERT_LOG.c.rule,
+        ALERT_LOG.c.sent_on,
+        ALERT_LOG.c.score_shown,
+        ALERT_LOG.c.band_rank,
+    ).where(ALERT_LOG.c.sent_on < before, shown)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pd.DataFrame(rows, columns=["account_id", "rule", "sent_on", "score_shown", "band_rank"])
