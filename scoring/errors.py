@@ -3,6 +3,7 @@
 HealthbotError                 anything a user can cause; the CLI prints `str(error)` and exits 1
 ├── ConfigError                the model file is missing, unreadable or invalid
 ├── DataError                  a source or stored data breaks a rule (sync refuses it whole)
+│   └── Blocked                a refusal retrying cannot fix: the weekly run is `blocked`
 ├── LookupFailed               an ACCOUNT argument matched nothing, or more than one account
 └── OutputCheckFailed          the engine produced something its own contract forbids (a bug)
 """
@@ -22,6 +23,12 @@ class ConfigError(HealthbotError):
 
 class DataError(HealthbotError):
     """Input data breaks a rule; the message names the source, row, column and value."""
+
+
+class Blocked(DataError):
+    """A run refused to go on for a reason retrying cannot fix (e.g. an export that would
+    deactivate most of the portfolio): the run is `blocked`, reported once, and not retried
+    until a person acts."""
 
 
 class LookupFailed(HealthbotError):

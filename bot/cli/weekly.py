@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.cli.context import Context, add_output_options
 from bot.cli.output import emit
+from scoring.errors import HealthbotError
 from scoring.periods import last_complete_day, parse_date
 
 
@@ -62,9 +64,12 @@ def _transport(ctx: Context):  # noqa: ANN202
     return transport_from_env(ctx.environ, Path("outbox"))
 
 
+EXIT_CODES = {"succeeded": 0, "delivering": 3}  # anything else: 1
+
+
 def run_weekly_command(ctx: Context) -> int:
-    from bot.jobs.scheduler import due_as_of
-    from bot.jobs.weekly import run_weekly_reporting
+    from bot.jobs.control import Interrupted, RunControl
+    from bot.jobs.scheduler import due_as_of, run_now
 
     model = ctx.model
     if ctx.args.as_of:
@@ -72,48 +77,57 @@ def run_weekly_command(ctx: Context) -> int:
     else:
         now = datetime.now(UTC)
         as_of = due_as_of(model, now) or last_complete_day(model.timezone, now)
+    transport = _transport(ctx)
+    control = RunControl()
+    signal.signal(signal.SIGTERM, lambda *_: control.stop.set())
     try:
-        result = run_weekly_reporting(
+        result = run_now(
             ctx.engine,
             model,
             ctx.config_path.parent,
             as_of,
-            _transport(ctx),
+            transport,
             sync=not ctx.args.no_sync,
+            control=control,
         )
+    except Interrupted as exc:
+        print(f"healthbot: weekly run for {as_of} interrupted: {exc}", file=sys.stderr)
+        return 1
+    except HealthbotError:
+        raise
     except Exception as exc:  # the run is recorded and the admin channel told
         print(f"healthbot: weekly run for {as_of} failed: {type(exc).__name__}: {exc}")
         return 1
+    print(summary_line(result))
+    if result.status == "delivering":
+        minutes = model.delivery.sweep_minutes
+        print(
+            f"{len(result.waiting)} message(s) still on their way; a worker's delivery sweep"
+            f" (every {minutes:g} min) keeps delivering them:"
+        )
+        for row in result.waiting[:20]:
+            when = row["next_attempt_at"]
+            nxt = f"next attempt {when:%Y-%m-%d %H:%M:%S} UTC" if when else "next sweep"
+            print(f"  {row['key']}  {row['status']}  {nxt}  {row['error'] or ''}".rstrip())
+    return EXIT_CODES.get(result.status, 1)
+
+
+def summary_line(result) -> str:  # noqa: ANN001  (bot.jobs.weekly.WeeklyResult)
     report = result.delivery
-    print(
-        f"{result.period} (as of {result.as_of}): {result.accounts_scored} accounts scored,"
-        f" {result.alerts} alerts ({result.suppressed} held back by cooldown or snooze),"
-        f" {result.messages} messages; sent {getattr(report, 'sent', 0)},"
-        f" failed {getattr(report, 'failed', 0)}, unknown {getattr(report, 'unknown', 0)},"
-        f" pending {getattr(report, 'pending', 0)}"
+    return (
+        f"{result.period} (as of {result.as_of}): {result.status}; {result.accounts_scored}"
+        f" accounts scored, {result.alerts} alerts ({result.suppressed} held back by cooldown"
+        f" or snooze), {result.messages} messages; sent {getattr(report, 'sent', 0)},"
+        f" updated {getattr(report, 'updated', 0)}, failed {getattr(report, 'failed', 0)},"
+        f" unknown {getattr(report, 'unknown', 0)}, waiting {len(result.waiting)}"
     )
-    return 0
 
 
 def run_scheduler(ctx: Context) -> int:
-    from bot.jobs.scheduler import build_scheduler, run_if_due, safe
+    from bot.jobs.worker_process import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    model, engine = ctx.model, ctx.engine
-    transport = _transport(ctx)
-    job = safe(lambda: run_if_due(engine, model, ctx.config_path.parent, transport))
-    job()  # catch up on a period missed while no worker ran
-    scheduler = build_scheduler(job, model)
-    # A platform stops a worker with SIGTERM: finish cleanly instead of dying mid-run.
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    logging.getLogger("healthbot.scheduler").info(
-        "scheduler started: %r in %s", model.schedule.cron, model.schedule.timezone
-    )
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    return 0
+    return run_worker(ctx.engine, ctx.model, ctx.config_path.parent, _transport(ctx))
 
 
 def run_runs(ctx: Context) -> int:

@@ -1,20 +1,17 @@
 """Deliver the outbox: each message reaches Slack at most once, and we learn which did.
 
-A pass first settles rows left `sending` (a post that failed after it may have reached Slack,
-or a worker that died mid-post) by reading the channel back and looking for the row's key in
-the messages' metadata: found → sent; absent → pending again; cannot tell → `unknown`, which
-is never resent automatically. Only then are pending rows claimed one by one (a conditional
-UPDATE, so concurrent workers never share a row) and posted once. Nothing is retried blindly:
-a failure after the request left this machine leaves the row for the next pass to read back.
+One pass (`deliver_pending`): settle posts in doubt (read_back.py), then claim due rows one by
+one (a compare-and-set, so concurrent workers never share a row) and post each once, then
+update in place the DMs whose content a rerun revised. Nothing is retried blindly: a failure
+after the request may have left this machine leaves the row in doubt, read back after the
+grace period by a later pass. When Slack does not take messages (unreachable, rate limited
+beyond the call's budget) the pass stops and the row waits for its next attempt. Rows in the
+outbox's state machine: scoring/store/outbox_moves.py; who calls a pass and when:
+bot/jobs/sweep.py (every few minutes) and the weekly run (bot/jobs/weekly.py).
 
-A row with a `thread_key` is a reply: it is routed like any row (its target is its parent's)
-and posted with `thread_ts` = the ts of the row with that key, so it waits (stays pending)
-until its parent is sent, and fails when its parent failed or is unknown (no thread to reply
-in). Its read-back looks among the thread's replies, where history does not show it.
-
-Rows of FILE_KINDS record a file share done by the job that owns the file (bot/jobs/digest.py
-uploads the digest chart); a pass never posts them, and settles one left `sending` by a dead
-job as `unknown`, because a file share carries no metadata to read back.
+A row with a `thread_key` is a reply (or a file shared into a thread): it waits until its
+parent is delivered and fails when its parent failed. A row with file data (the digest
+chart) is uploaded once; a share in doubt becomes `unknown`, never repeated.
 """
 
 from __future__ import annotations
@@ -22,233 +19,240 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bot.delivery.read_back import settle_in_doubt
+from bot.delivery.routing import WAIT, Route, route, thread_of
 from bot.delivery.transport_types import (
+    FileUpload,
     InDoubt,
     NotSent,
-    Outgoing,
     Posted,
-    ReadBackFailed,
     Rejected,
     Transport,
 )
-from bot.messages.render import MAX_BLOCKS, mrkdwn
-from scoring.store.outbox import count_by_status, get_row, is_paused
-from scoring.store.outbox_moves import claim, in_doubt_rows, transition
+from scoring.store.leases import live_holders
+from scoring.store.outbox import count_by_status, is_paused
+from scoring.store.outbox_moves import (
+    claim,
+    due_rows,
+    due_updates,
+    mark_delivered,
+    mark_updated,
+    postpone,
+    transition,
+)
 from scoring.store.tables import utcnow
 
 log = logging.getLogger("healthbot.delivery")
-
-# A `sending` row with no recorded outcome is someone's post in flight until this old; after
-# that its worker is presumed dead and the row is read back. Longer than a post can take,
-# rate-limit waits included, so a live worker's row is never read back (and resent) under it.
-IN_FLIGHT = dt.timedelta(minutes=10)
-READ_BACK_MARGIN = 60.0  # seconds before the claim to start reading: clocks differ
 CHART_KIND = "digest_chart"
-FILE_KINDS = frozenset({CHART_KIND})
+
+
+@dataclass(frozen=True)
+class PassOptions:
+    """How a pass delivers: `redirect` everything to one channel (a test workspace), where a
+    DM goes when its owner is not in Slack, who is posting (the worker's lease holder, so a
+    dead worker's posts are recognised), the read-back grace and when a lease is stale, and
+    `should_stop` (SIGTERM: no new sends)."""
+
+    redirect: str | None = None
+    fallback_channel: str | None = None
+    holder: str | None = None
+    grace: dt.timedelta = dt.timedelta(seconds=60)
+    stale: dt.timedelta = dt.timedelta(minutes=2)
+    should_stop: Callable[[], bool] = lambda: False
+    limit: int | None = None
 
 
 @dataclass
 class DeliveryReport:
-    """What one pass did (sent, failed, unknown, fallbacks) and what is left (pending, in
-    doubt: rows still `sending`, read back by the next pass)."""
+    """What one pass did, and what is left: pending (not yet tried, or waiting for their next
+    attempt), in doubt (still `sending`: read back by a later pass)."""
 
     sent: int = 0
+    updated: int = 0
     failed: int = 0
     unknown: int = 0
     pending: int = 0
     fallbacks: int = 0
     in_doubt: int = 0
     paused: bool = False
-
-
-@dataclass(frozen=True)
-class _Route:
-    message: Outgoing
-    fallback_reason: str | None = None
+    stopped: bool = False  # asked to stop, or Slack refused: the rest waits
+    waiting_reason: str | None = None  # why Slack did not take messages
 
 
 def deliver_pending(
-    engine: Engine,
-    transport: Transport,
-    *,
-    redirect: str | None = None,
-    fallback_channel: str | None = None,
-    limit: int | None = None,
-    in_flight: dt.timedelta = IN_FLIGHT,
+    engine: Engine, transport: Transport, options: PassOptions | None = None
 ) -> DeliveryReport:
-    """One delivery pass over the outbox (see the module docstring); safe to run concurrently.
-
-    `redirect`: send everything to this channel instead, naming the intended recipient (test
-    workspaces, dry runs). `fallback_channel`: where a DM goes when its owner is not in Slack.
-    `limit`: at most this many pending rows this pass. The pass stops early when Slack does
-    not take messages (unreachable, still rate limited after the retries): the rest wait.
-    """
+    """One delivery pass over the outbox (see the module docstring); safe to run concurrently."""
+    opts = options or PassOptions()
     report = DeliveryReport()
     if is_paused(engine):
         report.paused = True
     else:
-        _settle_in_doubt(engine, transport, report, utcnow() - in_flight)
-        users: dict[str, str | None] = {}  # email → Slack user, for this pass
-        for row in pending_rows(engine, limit):
-            if row["kind"] in FILE_KINDS:
-                continue
-            try:
-                thread = _thread(engine, row)
-                if thread is _WAIT:
-                    continue
-                route = _route(transport, row, users, redirect, fallback_channel)
-                if isinstance(thread, Posted):
-                    reply = replace(route.message, thread_ts=thread.ts)
-                    route = replace(route, message=reply)
-            except Rejected as exc:
-                report.failed += _fail(engine, row, exc.reason)
-                continue
-            except NotSent as exc:
-                transition(engine, row, "pending", error=exc.reason)
-                break
-            if not claim(engine, row, route.message.channel, route.fallback_reason):
-                if is_paused(engine):
-                    report.paused = True
-                    break
-                continue  # another worker has it
-            if not _post(engine, transport, row, route, report):
-                break
+        now = utcnow()
+        live = live_holders(engine, opts.stale)
+        found, unknown = settle_in_doubt(engine, transport, now, live, opts.grace)
+        report.sent += found
+        report.unknown += unknown
+        if _send_due(engine, transport, opts, report) and transport.via == "slack":
+            _update_revised(engine, transport, opts, report)
     counts = count_by_status(engine)
-    report.pending, report.in_doubt = counts["pending"], counts["sending"]
+    open_ = ("pending", "printed") if transport.via == "slack" else ("pending",)
+    report.pending = sum(counts[s] for s in open_)
+    report.in_doubt = counts["sending"]
     log.info("delivery: %s", report)
     return report
 
 
-def _settle_in_doubt(
-    engine: Engine, transport: Transport, report: DeliveryReport, stale_before: dt.datetime
-) -> None:
-    """Read back each row whose post may or may not have arrived, and settle it."""
-    for row in in_doubt_rows(engine, stale_before):
-        claimed = row["updated_at"].replace(tzinfo=dt.UTC).timestamp()
-        after = row["error"] or "interrupted"
+def _send_due(
+    engine: Engine, transport: Transport, opts: PassOptions, report: DeliveryReport
+) -> bool:
+    """Claim and post every due row; False when the pass had to stop."""
+    statuses = ("pending", "printed") if transport.via == "slack" else ("pending",)
+    users: dict[str, str | None] = {}  # email → Slack user, for this pass
+    for row in due_rows(engine, utcnow(), statuses, opts.limit):
+        if opts.should_stop():
+            report.stopped = True
+            return False
         try:
-            if row["kind"] in FILE_KINDS:
-                raise ReadBackFailed("a file share cannot be read back")
-            if not row["channel_id"]:
-                raise ReadBackFailed("no channel recorded")
-            thread = _thread(engine, row)
-            thread_ts = thread.ts if isinstance(thread, Posted) else None
-            if row["thread_key"] and thread_ts is None:
-                raise ReadBackFailed("thread parent not sent")
-            oldest = claimed - READ_BACK_MARGIN
-            found = transport.find_posted(row["channel_id"], row["key"], oldest, thread_ts)
-        except (ReadBackFailed, Rejected) as exc:
-            error = f"read-back failed: {exc.reason}; after: {after}"
-            if transition(engine, row, "unknown", error=error):
-                report.unknown += 1
-                log.warning("delivery: %s is unknown: %s", row["key"], error)
+            thread = thread_of(engine, row, transport.via)
+            if thread is WAIT:
+                continue
+            if row["file_data"] is not None:
+                outcome = _upload(engine, transport, row, thread, opts)
+            else:
+                target = route(transport, row, users, opts.redirect, opts.fallback_channel)
+                if isinstance(thread, Posted):
+                    target = replace(target, message=replace(target.message, thread_ts=thread.ts))
+                outcome = _post(engine, transport, row, target, opts)
+        except Rejected as exc:
+            report.failed += transition(engine, row, "failed", error=exc.reason)
+            log.warning("delivery: %s failed: %s", row["key"], exc.reason)
             continue
-        if found is None:  # never accepted: pending again, claimed and sent below
-            transition(engine, row, "pending", error=f"not delivered: {after}")
-        elif _mark_sent(engine, row, found):
-            report.sent += 1
-            report.fallbacks += row["fallback_reason"] is not None
-
-
-_WAIT = object()  # _thread's answer for a reply whose parent is not sent yet
-
-
-def _thread(engine: Engine, row: dict[str, Any]) -> Posted | object | None:
-    """A reply's sent parent (its channel id and ts), _WAIT while the parent may still be
-    sent, None for a top-level message; Rejected when there will never be a thread."""
-    if not row["thread_key"]:
-        return None
-    parent = get_row(engine, row["thread_key"])
-    if parent is None or parent["status"] in ("failed", "unknown"):
-        state = "missing" if parent is None else parent["status"]
-        raise Rejected(f"thread parent {row['thread_key']} is {state}")
-    if parent["status"] != "sent" or not parent["ts"]:
-        return _WAIT
-    return Posted(str(parent["channel_id"]), str(parent["ts"]))
-
-
-def _fail(engine: Engine, row: dict[str, Any], reason: str) -> bool:
-    if not transition(engine, row, "failed", error=reason):
-        return False
-    log.warning("delivery: %s failed: %s", row["key"], reason)
+        except NotSent as exc:
+            _wait(engine, row, exc, report)
+            return False
+        if outcome == "paused":
+            report.paused = True
+            return False
+        report.sent += outcome in ("sent", "fallback")
+        report.fallbacks += outcome == "fallback"
+        report.unknown += outcome == "unknown"
     return True
-
-
-def _route(
-    transport: Transport,
-    row: dict[str, Any],
-    users: dict[str, str | None],
-    redirect: str | None,
-    fallback_channel: str | None,
-) -> _Route:
-    key, target, text = row["key"], row["target"], row["text"]
-    blocks = json.loads(row["blocks"]) if row["blocks"] else None
-    is_dm = row["target_kind"] == "email"
-    if redirect:
-        label = target if is_dm else "#" + target.removeprefix("#")
-        return _Route(Outgoing(key, redirect, *_noted(text, blocks, f"for {label}")))
-    if not is_dm:
-        return _Route(Outgoing(key, target, text, blocks))
-    if target not in users:
-        users[target] = transport.resolve_user(target)
-    user = users[target]
-    if user is not None:
-        return _Route(Outgoing(key, user, text, blocks, to=target))
-    reason = f"no active Slack user with email {target}"
-    if not fallback_channel:
-        raise Rejected(reason)
-    noted = _noted(text, blocks, f"for {target} ({reason})")
-    return _Route(Outgoing(key, fallback_channel, *noted), fallback_reason=reason)
-
-
-def _noted(text: str, blocks: list[dict[str, Any]] | None, note: str) -> tuple[str, Any]:
-    """The message with `note` (who it was meant for) on top, in the text and the blocks."""
-    shown = mrkdwn(note)
-    if blocks:
-        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": shown}]}
-        blocks = [context, *blocks[: MAX_BLOCKS - 1]]
-    return f"_{shown}_\n{text}", blocks
 
 
 def _post(
-    engine: Engine,
-    transport: Transport,
-    row: dict[str, Any],
-    route: _Route,
-    report: DeliveryReport,
-) -> bool:
-    """Post a claimed row once and record the outcome, never retrying; False when Slack is
-    not taking messages now (the row goes back to pending, and the pass should stop)."""
+    engine: Engine, transport: Transport, row: dict[str, Any], target: Route, opts: PassOptions
+) -> str:
+    """Claim and post one row once: "sent"/"fallback", "doubt", "lost" (someone else has it),
+    "paused"; NotSent/Rejected after the claim put the row back before they propagate."""
+    message = target.message
+    if not claim(
+        engine, row, message.channel, target.fallback_reason, opts.holder, (row["status"],)
+    ):
+        return "paused" if is_paused(engine) else "lost"
     try:
-        posted = transport.post(route.message)
-    except Rejected as exc:
-        report.failed += _fail(engine, row, exc.reason)
-    except NotSent as exc:
-        transition(engine, row, "pending", error=exc.reason)
-        return False
-    except InDoubt as exc:
-        transition(engine, row, "sending", error=f"in doubt: {exc.reason}")
-        log.warning("delivery: %s may have been sent (%s); read back next pass", row["key"], exc)
-    except BaseException:
-        transition(engine, row, "sending", error="in doubt: delivery interrupted")
+        posted = transport.post(message)
+    except (NotSent, Rejected) as exc:
+        _unclaim(engine, row, exc)
         raise
-    else:
-        if _mark_sent(engine, row, posted):
-            report.sent += 1
-            report.fallbacks += route.fallback_reason is not None
-    return True
+    except InDoubt as exc:
+        _in_doubt(engine, row, exc.reason, opts.grace)
+        return "doubt"
+    except BaseException:
+        _in_doubt(engine, row, "delivery interrupted", opts.grace)
+        raise
+    sent_at = _sent_at(posted.ts)
+    if not mark_delivered(engine, row, transport.via, posted.channel_id, posted.ts, sent_at):
+        return "lost"
+    return "fallback" if target.fallback_reason else "sent"
 
 
-def _mark_sent(engine: Engine, row: dict[str, Any], posted: Posted) -> bool:
-    try:
-        sent_at = dt.datetime.fromtimestamp(float(posted.ts), dt.UTC).replace(tzinfo=None)
-    except ValueError:
-        sent_at = utcnow()
-    return transition(
-        engine, row, "sent", channel_id=posted.channel_id, ts=posted.ts, sent_at=sent_at
+def _upload(
+    engine: Engine, transport: Transport, row: dict[str, Any], thread: Any, opts: PassOptions
+) -> str:
+    """Share a file row once into its parent's thread; a share in doubt is never repeated."""
+    if not isinstance(thread, Posted):
+        raise Rejected("a file needs a delivered message to share into")
+    if not claim(engine, row, thread.channel_id, None, opts.holder, (row["status"],)):
+        return "paused" if is_paused(engine) else "lost"
+    upload = FileUpload(
+        key=row["key"],
+        channel=thread.channel_id,
+        filename=row["file_name"] or "file",
+        data=row["file_data"],
+        title=row["text"],
+        alt_text=row["file_alt"],
+        thread_ts=thread.ts,
     )
+    try:
+        done = transport.upload_file(upload)
+    except (NotSent, Rejected) as exc:
+        _unclaim(engine, row, exc)
+        raise
+    except InDoubt as exc:
+        transition(engine, row, "unknown", error=f"in doubt: {exc.reason}; never shared twice")
+        log.warning("delivery: file %s may have been shared (%s)", row["key"], exc.reason)
+        return "unknown"
+    except BaseException:
+        transition(engine, row, "unknown", error="in doubt: upload interrupted")
+        raise
+    mark_delivered(engine, row, transport.via, done.channel_id, None)
+    return "sent"
+
+
+def _unclaim(engine: Engine, row: dict[str, Any], exc: NotSent | Rejected) -> None:
+    """Nothing was posted. Not sent: back to pending (the handler above then sets when to try
+    again); rejected: stays claimed for the handler above to mark failed."""
+    if isinstance(exc, NotSent) and transition(engine, row, "pending", error=exc.reason):
+        row["status"] = "pending"
+
+
+def _in_doubt(engine: Engine, row: dict[str, Any], reason: str, grace: dt.timedelta) -> None:
+    until = utcnow() + grace
+    transition(engine, row, "sending", error=f"in doubt: {reason}", next_attempt_at=until)
+    log.warning(
+        "delivery: %s may have been sent (%s); read back after %s", row["key"], reason, until
+    )
+
+
+def _wait(engine: Engine, row: dict[str, Any], exc: NotSent, report: DeliveryReport) -> None:
+    """Slack is not taking messages: this row waits for Retry-After (or the next pass)."""
+    until = None if exc.retry_after is None else utcnow() + dt.timedelta(seconds=exc.retry_after)
+    postpone(engine, row, until, exc.reason)  # type: ignore[arg-type]
+    report.stopped = True
+    report.waiting_reason = exc.reason
+    log.warning("delivery: Slack is not taking messages (%s); the rest waits", exc.reason)
+
+
+def _update_revised(
+    engine: Engine, transport: Transport, opts: PassOptions, report: DeliveryReport
+) -> None:
+    """chat.update each DM a rerun revised after it was posted (safe to repeat)."""
+    for row in due_updates(engine, utcnow()):
+        if opts.should_stop():
+            report.stopped = True
+            return
+        blocks = json.loads(row["blocks"]) if row["blocks"] else None
+        try:
+            transport.update(str(row["channel_id"]), str(row["ts"]), row["text"], blocks)
+        except Rejected as exc:  # e.g. message_not_found: deleted in Slack; leave it be
+            mark_updated(engine, row, row["revision"])
+            log.warning("delivery: could not update %s: %s", row["key"], exc.reason)
+            continue
+        except NotSent as exc:
+            _wait(engine, row, exc, report)
+            return
+        report.updated += mark_updated(engine, row, row["revision"])
+
+
+def _sent_at(ts: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromtimestamp(float(ts), dt.UTC).replace(tzinfo=None)
+    except ValueError:
+        return None

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from urllib.error import HTTPError, URLError
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.response import HttpResponse
 
-from bot.delivery.slack_client import SlackClients
+from bot.delivery.slack_client import SlackClients, retry_after
 from bot.delivery.transport_types import (
     DeliveryError,
     FileUpload,
@@ -42,6 +43,8 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
 class SlackTransport:
     """Slack through `SlackClients`: `post` for chat.postMessage, `read` for the rest."""
 
+    via = "slack"
+
     def __init__(self, clients: SlackClients) -> None:
         self.clients = clients
         self._channel_ids: dict[str, str] = {}
@@ -59,6 +62,16 @@ class SlackTransport:
         except Exception as exc:  # connection trouble after the retries
             raise NotSent(self._describe(exc)) from None
         return None if user.get("deleted") else str(user["id"])
+
+    def update(self, channel_id: str, ts: str, text: str, blocks: list | None) -> None:
+        """chat.update through the read client: setting the same content twice is harmless,
+        so it may retry connection and server errors."""
+        try:
+            self.clients.read.chat_update(channel=channel_id, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            raise self._read_error(exc) from None
+        except Exception as exc:
+            raise NotSent(self._describe(exc)) from None
 
     def post(self, message: Outgoing) -> Posted:
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message.key}}
@@ -184,7 +197,8 @@ class SlackTransport:
     def _post_error(self, exc: SlackApiError) -> DeliveryError:
         status, code = exc.response.status_code, _code(exc)
         if status == 429 or code in RATE_LIMITED:
-            return NotSent(f"rate limited (HTTP {status}) after retries")
+            wait = retry_after(_http_response(exc))
+            return NotSent(f"rate limited (HTTP {status})", retry_after=wait)
         if status >= 500 or code in IN_DOUBT:
             return InDoubt(
                 f"HTTP {status}: {code}" if _SLACK_CODE.match(code) else f"HTTP {status}"
@@ -197,12 +211,22 @@ class SlackTransport:
         status, code = exc.response.status_code, _code(exc)
         if status == 429 or status >= 500 or code in RATE_LIMITED | IN_DOUBT:
             return NotSent(
-                f"HTTP {status}: {code}" if _SLACK_CODE.match(code) else f"HTTP {status}"
+                f"HTTP {status}: {code}" if _SLACK_CODE.match(code) else f"HTTP {status}",
+                retry_after=retry_after(_http_response(exc)) if status == 429 else None,
             )
         return Rejected(code) if _SLACK_CODE.match(code) else NotSent(f"HTTP {status}")
 
     def _describe(self, exc: BaseException) -> str:
         return self.clients.redact(f"{type(exc).__name__}: {exc}")[:300]
+
+
+def _http_response(exc: SlackApiError) -> HttpResponse:
+    """The SlackResponse's headers in the shape slack_client.retry_after reads."""
+    headers = exc.response.headers or {}
+    return HttpResponse(
+        status_code=exc.response.status_code,
+        headers={k: v if isinstance(v, list) else [v] for k, v in headers.items()},
+    )
 
 
 def _code(exc: SlackApiError) -> str:

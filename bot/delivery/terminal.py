@@ -22,7 +22,10 @@ def safe_key(key: str) -> str:
 
 class TerminalTransport:
     """No Slack token (a demo, a dry run): print each message and keep it as a JSON file, so
-    the whole pipeline, outbox included, runs the same way it does against Slack."""
+    the whole pipeline, outbox included, runs the same way it does against Slack. What it
+    delivers is `printed`, never counted as a Slack delivery."""
+
+    via = "terminal"
 
     def __init__(self, outdir: Path, stream: TextIO | None = None) -> None:
         self.outdir = Path(outdir)
@@ -47,6 +50,10 @@ class TerminalTransport:
         print(header, message.text, "", sep="\n", file=self.stream)
         self.stream.flush()
         return Posted("terminal", f"{time.time():.6f}")
+
+    def update(self, channel_id: str, ts: str, text: str, blocks: list | None) -> None:
+        print(f"── updated message {ts} ──", text, "", sep="\n", file=self.stream)
+        self.stream.flush()
 
     def find_posted(
         self, channel: str, key: str, oldest: float, thread_ts: str | None = None

@@ -69,7 +69,12 @@ class Rejected(DeliveryError):
 
 
 class NotSent(DeliveryError):
-    """Nothing was posted, but a later attempt may work (rate limit, Slack unreachable)."""
+    """Nothing was posted, but a later attempt may work (rate limit, Slack unreachable);
+    `retry_after`: Slack's Retry-After in seconds, when it said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class InDoubt(DeliveryError):
@@ -81,6 +86,8 @@ class ReadBackFailed(DeliveryError):
 
 
 class Transport(Protocol):
+    via: str  # "slack" or "terminal": recorded on each delivered row
+
     def resolve_user(self, email: str) -> str | None:
         """Where a DM to `email` goes, or None when nobody (active) has that email."""
 
@@ -97,3 +104,6 @@ class Transport(Protocol):
 
     def upload_file(self, upload: FileUpload) -> Uploaded:
         """Share a file once; raise Rejected, NotSent or InDoubt like `post`."""
+
+    def update(self, channel_id: str, ts: str, text: str, blocks: list | None) -> None:
+        """Replace a posted message's content (safe to repeat); raise Rejected or NotSent."""

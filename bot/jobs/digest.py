@@ -1,16 +1,13 @@
-"""The weekly digest job: enqueue and deliver each `digest:` target's digest for a period (as
-bot/messages/digest_render.py renders it), then share its chart into the digest's thread.
+"""The weekly digest job: enqueue each `digest:` target's digest for a period (as
+bot/messages/digest_render.py renders it), with its overflow reply threaded under it and its
+chart as a file row shared into that thread.
 
-Three steps, so the weekly pipeline delivers alerts and digests in one pass: enqueue_digests
-(the digest and its overflow reply, threaded under it), a delivery pass, share_charts;
-post_digests does all three for `healthbot digest`. Messages go through the outbox like every
-other message (a rerun for the same period sends nothing new; `force` posts again under new
-keys). The chart is recorded in the outbox too, as a row of kind CHART_KIND enqueued once its
-digest is sent (the upload needs the digest's channel id and ts) and claimed at once: it is
-shared once, and a rerun retries it only when the last attempt certainly shared nothing. A
-failed upload never holds back the digest: the digest posts without the picture, and the
-reason is returned in DigestResult (the caller writes `details()` into the run) and stored on
-the chart's row.
+Everything goes through the outbox, so a rerun for the same period sends nothing new (`force`
+posts again under new keys) and a digest that could not be posted now is delivered by the
+sweep later, chart included: the chart's bytes are stored on its row. The chart is shared at
+most once: a share in doubt is `unknown` and reported, never repeated. A failed upload never
+holds back the digest: the digest posts without the picture, and the reason is returned in
+DigestResult (the caller writes `details()` into the run).
 """
 
 from __future__ import annotations
@@ -23,15 +20,14 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from bot.delivery.outbox_pass import CHART_KIND, DeliveryReport, deliver_pending
-from bot.delivery.transport_types import FileUpload, InDoubt, NotSent, Rejected, Transport
+from bot.delivery.outbox_pass import CHART_KIND, DeliveryReport, PassOptions, deliver_pending
+from bot.delivery.transport_types import Transport
 from bot.messages.digest_render import RenderedDigest, render_digests
 from scoring.batch.digest_inputs import load_digest_inputs
 from scoring.batch.views import PeriodView
 from scoring.config import Model
 from scoring.config.sections import DigestTarget
-from scoring.store.outbox import OutboxMessage, enqueue, get_row, is_paused
-from scoring.store.outbox_moves import claim, transition
+from scoring.store.outbox import OutboxMessage, enqueue, get_row, get_rows, is_paused
 from scoring.store.tables import utcnow
 
 log = logging.getLogger("healthbot.digest")
@@ -85,17 +81,19 @@ def post_digests(
     as_of: date | None = None,
     run_id: int | None = None,
     force: bool = False,
+    options: PassOptions | None = None,
 ) -> DigestResult:
-    """Post each target's digest of `view`'s period (overflow in its thread) and share its
-    chart there."""
+    """Post each target's digest of `view`'s period (overflow and chart in its thread)."""
     result = enqueue_digests(engine, model, view, as_of=as_of, run_id=run_id, force=force)
     result.delivery = deliver_pending(
         engine,
         transport,
-        redirect=model.delivery.redirect,
-        fallback_channel=model.alerts.fallback_channel,
+        options
+        or PassOptions(
+            redirect=model.delivery.redirect, fallback_channel=model.alerts.fallback_channel
+        ),
     )
-    return share_charts(engine, transport, result)
+    return collect_outcomes(engine, result)
 
 
 def enqueue_digests(
@@ -131,14 +129,20 @@ def enqueue_digests(
     return result
 
 
-def share_charts(engine: Engine, transport: Transport, result: DigestResult) -> DigestResult:
-    """After a delivery pass: share each sent digest's chart into its thread (see the module
-    docstring); the outcome of each lands on `result.posts`."""
-    for item, post in zip(result.rendered, result.posts, strict=True):
-        _share_chart(engine, transport, item, post, result.run_id)
+def collect_outcomes(engine: Engine, result: DigestResult) -> DigestResult:
+    """After a delivery pass: each digest's and chart's outcome, read from their rows."""
+    keys = [p.key for p in result.posts]
+    rows = get_rows(engine, keys + [chart_key(k) for k in keys])
+    paused = is_paused(engine)
+    for post in result.posts:
+        _outcome(post, rows.get(post.key), rows.get(chart_key(post.key)), paused)
     for failure in result.chart_failures:
         log.warning("digest chart not shared: %s", failure)
     return result
+
+
+def chart_key(digest: str) -> str:
+    return "digest-chart:" + digest.removeprefix("digest:")
 
 
 def digest_key(period: str, target: DigestTarget, suffix: str | None = None) -> str:
@@ -150,11 +154,24 @@ def digest_key(period: str, target: DigestTarget, suffix: str | None = None) -> 
 def _outbox_rows(
     item: RenderedDigest, key: str, period: str, run_id: int | None
 ) -> list[OutboxMessage]:
-    """The digest and, when a list overflows, its reply in the digest's thread."""
+    """The digest, its reply in the digest's thread when a list overflows, and its chart."""
     parts = [("digest", key, item.message, None)]
     if item.thread is not None:
         thread_key = "digest-thread:" + key.removeprefix("digest:")
         parts.append(("digest_thread", thread_key, item.thread, key))
+    chart = OutboxMessage(
+        chart_key(key),
+        CHART_KIND,
+        "channel",
+        item.target.channel,
+        item.labels["title"],
+        period=period,
+        run_id=run_id,
+        thread_key=key,
+        file_data=item.chart,
+        file_name=f"healthbot-digest-{period}.png",
+        file_alt=item.labels["alt_text"],
+    )
     return [
         OutboxMessage(
             row_key,
@@ -168,77 +185,32 @@ def _outbox_rows(
             thread_key=parent,
         )
         for kind, row_key, message, parent in parts
-    ]
+    ] + [chart]
 
 
-def _share_chart(
-    engine: Engine,
-    transport: Transport,
-    item: RenderedDigest,
-    post: DigestPost,
-    run_id: int | None,
+def _outcome(
+    post: DigestPost, parent: dict[str, Any] | None, chart: dict[str, Any] | None, paused: bool
 ) -> None:
-    """Upload the chart into the sent digest's thread, once; record the outcome on `post`."""
-    parent = get_row(engine, post.key)
     if parent is None:  # enqueued above; only a concurrent `forget` could remove it
         post.status, post.chart_error = "missing", "the digest is not in the outbox"
         return
     post.status, post.error = parent["status"], parent["error"]
     post.channel_id, post.ts = parent["channel_id"], parent["ts"]
-    if parent["status"] != "sent":
-        post.chart_error = f"the digest is {parent['status']}, so there is no thread to share into"
-        return
-    record = OutboxMessage(
-        "digest-chart:" + post.key.removeprefix("digest:"),
-        CHART_KIND,
-        "channel",
-        item.target.channel,
-        item.labels["title"],
-        period=item.digest.period,
-        run_id=run_id,
-        thread_key=post.key,
-    )
-    enqueue(engine, [record])  # a no-op when an earlier run recorded it
-    row = get_row(engine, record.key)
-    if row is None:
+    if chart is None:
         post.chart, post.chart_error = "missing", "the chart is not in the outbox"
         return
-    if row["status"] == "sent":
-        post.chart = "already uploaded"
-        return
-    if row["status"] != "pending":  # failed or unknown in an earlier run: never retried
-        post.chart, post.chart_error = row["status"], row["error"] or row["status"]
-        return
-    retry = f"`healthbot digest --period {item.digest.period}` tries again"
-    if not claim(engine, row, parent["channel_id"]):
-        if is_paused(engine):
-            post.chart, post.chart_error = "pending", f"delivery is paused; {retry}"
-        else:  # a concurrent run of the same digest claimed it first: not a failure
-            post.chart = "uploading elsewhere"
-        return
-    upload = FileUpload(
-        key=row["key"],
-        channel=parent["channel_id"],
-        filename=f"healthbot-digest-{item.digest.period}.png",
-        data=item.chart,
-        title=item.labels["title"],
-        alt_text=item.labels["alt_text"],
-        thread_ts=parent["ts"],
-    )
-    try:
-        done = transport.upload_file(upload)
-    except Rejected as exc:  # Slack said no: retrying would fail the same way
-        post.chart, post.chart_error = "failed", exc.reason
-        transition(engine, row, "failed", error=exc.reason)
-    except NotSent as exc:  # nothing was shared: the next run tries again
-        post.chart, post.chart_error = "pending", f"{exc.reason}; {retry}"
-        transition(engine, row, "pending", error=exc.reason)
-    except InDoubt as exc:  # may be shared: never again automatically
-        post.chart, post.chart_error = "unknown", f"in doubt: {exc.reason}"
-        transition(engine, row, "unknown", error=post.chart_error)
-    except BaseException:
-        transition(engine, row, "sending", error="in doubt: upload interrupted")
-        raise
+    status = chart["status"]
+    if status in ("sent", "printed"):
+        post.chart = "already uploaded" if post.already_sent else "uploaded"
+    elif status in ("failed", "unknown"):
+        post.chart, post.chart_error = status, chart["error"] or status
+    elif parent["status"] not in ("sent", "printed"):
+        post.chart = "waiting"
+        post.chart_error = (
+            f"the digest is {parent['status']}, so there is no thread to share into yet;"
+            " the delivery sweep shares it once the digest is posted"
+        )
     else:
-        post.chart = "uploaded"
-        transition(engine, row, "sent", channel_id=done.channel_id)
+        post.chart = "pending"
+        why = "delivery is paused" if paused else (chart["error"] or "not tried yet")
+        post.chart_error = f"{why}; the delivery sweep tries again"

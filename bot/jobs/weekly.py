@@ -1,34 +1,43 @@
-"""The weekly job: sync → score → compare → decide alerts → render → outbox → deliver → digest.
+"""The weekly job: sync → score → compare → decide alerts → render → outbox → deliver.
 
-Every message leaves through the outbox (bot/delivery/outbox_pass.py), so a rerun for the same
-period sends only what was not delivered before. The run is recorded in the run ledger.
+Every message leaves through the outbox (bot/delivery/outbox_pass.py), one DM per owner and
+period (bot/jobs/owner_dms.py) and one digest per target, so a rerun for the same period sends
+only what was not delivered before and updates a DM whose alerts changed. The run keeps
+delivering for up to `delivery.in_run_seconds` (backing off, honouring Retry-After), then
+leaves what is left to the worker's sweep (bot/jobs/sweep.py). Its status in the run ledger
+tells the truth: succeeded, delivering, failed, blocked or interrupted (scoring/store/runs.py).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from bot.delivery.outbox_pass import deliver_pending
-from bot.jobs.digest import enqueue_digests, share_charts
-from bot.messages.render import render_message, render_text
+from bot.delivery.outbox_pass import DeliveryReport, PassOptions, deliver_pending
+from bot.delivery.transport_types import Transport
+from bot.jobs.control import Interrupted, RunControl
+from bot.jobs.digest import collect_outcomes, enqueue_digests
+from bot.jobs.notices import expiry_notices, report_failure
+from bot.jobs.owner_dms import owner_dms
 from scoring.batch.jobs import load_model_signals, score_and_store
 from scoring.batch.views import PeriodView, latest_signal_dates, load_period
 from scoring.config import Model
-from scoring.decisions.overrides import expired_overrides
 from scoring.decisions.weekly import decide_week
+from scoring.errors import Blocked
 from scoring.periods import period_of
 from scoring.store import finish_run, load_accounts, start_run
-from scoring.store.alert_log import alert_history, record_alerts
+from scoring.store.alert_log import record_alerts
+from scoring.store.alert_shown import shown_alert_history
 from scoring.store.clicks import snoozes
-from scoring.store.csm_inputs import load_csm_inputs
 from scoring.store.outbox import OutboxMessage, enqueue
+from scoring.store.runs import open_rows
 
 log = logging.getLogger("healthbot.pipeline")
 
@@ -37,14 +46,30 @@ log = logging.getLogger("healthbot.pipeline")
 class WeeklyResult:
     period: str
     as_of: date
+    run_id: int | None = None
+    status: str = "running"
     accounts_scored: int = 0
     alerts: int = 0
     suppressed: int = 0
     messages: int = 0
-    delivery: Any = None
+    delivery: DeliveryReport | None = None
+    waiting: list[dict[str, Any]] = field(default_factory=list)  # open rows when it ended
     texts: list[str] = field(default_factory=list)
     digest_text: str = ""
     digest: Any = None  # bot.jobs.digest.DigestResult: each digest's and chart's outcome
+
+
+def pass_options(model: Model, control: RunControl | None = None) -> PassOptions:
+    """The delivery pass settings of the model file, for this worker."""
+    control = control or RunControl()
+    return PassOptions(
+        redirect=model.delivery.redirect,
+        fallback_channel=model.alerts.fallback_channel,
+        holder=control.holder,
+        grace=timedelta(seconds=model.delivery.read_back_grace_seconds),
+        stale=timedelta(seconds=model.schedule.stale_after_seconds),
+        should_stop=control.should_stop,
+    )
 
 
 def run_weekly(
@@ -52,68 +77,117 @@ def run_weekly(
     model: Model,
     model_dir: Path,
     as_of: date,
-    transport: Any,
+    transport: Transport,
     sync: bool = True,
     today: date | None = None,
+    control: RunControl | None = None,
+    attempt: int = 1,
 ) -> WeeklyResult:
     """One full weekly run for the period of `as_of`; raises on failure after recording it."""
+    control = control or RunControl()
     period = period_of(as_of)
-    run_id = start_run(engine, "weekly", period)
-    result = WeeklyResult(period, as_of)
-    try:
-        if sync and model.sources:
-            from scoring.sync import run_sync
-
-            run_sync(engine, model, model_dir, today or as_of + timedelta(days=1))
-        signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
-        scored = score_and_store(engine, model, [as_of], signals)[0]
-        result.accounts_scored = len(scored.scores.accounts)
-        view = load_period(engine, period)  # once: alerts, notices and digests all read it
-        accounts = load_accounts(engine)
-        messages = weekly_messages(engine, model, view, accounts, as_of, result, run_id, signals)
-        messages += expiry_notices(engine, view, as_of, run_id)
-        enqueue(engine, messages)
-        result.digest = enqueue_digests(
-            engine, model, view, as_of=as_of, run_id=run_id, accounts=accounts
-        )
-        result.digest_text = result.digest.text
-        result.messages = len(messages) + result.digest.messages
-        result.delivery = deliver_pending(
-            engine,
-            transport,
-            redirect=model.delivery.redirect,
-            fallback_channel=model.alerts.fallback_channel,
-        )
-        share_charts(engine, transport, result.digest)
-    except Exception as exc:
-        finish_run(
-            engine,
-            run_id,
-            "failed",
-            accounts_scored=result.accounts_scored,
-            alerts=result.alerts,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
-        raise
-    finish_run(
-        engine,
-        run_id,
-        "succeeded",
-        accounts_scored=result.accounts_scored,
-        alerts=result.alerts,
-        details=_delivery_details(result.delivery) | result.digest.details(),
+    run_id = start_run(
+        engine, "weekly", period, transport=transport.via, holder=control.holder, attempt=attempt
     )
+    result = WeeklyResult(period, as_of, run_id=run_id)
+    try:
+        _prepare(engine, model, model_dir, as_of, sync, today, control, result)
+        result.delivery = deliver_in_run(engine, transport, model, control, period)
+        result.digest = collect_outcomes(engine, result.digest)
+        result.digest_text = result.digest.text
+    except BaseException as exc:
+        status = _failure_status(exc)
+        result.status = status
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        finish_run(engine, run_id, status, **_counts(result), error=error)
+        raise
+    result.waiting = open_rows(engine, period, transport.via)
+    result.status = "delivering" if result.waiting else "succeeded"
+    details = _delivery_details(result.delivery) | result.digest.details()
+    finish_run(engine, run_id, result.status, **_counts(result), details=details)
     return result
 
 
-def _delivery_details(report: Any) -> dict[str, Any]:
+def _failure_status(exc: BaseException) -> str:
+    if isinstance(exc, Interrupted | KeyboardInterrupt | SystemExit):
+        return "interrupted"
+    return "blocked" if isinstance(exc, Blocked) else "failed"
+
+
+def _counts(result: WeeklyResult) -> dict[str, int]:
+    return {"accounts_scored": result.accounts_scored, "alerts": result.alerts}
+
+
+def _prepare(
+    engine: Engine,
+    model: Model,
+    model_dir: Path,
+    as_of: date,
+    sync: bool,
+    today: date | None,
+    control: RunControl,
+    result: WeeklyResult,
+) -> None:
+    """Everything up to the outbox: sync, score, decide, render and enqueue."""
+    if sync and model.sources:
+        from scoring.sync import run_sync
+
+        run_sync(engine, model, model_dir, today or as_of + timedelta(days=1))
+    control.checkpoint()
+    signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
+    scored = score_and_store(engine, model, [as_of], signals)[0]
+    result.accounts_scored = len(scored.scores.accounts)
+    control.checkpoint()
+    view = load_period(engine, result.period)  # once: alerts, notices and digests read it
+    accounts = load_accounts(engine)
+    messages = weekly_messages(engine, model, view, accounts, as_of, result, result.run_id, signals)
+    enqueue(engine, messages)
+    result.digest = enqueue_digests(
+        engine, model, view, as_of=as_of, run_id=result.run_id, accounts=accounts
+    )
+    result.messages = len(messages) + result.digest.messages
+    control.checkpoint()
+
+
+def deliver_in_run(
+    engine: Engine, transport: Transport, model: Model, control: RunControl, period: str
+) -> DeliveryReport:
+    """Delivery passes until the period's messages are out or `in_run_seconds` are spent:
+    between passes it waits for the earliest next attempt (Retry-After, the read-back grace)
+    or backs off (1, 2, 4 ... s) while Slack is unreachable."""
+    options = pass_options(model, control)
+    deadline = time.monotonic() + model.delivery.in_run_seconds
+    backoff = 1.0
+    while True:
+        report = deliver_pending(engine, transport, options)
+        waiting = open_rows(engine, period, transport.via)
+        if not waiting or report.paused or control.should_stop():
+            return report
+        wait = _next_wait(waiting, backoff, options.grace.total_seconds())
+        backoff = min(backoff * 2, 30.0) if report.stopped else 1.0
+        if time.monotonic() + wait > deadline or control.sleep(wait):
+            return report
+
+
+def _next_wait(waiting: list[dict[str, Any]], backoff: float, grace: float) -> float:
+    """Seconds until the first waiting row may be tried again (at least a short backoff)."""
+    from scoring.store.tables import utcnow
+
+    now = utcnow()
+    due = []
+    for row in waiting:
+        at = row["next_attempt_at"]
+        if at is None and row["status"] == "sending":  # a post in flight elsewhere
+            at = row["updated_at"] + timedelta(seconds=grace)
+        due.append(0.0 if at is None else (at - now).total_seconds())
+    return max(min(due, default=0.0), backoff)
+
+
+def _delivery_details(report: DeliveryReport | None) -> dict[str, Any]:
     if report is None:
         return {}
-    return {
-        k: getattr(report, k)
-        for k in ("sent", "failed", "unknown", "pending")
-        if hasattr(report, k)
-    }
+    names = ("sent", "updated", "failed", "unknown", "pending", "in_doubt")
+    return {k: getattr(report, k) for k in names}
 
 
 def weekly_messages(
@@ -126,113 +200,46 @@ def weekly_messages(
     run_id: int | None = None,
     signals: pd.DataFrame | None = None,
 ) -> list[OutboxMessage]:
-    """Alert DMs (one per owner) for `view`'s period, rendered and keyed for the outbox
-    (digests: bot/jobs/digest.py).
+    """One DM per owner for `view`'s period (alerts and notices), rendered and keyed for the
+    outbox (digests: bot/jobs/digest.py).
 
-    `signals` is what the scoring pass already read (with the alert rules' longer windows);
-    it is read again only when the caller has none.
+    The cooldown compares against alerts that were shown (scoring/store/alert_shown.py), so an
+    alert whose DM never arrived, or that sat in "and N more", is considered again. `signals`
+    is what the scoring pass already read; it is read again only when the caller has none.
     """
     if signals is None:
         signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
     last = latest_signal_dates(engine, signals, accounts["account_id"])
-    history = alert_history(engine, before=as_of)
+    history = shown_alert_history(engine, before=as_of)
     decision = decide_week(model, as_of, view, accounts, signals, last, history, snoozes(engine))
     result.alerts = len(decision.alerts)
     result.suppressed = len(decision.suppressed)
     record_alerts(engine, decision.alerts, view.period, as_of, run_id, decision.keys_by_account)
-    out: list[OutboxMessage] = []
-    for batch in decision.batches:
-        context = {
-            "period": view.period,
-            "owner_name": batch.owner_name,
-            "items": batch.items,
-            "more": batch.more,
-        }
-        message = render_message("alert_dm", **context)
-        result.texts.append(message.text)
-        out.append(
-            OutboxMessage(
-                key=batch.key,
-                run_id=run_id,
-                kind="alert_dm",
-                period=view.period,
-                target_kind="email",
-                target=batch.owner_email,
-                text=message.text,
-                blocks=message.blocks,
-            )
-        )
-    return out
+    names = dict(zip(view.scores["account_id"].astype(str), view.scores["name"], strict=True))
+    notices = expiry_notices(engine, view, as_of)
+    dms = owner_dms(engine, view.period, decision.batches, notices, names, run_id)
+    result.texts.extend(m.text for m in dms)
+    return dms
 
 
 def run_weekly_reporting(
-    engine: Engine, model: Model, model_dir: Path, as_of: date, transport: Any, sync: bool = True
+    engine: Engine,
+    model: Model,
+    model_dir: Path,
+    as_of: date,
+    transport: Transport,
+    sync: bool = True,
+    control: RunControl | None = None,
+    attempt: int = 1,
 ) -> WeeklyResult:
-    """`run_weekly`, and when it fails one short message to `admin_channel` before re-raising."""
+    """`run_weekly`, and when it fails one short message to `admin_channel` before re-raising
+    (a run by hand: a person is waiting for the answer, so it is reported at once)."""
     try:
-        return run_weekly(engine, model, model_dir, as_of, transport, sync=sync)
-    except Exception as exc:
-        report_failure(engine, model, period_of(as_of), exc, transport)
-        raise
-
-
-def report_failure(
-    engine: Engine, model: Model, period: str, exc: BaseException, transport: Any
-) -> None:
-    if not model.admin_channel:
-        return
-    error = f"{type(exc).__name__}: {exc}"
-    text = render_text("admin_failure", period=period, error=error[:500])
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    message = OutboxMessage(
-        key=f"admin:{period}:{stamp}",
-        kind="admin",
-        period=period,
-        target_kind="channel",
-        target=model.admin_channel,
-        text=text,
-        blocks=None,
-    )
-    try:
-        enqueue(engine, [message])
-        deliver_pending(engine, transport, fallback_channel=None)
-    except Exception:  # noqa: BLE001  (the database may be what failed)
-        log.exception("could not report the failed run to %s", model.admin_channel)
-
-
-def expiry_notices(
-    engine: Engine, view: PeriodView, as_of: date, run_id: int | None = None
-) -> list[OutboxMessage]:
-    """Tell owners whose override ran out since last week that the computed score is back."""
-    expired = expired_overrides(load_csm_inputs(engine), as_of - timedelta(days=7), as_of)
-    if expired.empty:
-        return []
-    scores = view.scores.set_index("account_id")
-    out = []
-    for row in expired.to_dict("records"):
-        account = row["account_id"]
-        if account not in scores.index or not isinstance(scores.loc[account, "owner_email"], str):
-            continue
-        info = scores.loc[account]
-        context = {
-            "name": info["name"],
-            "until": str(row["valid_until"])[:10],
-            "score": info["score_shown"],
-            "band": str(info["band"]).replace("_", " "),
-            "by": row["user_email"] or row["user_id"] or "someone",
-            "reason": row["reason"],
-        }
-        message = render_message("override_expired", **context)
-        out.append(
-            OutboxMessage(
-                key=f"override-expired:{row['id']}",
-                kind="notice",
-                period=view.period,
-                run_id=run_id,
-                target_kind="email",
-                target=info["owner_email"],
-                text=message.text,
-                blocks=message.blocks,
-            )
+        return run_weekly(
+            engine, model, model_dir, as_of, transport, sync=sync, control=control, attempt=attempt
         )
-    return out
+    except Interrupted:
+        raise
+    except Exception as exc:
+        report_failure(engine, model, period_of(as_of), exc, transport, control)
+        raise

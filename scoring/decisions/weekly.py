@@ -5,7 +5,6 @@ Pure: frames in, plain data out. The pipeline (bot/jobs/weekly.py) loads the fra
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -37,8 +36,19 @@ class OwnerAlerts:
 
     @property
     def owner_name(self) -> str:
-        local = self.owner_email.split("@", 1)[0]
-        return " ".join(p.capitalize() for p in local.replace("_", ".").split(".") if p)
+        return owner_name(self.owner_email)
+
+
+def owner_name(email: str) -> str:
+    """A greeting name from an email's local part: ann.lee@x.com → Ann Lee."""
+    local = email.split("@", 1)[0]
+    return " ".join(p.capitalize() for p in local.replace("_", ".").split(".") if p)
+
+
+def dm_key(period: str, owner_email: str) -> str:
+    """One alert DM per owner and period, whatever it carries: a rerun revises it, never
+    sends a second one."""
+    return f"alert:{period}:{owner_email}"
 
 
 @dataclass(frozen=True)
@@ -132,18 +142,10 @@ def owner_batches(
                     "playbook": playbook_dict(model, playbooks.get(row["account_id"])),
                 }
             )
-        key = f"alert:{period}:{owner}:{_content_key(alerts, group['account_id'])}"
-        out.append(
-            OwnerAlerts(owner or "(no owner)", items, max(len(group) - MAX_ACCOUNTS_PER_DM, 0), key)
-        )
+        owner = owner or "(no owner)"
+        more = max(len(group) - MAX_ACCOUNTS_PER_DM, 0)
+        out.append(OwnerAlerts(owner, items, more, dm_key(period, owner)))
     return out
-
-
-def _content_key(alerts: pd.DataFrame, account_ids: pd.Series) -> str:
-    """A hash of the (account, rule) pairs: a rerun with a new alert makes a new message."""
-    mine = alerts[alerts["account_id"].isin(account_ids)]
-    pairs = sorted(zip(mine["account_id"].astype(str), mine["rule"].astype(str), strict=True))
-    return hashlib.sha256(repr(pairs).encode()).hexdigest()[:12]
 
 
 def alert_history_rows(alerts: pd.DataFrame, as_of: date) -> pd.DataFrame:
