@@ -172,7 +172,7 @@ def _run(
         log.warning("%s: run interrupted: %s", period, exc)
         return None
     except Exception as exc:  # noqa: BLE001  (recorded on the run; reported below)
-        _after_failure(engine, model, period, exc, control, attempt)
+        _after_failure(engine, model, period, exc, control, attempt, transport)
         return None
 
 
@@ -183,6 +183,7 @@ def _after_failure(
     exc: Exception,
     control: RunControl,
     attempt: int,
+    transport: Transport,
 ) -> None:
     """A failed run is retried until it has failed `retries + 1` times, then reported once;
     a blocked one is reported at once and waits for a person."""
@@ -203,7 +204,8 @@ def _after_failure(
     text = render_text(
         "admin_run_state", status=status, period=period, error=error, attempts=failed
     )
-    report_to_admins(engine, model, f"admin:{period}:{status}:{attempt}", text, None, period)
+    key = f"admin:{period}:{status}:{attempt}"
+    report_to_admins(engine, model, key, text, transport, period, control)
 
 
 class Worker:
