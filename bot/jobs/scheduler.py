@@ -35,7 +35,7 @@ from bot.messages.render import render_text
 from scoring.config import Model
 from scoring.periods import last_complete_day, period_of
 from scoring.store.leases import release_lease, take_lease
-from scoring.store.runs import period_done, period_runs
+from scoring.store.runs import abandon_running, period_done, period_runs
 from scoring.store.tables import utcnow
 
 log = logging.getLogger("healthbot.scheduler")
@@ -77,6 +77,7 @@ def run_now(
             " `healthbot runs` shows how it goes"
         )
     control.leases.add(lease)
+    abandon_running(engine, period)
     try:
         with Heartbeat.for_model(engine, model, control):
             return run_weekly_reporting(
@@ -125,6 +126,7 @@ def run_if_due(
     if taken.took_over_from:
         log.warning("%s: took over the lease of %s (no heartbeat)", period, taken.took_over_from)
         reap_dead_runs(engine, model, timedelta(0), None, control)
+    abandon_running(engine, period)
     try:
         if period_done(engine, period, transport.via):  # finished while we took the lease
             return None
