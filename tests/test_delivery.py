@@ -11,30 +11,27 @@ import datetime as dt
 import io
 import json
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.delivery.outbox_pass import DeliveryReport, deliver_pending
-from bot.delivery.slack_client import make_clients
+from bot.delivery.outbox_pass import DeliveryReport, PassOptions, deliver_pending
+from bot.delivery.slack_client import DEFAULT_TIMEOUT, RATE_LIMIT_BUDGET, make_clients
 from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.terminal import TerminalTransport, safe_key
 from bot.delivery.transports import transport_from_env
-from scoring.store.outbox import (
-    OUTBOX,
-    OutboxMessage,
-    claim,
-    enqueue,
-    get_row,
-    list_outbox,
-    pending_rows,
-    set_paused,
-)
+from scoring.store.leases import LEASES, take_lease
+from scoring.store.outbox import OUTBOX, OutboxMessage, enqueue, get_row, list_outbox, set_paused
+from scoring.store.outbox_moves import claim, due_rows
+from scoring.store.tables import utcnow
 from tests.slack_double import SlackDouble
 
 PERIOD = "2026-W47"
+GRACE = dt.timedelta(seconds=1)  # the read-back grace of these tests (60 s in production)
 
 
 @pytest.fixture
@@ -46,6 +43,24 @@ def alert(email: str, n: int = 1, text: str | None = None) -> OutboxMessage:
     text = text or f"Your accounts need attention ({email})"
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     return OutboxMessage(f"alert:{PERIOD}:{email}:{n}", "alert_dm", "email", email, text, blocks)
+
+
+def owner_dm(email: str, accounts: list[str]) -> OutboxMessage:
+    """The week's one DM for `email` (bot/jobs/owner_dms.py): keyed by owner and period only,
+    revised by a rerun that decides other alerts."""
+    text = f"{len(accounts)} accounts need attention: {', '.join(accounts)}"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return OutboxMessage(
+        f"alert:{PERIOD}:{email}",
+        "alert_dm",
+        "email",
+        email,
+        text,
+        blocks,
+        period=PERIOD,
+        accounts=accounts,
+        revisable=True,
+    )
 
 
 def digest(channel: str) -> OutboxMessage:
@@ -62,9 +77,22 @@ def keys_posted(double: SlackDouble, channel: str) -> list[str]:
     return [m["metadata"]["event_payload"]["key"] for m in double.messages(channel)]
 
 
-def deliver(engine: Engine, transport: object, **kwargs: object) -> DeliveryReport:
-    kwargs.setdefault("fallback_channel", None)
-    return deliver_pending(engine, transport, redirect=None, **kwargs)  # type: ignore[arg-type]
+def deliver(engine: Engine, transport: object, **options: Any) -> DeliveryReport:
+    options.setdefault("grace", GRACE)
+    return deliver_pending(engine, transport, PassOptions(**options))  # type: ignore[arg-type]
+
+
+def after_grace(engine: Engine, key: str) -> None:
+    """Wait until the read-back grace of `key`'s post in doubt is over."""
+    until = row(engine, key)["next_attempt_at"]
+    assert until is not None, key
+    time.sleep(max(0.0, (until - utcnow()).total_seconds()) + 0.05)
+
+
+def shown(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        query = "SELECT account_id, outbox_key FROM alert_shown ORDER BY account_id"
+        return [tuple(r) for r in conn.exec_driver_sql(query)]
 
 
 def test_dm_to_found_owner_carries_metadata_key(
@@ -167,7 +195,43 @@ def test_rate_limited_post_waits_for_retry_after_then_sends_once(
     assert row(engine, msg.key)["attempts"] == 1
 
 
-def test_server_error_on_post_leaves_sending_and_next_pass_sends_once(
+def test_retry_after_beyond_the_call_budget_makes_the_row_wait_until_then(
+    engine: Engine, transport: SlackTransport, slack_double: SlackDouble
+) -> None:
+    """A call waits out Retry-After only within its budget; a longer one surfaces, the pass
+    stops and the row is not tried before Slack said, then sent once."""
+    msg, other = digest("general"), digest("cs-alerts")
+    enqueue(engine, [msg, other])
+    wait = int(RATE_LIMIT_BUDGET) + 20
+    slack_double.fail_next("chat.postMessage", status=429, retry_after=wait)
+    started = utcnow()
+    first = deliver(engine, transport)
+    assert (first.sent, first.pending, first.in_doubt, first.stopped) == (0, 2, 0, True)
+    assert "rate limited" in (first.waiting_reason or "")
+    assert [c.status for c in slack_double.calls("chat.postMessage")] == [429]  # no waiting
+    limited = row(engine, msg.key)
+    assert limited["status"] == "pending" and "rate limited" in limited["error"]
+    expected = started + dt.timedelta(seconds=wait)
+    assert abs((limited["next_attempt_at"] - expected).total_seconds()) < 5
+    assert row(engine, other.key)["attempts"] == 0  # the pass stopped: Slack is not taking any
+
+    assert [r["key"] for r in due_rows(engine, utcnow(), ("pending",))] == [other.key]
+    deliver(engine, transport)  # before Retry-After: that row is left alone
+    assert keys_posted(slack_double, "general") == []
+    assert row(engine, msg.key)["attempts"] == 1
+
+    with engine.begin() as conn:  # Retry-After is over
+        conn.execute(
+            sa.update(OUTBOX).where(OUTBOX.c.key == msg.key).values(next_attempt_at=utcnow())
+        )
+    deliver(engine, transport)
+    assert keys_posted(slack_double, "general") == [msg.key]
+    assert keys_posted(slack_double, "cs-alerts") == [other.key]
+    assert {r["status"] for r in list_outbox(engine)} == {"sent"}
+    assert len(slack_double.calls("chat.postMessage")) == 3  # the 429, then one post each
+
+
+def test_server_error_on_post_is_read_back_after_the_grace_and_sent_once(
     engine: Engine, transport: SlackTransport, slack_double: SlackDouble
 ) -> None:
     msg = alert("alice@example.com")
@@ -178,7 +242,13 @@ def test_server_error_on_post_leaves_sending_and_next_pass_sends_once(
     doubtful = row(engine, msg.key)
     assert doubtful["status"] == "sending" and "HTTP 500" in doubtful["error"]
     assert len(slack_double.calls("chat.postMessage")) == 1  # no blind retry
+    assert doubtful["next_attempt_at"] > doubtful["updated_at"]  # the grace: history catches up
 
+    early = deliver(engine, transport)  # within the grace: not read back, not posted
+    assert (early.sent, early.in_doubt) == (0, 1)
+    assert slack_double.calls("conversations.history") == []
+
+    after_grace(engine, msg.key)
     second = deliver(engine, transport)
     assert (second.sent, second.in_doubt, second.pending) == (1, 0, 0)
     [history] = slack_double.calls("conversations.history")
@@ -200,6 +270,7 @@ def test_lost_answer_is_found_by_metadata_and_not_posted_again(
     assert (first.sent, first.in_doubt) == (1, 1)
     assert row(engine, msg.key)["status"] == "sending"
 
+    after_grace(engine, msg.key)
     second = deliver(engine, transport)
     assert (second.sent, second.in_doubt, second.pending) == (1, 0, 0)
     [stored] = slack_double.messages("cs-alerts")
@@ -217,6 +288,7 @@ def test_failed_read_back_marks_unknown_and_never_resends(
     enqueue(engine, [msg])
     slack_double.fail_next("chat.postMessage", status=503)
     deliver(engine, transport)
+    after_grace(engine, msg.key)
     slack_double.fail_next("conversations.history", **fault)
     report = deliver(engine, transport)
     assert (report.unknown, report.sent, report.in_doubt, report.pending) == (1, 0, 0, 0)
@@ -229,20 +301,28 @@ def test_failed_read_back_marks_unknown_and_never_resends(
     assert len(slack_double.calls("conversations.history")) == fault.get("times", 1)
 
 
-def test_worker_that_died_mid_post_is_read_back_only_once_stale(
+def test_worker_that_died_mid_post_is_read_back_once_its_lease_is_stale(
     engine: Engine, transport: SlackTransport, slack_double: SlackDouble
 ) -> None:
     msg = alert("bob@example.com")
     enqueue(engine, [msg])
-    assert claim(engine, pending_rows(engine)[0], "U2")  # a worker claims, then dies
-    live = deliver(engine, transport)  # could still be posting: hands off
+    stale_after = dt.timedelta(minutes=2)
+    assert take_lease(engine, "weekly:2026-W47", "worker-1", stale_after).won
+    [pending] = due_rows(engine, utcnow(), ("pending",))
+    assert claim(engine, pending, "U2", holder="worker-1")  # a worker claims, then dies
+    time.sleep(GRACE.total_seconds() + 0.05)  # the claim is older than the grace...
+    live = deliver(engine, transport, holder="worker-2")  # ...but its heartbeat is fresh
     assert (live.sent, live.in_doubt) == (0, 1)
     assert slack_double.all_calls == []
-    with engine.begin() as conn:
-        old = row(engine, msg.key)["updated_at"] - dt.timedelta(minutes=11)
-        conn.execute(sa.update(OUTBOX).where(OUTBOX.c.key == msg.key).values(updated_at=old))
-    stale = deliver(engine, transport)
+    with engine.begin() as conn:  # no heartbeat for longer than `stale`: the worker is gone
+        old = utcnow() - stale_after - dt.timedelta(seconds=1)
+        conn.execute(
+            sa.update(LEASES).where(LEASES.c.holder == "worker-1").values(heartbeat_at=old)
+        )
+    stale = deliver(engine, transport, holder="worker-2")
     assert (stale.sent, stale.in_doubt) == (1, 0)
+    sent = row(engine, msg.key)
+    assert (sent["claimed_by"], sent["attempts"]) == ("worker-2", 2)
     assert [c.method for c in slack_double.all_calls] == [
         "conversations.open",
         "conversations.history",
@@ -255,14 +335,60 @@ def test_worker_that_died_mid_post_is_read_back_only_once_stale(
 def test_second_pass_and_rerun_send_nothing_new(
     engine: Engine, transport: SlackTransport, slack_double: SlackDouble
 ) -> None:
-    week = [alert("alice@example.com"), alert("bob@example.com"), digest("general")]
+    week = [owner_dm("alice@example.com", ["a1"]), owner_dm("bob@example.com", ["b1"])]
+    week.append(digest("general"))
     assert enqueue(engine, week) == 3
     assert deliver(engine, transport).sent == 3
     assert deliver(engine, transport) == DeliveryReport()
-    assert enqueue(engine, [*week, alert("alice@example.com", 2)]) == 1  # the rerun
+    assert enqueue(engine, week) == 0  # a rerun deciding the same: nothing new, no revision
+    assert deliver(engine, transport) == DeliveryReport()
+    assert len(slack_double.calls("chat.postMessage")) == 3
+    assert slack_double.calls("chat.update") == []
+    assert shown(engine) == [("a1", week[0].key), ("b1", week[1].key)]
+
+
+def test_rerun_with_a_new_alert_updates_the_same_dm_in_place(
+    engine: Engine, transport: SlackTransport, slack_double: SlackDouble
+) -> None:
+    """One DM per owner and period: a rerun whose alerts changed revises the row and the DM
+    already in Slack is updated (chat.update), never posted a second time; an account added
+    by the update is not shown (the owner was not notified of an edit)."""
+    first = owner_dm("alice@example.com", ["a1"])
+    enqueue(engine, [first])
     assert deliver(engine, transport).sent == 1
-    assert len(slack_double.calls("chat.postMessage")) == 4
-    assert keys_posted(slack_double, "U1") == [week[0].key, alert("alice@example.com", 2).key]
+    [posted] = slack_double.messages("U1")
+
+    rerun = owner_dm("alice@example.com", ["a1", "a2"])
+    assert rerun.key == first.key
+    assert enqueue(engine, [rerun]) == 0  # the same row, revised
+    report = deliver(engine, transport)
+    assert (report.sent, report.updated, report.pending) == (0, 1, 0)
+    assert len(slack_double.calls("chat.postMessage")) == 1
+    [update] = slack_double.calls("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == ("D1", posted["ts"])
+    [edited] = slack_double.messages("U1")
+    assert edited["ts"] == posted["ts"] and edited["text"] == rerun.text
+    assert edited["blocks"] == rerun.blocks and "edited" in edited
+    assert edited["metadata"]["event_payload"]["key"] == first.key  # still found by key
+    done = row(engine, first.key)
+    assert (done["status"], done["revision"], done["posted_revision"]) == ("sent", 1, 1)
+    assert shown(engine) == [("a1", first.key)]  # a2 came with the update: not shown
+    assert deliver(engine, transport) == DeliveryReport()  # updated once
+    assert len(slack_double.calls("chat.update")) == 1
+
+
+def test_rerun_before_the_dm_was_sent_sends_the_latest_content_once(
+    engine: Engine, transport: SlackTransport, slack_double: SlackDouble
+) -> None:
+    enqueue(engine, [owner_dm("alice@example.com", ["a1"])])
+    rerun = owner_dm("alice@example.com", ["a1", "a2"])
+    assert enqueue(engine, [rerun]) == 0
+    report = deliver(engine, transport)
+    assert (report.sent, report.updated) == (1, 0)
+    [posted] = slack_double.messages("U1")
+    assert posted["text"] == rerun.text
+    assert slack_double.calls("chat.update") == []
+    assert shown(engine) == [("a1", rerun.key), ("a2", rerun.key)]
 
 
 def test_concurrent_passes_send_each_message_once(
@@ -313,7 +439,7 @@ def test_redirect_sends_everything_to_the_test_channel(
     engine: Engine, transport: SlackTransport, slack_double: SlackDouble
 ) -> None:
     enqueue(engine, [alert("alice@example.com"), alert("maria@example.com"), digest("cs-alerts")])
-    report = deliver_pending(engine, transport, redirect="general", fallback_channel="cs-alerts")
+    report = deliver(engine, transport, redirect="general", fallback_channel="cs-alerts")
     assert (report.sent, report.fallbacks) == (3, 0)
     texts = [m["text"] for m in slack_double.messages("general")]
     assert [t.splitlines()[0] for t in texts] == [
@@ -331,7 +457,7 @@ def test_terminal_transport_prints_and_writes_json(engine: Engine, tmp_path: Pat
     dm, channel = alert("maria@example.com"), digest("cs-alerts")
     enqueue(engine, [dm, channel])
     report = deliver(engine, TerminalTransport(out, stream))
-    assert report.sent == 2
+    assert (report.sent, report.pending) == (2, 0)
     assert json.loads((out / f"{safe_key(dm.key)}.json").read_text()) == {
         "to": "maria@example.com",
         "text": dm.text,
@@ -345,8 +471,14 @@ def test_terminal_transport_prints_and_writes_json(engine: Engine, tmp_path: Pat
     printed = stream.getvalue()
     assert f"── to maria@example.com ({dm.key}) ──\n{dm.text}\n" in printed
     assert "── to #cs-alerts" in printed
-    assert {(r["status"], r["channel_id"]) for r in list_outbox(engine)} == {("sent", "terminal")}
+    # Printed, never a Slack delivery: a Slack pass still sends them.
+    rows = list_outbox(engine)
+    assert {(r["status"], r["channel_id"], r["delivered_via"]) for r in rows} == {
+        ("printed", "terminal", "terminal")
+    }
     assert safe_key(dm.key) == "alert_2026-W47_maria@example.com_1"
+    assert deliver(engine, TerminalTransport(out, stream)).sent == 0  # printed once
+    assert stream.getvalue().count(f"({dm.key})") == 1
 
 
 def test_transport_from_env(slack_double: SlackDouble, tmp_path: Path) -> None:
@@ -359,14 +491,19 @@ def test_transport_from_env(slack_double: SlackDouble, tmp_path: Path) -> None:
     assert isinstance(transport_from_env({"SLACK_BOT_TOKEN": " "}, tmp_path), TerminalTransport)
 
 
-def test_clients_retry_posts_only_on_rate_limits() -> None:
+def test_clients_retry_posts_only_on_rate_limits_within_a_capped_time() -> None:
     clients = make_clients("xoxb-secret", environ={})
-    assert [type(h).__name__ for h in clients.post.retry_handlers] == ["RateLimitErrorRetryHandler"]
+    assert [type(h).__name__ for h in clients.post.retry_handlers] == [
+        "CappedRateLimitRetryHandler"
+    ]
     assert [type(h).__name__ for h in clients.read.retry_handlers] == [
-        "RateLimitErrorRetryHandler",
+        "CappedRateLimitRetryHandler",
         "ConnectionErrorRetryHandler",
         "ServerErrorRetryHandler",
     ]
+    for client in (clients.post, clients.read):  # SIGTERM: every call ends within ~20 s
+        assert client.timeout == DEFAULT_TIMEOUT <= 10
+        assert client.retry_handlers[0].budget == RATE_LIMIT_BUDGET <= 10
     assert clients.post.base_url == "https://slack.com/api/"
     assert "xoxb-secret" not in repr(clients)
 

@@ -114,18 +114,16 @@ def test_a_rerun_posts_and_uploads_nothing_new(
 
 
 @pytest.mark.parametrize(
-    ("method", "fault", "chart", "reason", "retried"),
+    ("method", "fault", "chart", "reason"),
     [
-        ("upload_url", {"status": 500}, "pending", "upload_url answered HTTP 500", True),
         (
             "files.getUploadURLExternal",
             {"error": "file_uploads_disabled"},
             "failed",
             "disabled",
-            False,
         ),
-        ("files.completeUploadExternal", {"status": 500}, "unknown", "in doubt: HTTP 500", False),
-        ("files.completeUploadExternal", {"error": "not_in_channel"}, "failed", "not_in_ch", False),
+        ("files.completeUploadExternal", {"status": 500}, "unknown", "in doubt: HTTP 500"),
+        ("files.completeUploadExternal", {"error": "not_in_channel"}, "failed", "not_in_ch"),
     ],
 )
 def test_a_failed_upload_still_posts_the_digest_and_records_why(
@@ -136,12 +134,14 @@ def test_a_failed_upload_still_posts_the_digest_and_records_why(
     fault: dict,
     chart: str,
     reason: str,
-    retried: bool,
 ) -> None:
+    """A chart that cannot be shared (refused for good, or shared in doubt) never holds back
+    the digest, is reported in the run, and is never shared again: at most once."""
     prepared = prepare_weeks(engine)
     slack_double.fail_next(method, **fault)
     result = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
     assert slack_double.pending_faults() == {}
+    assert result.status == "succeeded"  # nothing is left to deliver: the chart is settled
     [digest] = top_level(slack_double)
     assert digest["metadata"]["event_payload"]["key"] == KEY
     assert not [u for u in slack_double.uploads.values() if u.completed]
@@ -153,11 +153,39 @@ def test_a_failed_upload_still_posts_the_digest_and_records_why(
     assert row["status"] == chart and reason in row["error"]
 
     posts = len(slack_double.calls("chat.postMessage"))
+    completes = len(slack_double.calls("files.completeUploadExternal"))
     again = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
     assert len(slack_double.calls("chat.postMessage")) == posts  # the digest is not resent
-    shared = [u for u in slack_double.uploads.values() if u.completed]
-    assert len(shared) == int(retried)
-    assert again.digest.posts[0].chart == ("uploaded" if retried else chart)
+    assert len(slack_double.calls("files.completeUploadExternal")) == completes  # nor the chart
+    assert not [u for u in slack_double.uploads.values() if u.completed]
+    assert again.digest.posts[0].chart == chart
+
+
+def test_an_upload_slack_did_not_take_is_retried_within_the_run_and_shared_once(
+    engine: Engine, transport: SlackTransport, slack_double: SlackDouble
+) -> None:
+    """The upload URL answered 500: nothing was shared, so the run's next delivery pass
+    shares the chart (the old design left it for the next run)."""
+    prepared = prepare_weeks(engine)
+    slack_double.fail_next("upload_url", status=500)
+    result = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    assert slack_double.pending_faults() == {}
+    assert result.status == "succeeded" and result.waiting == []
+    [digest] = top_level(slack_double)
+    [post] = result.digest.posts
+    assert (post.status, post.chart, post.chart_error) == ("sent", "uploaded", None)
+    assert len(slack_double.calls("files.getUploadURLExternal")) == 2  # one ticket per try
+    [shared] = [u for u in slack_double.uploads.values() if u.completed]
+    assert shared.thread_ts == digest["ts"] and shared.data == result.digest.rendered[0].chart
+    row = get_row(engine, f"digest-chart:{PERIOD}:#cs-health")
+    assert (row["status"], row["error"], row["attempts"]) == ("sent", None, 2)
+    details = last_run(engine, "weekly")["details"]
+    assert "notes" not in details and details["digests"][0]["chart"] == "uploaded"
+
+    again = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    assert len(top_level(slack_double)) == 1
+    assert len(slack_double.calls("files.completeUploadExternal")) == 1
+    assert again.digest.posts[0].chart == "already uploaded"
 
 
 def test_the_chart_waits_while_the_digest_is_not_sent(
@@ -166,15 +194,20 @@ def test_the_chart_waits_while_the_digest_is_not_sent(
     prepared = prepare_weeks(engine)
     set_paused(engine, True)
     held = post_digests(engine, prepared.model, transport, load_period(engine, PERIOD))
-    assert held.posts[0].status == "pending" and "pending" in held.posts[0].chart_error
-    assert (
-        slack_double.all_calls == []
-        and get_row(engine, f"digest-chart:{PERIOD}:#cs-health") is None
-    )
+    [post] = held.posts
+    assert (post.status, post.chart) == ("pending", "waiting")
+    assert "the digest is pending" in post.chart_error and "sweep" in post.chart_error
+    assert slack_double.all_calls == []
+    # The chart is queued with the digest, its bytes on the row, for whichever pass comes next.
+    chart = get_row(engine, f"digest-chart:{PERIOD}:#cs-health")
+    assert (chart["status"], chart["thread_key"], chart["attempts"]) == ("pending", KEY, 0)
+    assert chart["file_data"] == held.rendered[0].chart
     set_paused(engine, False)
     sent = post_digests(engine, prepared.model, transport, load_period(engine, PERIOD))
     assert (sent.posts[0].status, sent.posts[0].chart) == ("sent", "uploaded")
-    assert len(top_level(slack_double)) == 1
+    [digest] = top_level(slack_double)
+    [shared] = slack_double.uploads.values()
+    assert shared.completed and shared.thread_ts == digest["ts"]
 
 
 def test_two_targets_in_one_channel_get_their_own_digests(

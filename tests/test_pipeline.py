@@ -68,15 +68,25 @@ def test_drops_reach_their_owner_once_with_reason_and_playbook(engine, slack_dou
     assert not any(f"{accounts.loc[a, 'name']} (" in joined for a in quiet)
 
 
+def shares(double: SlackDouble) -> int:
+    """Files shared (the digest chart): the delivery pass counts them with the posts."""
+    return sum(u.completed for u in double.uploads.values())
+
+
 def test_a_second_run_for_the_same_period_sends_nothing_new(engine, slack_double):
     prepared = prepare(engine)
     transport = workspace(slack_double, owners(prepared.portfolio))
     first = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
     posts = len(slack_double.calls("chat.postMessage"))
-    assert first.delivery.sent == posts > 0
+    assert shares(slack_double) == 1  # the digest's chart, shared by the same pass
+    assert first.delivery.sent == posts + 1 and posts > 0
+    assert (first.status, first.waiting) == ("succeeded", [])
     second = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
     assert len(slack_double.calls("chat.postMessage")) == posts
-    assert second.delivery.sent == 0
+    assert slack_double.calls("chat.update") == []  # the same alerts: nothing to update
+    assert shares(slack_double) == 1
+    assert (second.delivery.sent, second.delivery.updated) == (0, 0)
+    assert second.status == "succeeded"
 
 
 def test_snoozed_accounts_stay_quiet(engine, slack_double):
@@ -114,10 +124,17 @@ def test_pause_holds_messages_and_resume_sends_them(engine, slack_double):
     set_paused(engine, True)
     held = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
     assert slack_double.calls("chat.postMessage") == [] and held.delivery.pending > 0
+    assert slack_double.uploads == {}
+    # Everything is queued, nothing delivered: the run says so rather than "succeeded".
+    assert held.status == "delivering" and len(held.waiting) == held.delivery.pending
+    assert list_runs(engine).iloc[0]["status"] == "delivering"
     set_paused(engine, False)
     resumed = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
     assert resumed.delivery.sent == held.delivery.pending
-    assert len(slack_double.calls("chat.postMessage")) == held.delivery.pending
+    assert len(slack_double.calls("chat.postMessage")) + shares(slack_double) == (
+        held.delivery.pending
+    )
+    assert (resumed.status, resumed.waiting) == ("succeeded", [])
 
 
 def test_redirect_sends_everything_to_the_test_channel(engine, slack_double):
@@ -215,6 +232,13 @@ def test_an_override_survives_weekly_runs_and_expires_on_time(engine, slack_doub
     )
     info = slack_double.calls("users.lookupByEmail")
     assert any(c.params.get("email") == owner for c in info) and user.startswith("U")
+    # The notice is part of the owner's one DM of the week, not a message of its own.
+    week = [
+        c.params["metadata"]["event_payload"]["key"]
+        for c in slack_double.calls("chat.postMessage")
+        if c.params.get("channel") == user and "2026-W47" in str(c.params.get("text"))
+    ]
+    assert week == [f"alert:2026-W47:{owner}"]
 
 
 def test_a_champion_leaving_is_an_alert_rule(engine, slack_double):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+import threading
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,17 @@ from scoring.store import (
     start_run,
 )
 from scoring.store.bulk import write_frame
+from scoring.store.leases import (
+    LEASES,
+    Taken,
+    heartbeat,
+    holds,
+    list_leases,
+    live_holders,
+    release_all,
+    set_lease_run,
+    take_lease,
+)
 from scoring.store.snapshot_points import points_long
 from scoring.store.tables import utcnow
 from tests.db_fixtures import dump_tables
@@ -392,18 +404,103 @@ def test_forget_removes_the_account_everywhere_and_nothing_else(engine: Engine) 
 # ---- runs and leases ---------------------------------------------------------------------
 
 
-def test_runs_and_leases(engine: Engine) -> None:
-    run_id = start_run(engine, "score", "2026-W47")
-    finish_run(engine, run_id, "ok", accounts_scored=12, details={"note": "x"})
-    run = last_run(engine, "score")
+def test_runs(engine: Engine) -> None:
+    run_id = start_run(engine, "weekly", "2026-W47", transport="slack", holder="worker-1")
+    running = last_run(engine, "weekly")
+    assert running is not None
+    assert (running["status"], running["transport"], running["holder"]) == (
+        "running",
+        "slack",
+        "worker-1",
+    )
+    assert running["attempt"] == 1 and running["finished_at"] is None
+    finish_run(engine, run_id, "delivering", accounts_scored=12, details={"note": "x"})
+    run = last_run(engine, "weekly")
     assert run is not None
-    assert (run["status"], run["accounts_scored"], run["details"]) == ("ok", 12, {"note": "x"})
+    assert (run["status"], run["accounts_scored"], run["details"]) == (
+        "delivering",
+        12,
+        {"note": "x"},
+    )
     assert run["finished_at"] >= run["started_at"]
     assert last_run(engine, "sync") is None
-    assert acquire_lease(engine, "weekly", "worker-1", timedelta(minutes=5))
-    assert not acquire_lease(engine, "weekly", "worker-2", timedelta(minutes=5))
-    assert acquire_lease(engine, "weekly", "worker-1", timedelta(minutes=5))  # renew
-    release_lease(engine, "weekly", "worker-1")
-    assert acquire_lease(engine, "weekly", "worker-2", timedelta(minutes=5))
+    with pytest.raises(ValueError, match="unknown run status 'ok'"):
+        finish_run(engine, run_id, "ok")
+    assert last_run(engine, "weekly")["status"] == "delivering"  # unchanged
+
+
+def _beat_at(engine: Engine, holder: str, when: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.update(LEASES).where(LEASES.c.holder == holder).values(heartbeat_at=when))
+
+
+def test_leases_are_held_by_heartbeat_and_taken_over_only_when_stale(engine: Engine) -> None:
+    stale = timedelta(minutes=2)
+    assert take_lease(engine, "weekly:2026-W47", "worker-1", stale, run_id=7) == Taken(True)
+    refused = take_lease(engine, "weekly:2026-W47", "worker-2", stale)
+    assert (refused.won, refused.held_by) == (False, "worker-1")
+    assert take_lease(engine, "weekly:2026-W47", "worker-1", stale).won  # renew: no takeover
+    assert take_lease(engine, "sweep", "worker-1", stale).won
+    assert heartbeat(engine, "worker-1", stale) == 2  # one UPDATE renews all it holds
+    assert heartbeat(engine, "worker-2", stale) == 0
+    assert live_holders(engine, stale) == {"worker-1"}
+
+    # A heartbeat younger than `stale` keeps the lease, however long the run has been going.
+    _beat_at(engine, "worker-1", utcnow() - stale + timedelta(seconds=20))
+    assert not take_lease(engine, "weekly:2026-W47", "worker-2", stale).won
+    set_lease_run(engine, "weekly:2026-W47", "worker-1", 8)
+
+    # No heartbeat for `stale`: the worker is gone and its lease is taken over, naming the run
+    # it protected so the caller can mark that run abandoned.
+    _beat_at(engine, "worker-1", utcnow() - stale - timedelta(seconds=1))
+    assert live_holders(engine, stale) == set()
+    taken = take_lease(engine, "weekly:2026-W47", "worker-2", stale)
+    assert taken == Taken(True, took_over_from="worker-1", abandoned_run=8)
+    assert holds(engine, "weekly:2026-W47", "worker-2")
+    assert not holds(engine, "weekly:2026-W47", "worker-1")
+    assert heartbeat(engine, "worker-1", stale) == 1  # it learns it lost one (keeps `sweep`)
+    assert live_holders(engine, stale) == {"worker-1", "worker-2"}
+
+    release_lease(engine, "weekly:2026-W47", "worker-2")
+    assert take_lease(engine, "weekly:2026-W47", "worker-3", stale) == Taken(True)
+    assert release_all(engine, "worker-1") == 1
+    assert {r["name"]: r["holder"] for r in list_leases(engine)} == {"weekly:2026-W47": "worker-3"}
+    # The old entry point still answers the same question.
+    assert not acquire_lease(engine, "weekly:2026-W47", "worker-1", stale)
+    release_lease(engine, "weekly:2026-W47", "worker-3")
+    assert acquire_lease(engine, "weekly:2026-W47", "worker-1", stale)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT holder FROM leases")).scalar() == "worker-2"
+        assert conn.execute(sa.text("SELECT holder FROM leases")).scalar() == "worker-1"
+
+
+def _race(engine: Engine, name: str, holders: list[str], stale: timedelta) -> dict[str, Taken]:
+    """`holders` call take_lease at the same moment, each on its own thread."""
+    start = threading.Barrier(len(holders))
+    results: dict[str, Taken] = {}
+
+    def take(holder: str) -> None:
+        start.wait()
+        results[holder] = take_lease(engine, name, holder, stale)
+
+    threads = [threading.Thread(target=take, args=(h,)) for h in holders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_a_stale_lease_is_taken_over_by_exactly_one_worker(engine: Engine) -> None:
+    """The staleness is re-checked inside the transaction that takes the lease, so workers
+    racing for a dead worker's lease never both win."""
+    stale = timedelta(minutes=2)
+    for round_ in range(5):
+        name = f"weekly:round-{round_}"
+        assert take_lease(engine, name, "dead", stale, run_id=round_).won
+        _beat_at(engine, "dead", utcnow() - timedelta(minutes=10))
+        results = _race(engine, name, [f"w{i}" for i in range(4)], stale)
+        winners = [h for h, r in results.items() if r.won]
+        assert len(results) == 4 and len(winners) == 1, results
+        assert results[winners[0]].took_over_from == "dead"
+        assert results[winners[0]].abandoned_run == round_
+        assert holds(engine, name, winners[0])
