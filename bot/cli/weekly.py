@@ -1,5 +1,4 @@
-"""`healthbot run-weekly`, `scheduler` and `runs`: the weekly pipeline by hand, on a schedule,
-and its ledger."""
+"""`healthbot run-weekly` and `scheduler`: the weekly pipeline by hand and on a schedule."""
 
 from __future__ import annotations
 
