@@ -95,7 +95,10 @@ def deliver_pending(
         report.paused = True
     else:
         now = utcnow()
-        live = live_holders(engine, opts.stale)
+        # A pass of this worker is the only one it runs: its own `sending` rows with no
+        # outcome are left from a pass that failed before it could record one (the database
+        # went away mid-post), not posts in flight.
+        live = live_holders(engine, opts.stale) - {opts.holder}
         found, unknown = settle_in_doubt(engine, transport, now, live, opts.grace)
         report.sent += found
         report.unknown += unknown

@@ -4,7 +4,10 @@ chart as a file row shared into that thread.
 
 Everything goes through the outbox, so a rerun for the same period sends nothing new (`force`
 posts again under new keys) and a digest that could not be posted now is delivered by the
-sweep later, chart included: the chart's bytes are stored on its row. The chart is shared at
+sweep later, chart included: the chart's bytes are stored on its row. A digest is queued once
+per period with its thread and chart: a rerun after a data fix adds nothing to it (an overflow
+reply that the first digest did not need would contradict it); `healthbot digest --force`
+posts a corrected one. The chart is shared at
 most once: a share in doubt is `unknown` and reported, never repeated. A failed upload never
 holds back the digest: the digest posts without the picture, and the reason is returned in
 DigestResult (the caller writes `details()` into the run).
@@ -52,7 +55,7 @@ class DigestPost:
 class DigestResult:
     period: str
     posts: list[DigestPost] = field(default_factory=list)
-    messages: int = 0  # rendered (digests and overflow replies), new or already enqueued
+    messages: int = 0  # digests, overflow replies and charts: new or queued by an earlier run
     delivery: DeliveryReport | None = None
     text: str = ""  # the first digest's text, for terminals and logs
     run_id: int | None = None
@@ -123,9 +126,11 @@ def enqueue_digests(
         post = DigestPost(item.target.channel, key)
         post.already_sent = before is not None and before["status"] == "sent"
         result.posts.append(post)
-        rows += _outbox_rows(item, key, view.period, run_id)
+        mine = _outbox_rows(item, key, view.period, run_id)
+        result.messages += len(mine)
+        if before is None:  # a digest is queued once per period, with its thread and chart
+            rows += mine
     enqueue(engine, rows)
-    result.messages = len(rows)
     return result
 
 
