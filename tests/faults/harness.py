@@ -120,8 +120,9 @@ def clean_run(template: Path, workdir: Path) -> Expected:
     if run.returncode != 0:
         last = (run.stdout + run.stderr).strip().splitlines()[-1:]
         note = f"the clean run failed ({run.returncode}): {' '.join(last)}"
-    elif set(got.count) - {k for k in got.count if k.startswith("admin:")} != keys:
-        note = f"the clean run posted {sorted(got.count)}, its outbox holds {sorted(keys)}"
+    elif got.keys() != keys or got.charts != sum(r["kind"] == "digest" for r in messages):
+        note = f"the clean run posted {sorted(got.count)} and {got.charts} chart(s); its outbox"
+        note += f" holds {sorted(keys)}"
     return Expected(
         as_of,
         period_of(as_of),
