@@ -5,6 +5,7 @@ HealthbotError                 anything a user can cause; the CLI prints `str(er
 ├── DataError                  a source or stored data breaks a rule (sync refuses it whole)
 │   └── Blocked                a refusal retrying cannot fix: the weekly run is `blocked`
 ├── LookupFailed               an ACCOUNT argument matched nothing, or more than one account
+├── OutboxActionRefused        `outbox retry`/`resolve` does not apply to that row (nothing changed)
 └── OutputCheckFailed          the engine produced something its own contract forbids (a bug)
 """
 
@@ -41,6 +42,16 @@ class LookupFailed(HealthbotError):
     @property
     def exit_code(self) -> int:  # type: ignore[override]
         return 2 if self.candidates else 1
+
+
+class OutboxActionRefused(HealthbotError):
+    """A person asked to retry or resolve an outbox row that is not in a state where that
+    applies (or no such row exists); the message names the key and its status, and nothing
+    was changed. `closest` holds near-miss keys for an unknown one."""
+
+    def __init__(self, message: str, closest: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.closest = closest or []
 
 
 class OutputCheckFailed(HealthbotError):

@@ -245,11 +245,15 @@ class SlackDouble:
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> SlackDouble:
-        """Bind an OS-chosen port and serve from a daemon thread (idempotent)."""
+    def start(self, port: int = 0) -> SlackDouble:
+        """Bind `port` (default: one the OS chooses) and serve from a daemon thread (idempotent).
+
+        After ``stop()`` everything recorded is kept, so ``start(port=...)`` on the old port (or
+        ``restart()``) brings the same workspace back, as when Slack's API returns from an outage.
+        """
         if self._server is None:
             self._stopping.clear()
-            self._server = _Server(("127.0.0.1", 0), _Handler)
+            self._server = _Server(("127.0.0.1", port), _Handler)
             self._server.double = self
             self._thread = threading.Thread(
                 target=self._server.serve_forever, args=(0.05,), name="slack-double", daemon=True
@@ -266,6 +270,14 @@ class SlackDouble:
             if self._thread is not None:
                 self._thread.join(timeout=5)
             self._server = self._thread = None
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop, refuse connections for `down_seconds`, and serve again on the same port with
+        every message, upload and fault kept."""
+        port = self._server.server_address[1] if self._server is not None else 0
+        self.stop()
+        threading.Event().wait(down_seconds)
+        self.start(port)
 
     def __enter__(self) -> SlackDouble:
         return self.start()
@@ -439,6 +451,13 @@ class SlackDouble:
             except _ApiError:
                 return []
             return copy.deepcopy(self._history.get(cid, []))
+
+    def all_messages(self) -> list[dict[str, Any]]:
+        """Every stored message of every channel and DM, thread replies and posts whose answer
+        was dropped (hang) included, oldest first; each carries its ``channel`` id."""
+        with self._lock:
+            found = [m | {"channel": cid} for cid, ms in self._history.items() for m in ms]
+            return copy.deepcopy(sorted(found, key=lambda m: Decimal(m["ts"])))
 
     def ephemeral_messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         with self._lock:

@@ -323,6 +323,45 @@ def test_concurrent_posts_get_unique_increasing_ts(slack_double) -> None:
     assert tss == sorted(tss)
 
 
+def test_all_messages_lists_channels_dms_thread_replies_and_hung_posts(slack_double, client):
+    parent = client.chat_postMessage(channel="C1", text="digest", metadata=METADATA)["ts"]
+    client.chat_postMessage(channel="C1", text="overflow", thread_ts=parent)
+    client.chat_postMessage(channel="U2", text="your accounts")
+    slack_double.fail_next("chat.postMessage", hang=True)
+    with pytest.raises((OSError, http.client.HTTPException)):
+        client.chat_postMessage(channel="C2", text="answer lost")
+
+    found = slack_double.all_messages()
+
+    assert [(m["channel"], m["text"]) for m in found] == [
+        ("C1", "digest"),
+        ("C1", "overflow"),
+        ("D2", "your accounts"),
+        ("C2", "answer lost"),
+    ]
+    assert found[1]["thread_ts"] == parent and found[0]["metadata"] == METADATA
+
+
+def test_restart_refuses_connections_while_down_then_serves_the_same_state(slack_double, client):
+    client.chat_postMessage(channel="C1", text="before the outage")
+    url = slack_double.url
+    slack_double.stop()
+
+    with pytest.raises(urllib.error.URLError):
+        client.chat_postMessage(channel="C1", text="refused")
+    slack_double.start(port=int(url.rsplit(":", 1)[1]))
+    client.chat_postMessage(channel="C1", text="after the outage")
+    slack_double.restart(down_seconds=0.1)
+
+    assert slack_double.url == url
+    assert [m["text"] for m in slack_double.messages("C1")] == [
+        "before the outage",
+        "after the outage",
+    ]
+    assert client.auth_test()["ok"] is True
+    assert len(slack_double.calls("chat.postMessage")) == 2  # the refused one never arrived
+
+
 def test_reset_keeps_directory_but_forgets_traffic(slack_double, client) -> None:
     client.chat_postMessage(channel="C1", text="x")
     slack_double.fail_next("auth.test", error="invalid_auth")

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "bot.cli.delivery",
     "bot.cli.db",
     "bot.cli.weekly",
+    "bot.cli.runs",
     "bot.cli.reference",
     "bot.cli.sync",
     "bot.cli.forget",

@@ -1,5 +1,4 @@
-"""`healthbot run-weekly`, `scheduler` and `runs`: the weekly pipeline by hand, on a schedule,
-and its ledger."""
+"""`healthbot run-weekly` and `scheduler`: the weekly pipeline by hand and on a schedule."""
 
 from __future__ import annotations
 
@@ -10,8 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.cli.context import Context, add_output_options
-from bot.cli.output import emit
+from bot.cli.context import Context
 from scoring.errors import HealthbotError
 from scoring.periods import last_complete_day, parse_date
 
@@ -45,17 +43,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     scheduler.set_defaults(func=run_scheduler)
-
-    runs = sub.add_parser(
-        "runs",
-        parents=[common],
-        help="list recent runs and their messages",
-        epilog="examples:\n  healthbot runs\n  healthbot runs --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    runs.add_argument("--limit", type=int, default=20)
-    add_output_options(runs)
-    runs.set_defaults(func=run_runs)
 
 
 def _transport(ctx: Context):  # noqa: ANN202
@@ -128,28 +115,3 @@ def run_scheduler(ctx: Context) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     return run_worker(ctx.engine, ctx.model, ctx.config_path.parent, _transport(ctx))
-
-
-def run_runs(ctx: Context) -> int:
-    from scoring.store.ledger import list_runs
-
-    frame = list_runs(ctx.engine, ctx.args.limit)
-
-    def text() -> str:
-        if frame.empty:
-            return "no runs yet"
-        lines = [
-            f"{'id':>4} {'kind':<8} {'period':<9} {'status':<9} {'started':<16} "
-            f"{'accts':>6} {'alerts':>6} {'sent':>5} {'fail':>5} {'unkn':>5} {'pend':>5}"
-        ]
-        for r in frame.itertuples():
-            lines.append(
-                f"{r.id:>4} {r.kind:<8} {r.period or '':<9} {r.status:<9} "
-                f"{str(r.started_at)[:16]:<16} {r.accounts_scored:>6} {r.alerts:>6} "
-                f"{r.sent:>5} {r.failed:>5} {r.unknown:>5} {r.pending:>5}"
-                + (f"  {r.error}" if r.error else "")
-            )
-        return "\n".join(lines)
-
-    emit(ctx.args, frame, text)
-    return 0

@@ -53,10 +53,11 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._done.wait(self.every):
             try:
-                held = heartbeat(self.engine, self.control.holder, self.stale)
+                names = set(self.control.leases)
+                held = heartbeat(self.engine, self.control.holder, self.stale, names)
             except Exception as exc:  # noqa: BLE001  (the database may be away for a while)
                 log.warning("heartbeat failed: %s", exc)
                 continue
-            if held < len(self.control.leases):
+            if held < len(names & self.control.leases):
                 log.error("this worker's lease was taken over; stopping the run")
                 self.control.lost.set()

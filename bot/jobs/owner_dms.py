@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.messages.render import render_message, render_text
 from scoring.decisions.weekly import OwnerAlerts, dm_key, owner_name
 from scoring.store.alert_shown import listed_accounts
-from scoring.store.outbox import OutboxMessage, get_rows
+from scoring.store.outbox import OutboxMessage, period_rows
 
 DM_KIND = "alert_dm"
 
@@ -55,7 +55,10 @@ def owner_dms(
     for notice in notices:
         owner = notice["owner_email"]
         dms.setdefault(owner, OwnerDM(owner)).notices.append(notice)
-    existing = get_rows(engine, [dm_key(period, owner) for owner in dms])
+    existing = period_rows(engine, period, DM_KIND)
+    for row in existing.values():  # a DM already sent whose alerts all went away: update it
+        if row["posted_accounts"] is not None and row["target"] not in dms:
+            dms[row["target"]] = OwnerDM(row["target"])
     out = []
     for owner, dm in sorted(dms.items()):
         key = dm_key(period, owner)

@@ -35,7 +35,7 @@ from bot.messages.render import render_text
 from scoring.config import Model
 from scoring.periods import last_complete_day, period_of
 from scoring.store.leases import release_lease, take_lease
-from scoring.store.runs import period_done, period_runs
+from scoring.store.runs import abandon_running, period_done, period_runs
 from scoring.store.tables import utcnow
 
 log = logging.getLogger("healthbot.scheduler")
@@ -77,6 +77,7 @@ def run_now(
             " `healthbot runs` shows how it goes"
         )
     control.leases.add(lease)
+    abandon_running(engine, period)
     try:
         with Heartbeat.for_model(engine, model, control):
             return run_weekly_reporting(
@@ -125,6 +126,7 @@ def run_if_due(
     if taken.took_over_from:
         log.warning("%s: took over the lease of %s (no heartbeat)", period, taken.took_over_from)
         reap_dead_runs(engine, model, timedelta(0), None, control)
+    abandon_running(engine, period)
     try:
         if period_done(engine, period, transport.via):  # finished while we took the lease
             return None
@@ -172,7 +174,7 @@ def _run(
         log.warning("%s: run interrupted: %s", period, exc)
         return None
     except Exception as exc:  # noqa: BLE001  (recorded on the run; reported below)
-        _after_failure(engine, model, period, exc, control, attempt)
+        _after_failure(engine, model, period, exc, control, attempt, transport)
         return None
 
 
@@ -183,6 +185,7 @@ def _after_failure(
     exc: Exception,
     control: RunControl,
     attempt: int,
+    transport: Transport,
 ) -> None:
     """A failed run is retried until it has failed `retries + 1` times, then reported once;
     a blocked one is reported at once and waits for a person."""
@@ -203,7 +206,8 @@ def _after_failure(
     text = render_text(
         "admin_run_state", status=status, period=period, error=error, attempts=failed
     )
-    report_to_admins(engine, model, f"admin:{period}:{status}:{attempt}", text, None, period)
+    key = f"admin:{period}:{status}:{attempt}"
+    report_to_admins(engine, model, key, text, transport, period, control)
 
 
 class Worker:

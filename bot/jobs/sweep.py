@@ -2,8 +2,8 @@
 waits for next week.
 
 One sweep (under the `sweep` lease, so one worker at a time) marks runs whose worker died as
-`abandoned`, runs a delivery pass (sends what is pending, reads back posts in doubt, updates
-revised DMs), stops messages still undelivered after `delivery.give_up_hours`, reports the
+`abandoned`, stops messages still undelivered after `delivery.give_up_hours`, runs a delivery
+pass (sends what is pending, reads back posts in doubt, updates revised DMs), reports the
 messages that stopped (once), and turns `delivering` runs whose messages are all out into
 `succeeded`.
 """
@@ -54,9 +54,9 @@ def sweep(engine: Engine, model: Model, transport: Transport, control: RunContro
         report.abandoned = reap_dead_runs(engine, model, stale, transport, control)
         if control.should_stop():
             return report
-        report.delivery = deliver_pending(engine, transport, pass_options(model, control))
-        after = timedelta(hours=model.delivery.give_up_hours)
+        after = timedelta(hours=model.delivery.give_up_hours)  # before sending: too late is late
         report.given_up = len(give_up_old(engine, utcnow(), after))
+        report.delivery = deliver_pending(engine, transport, pass_options(model, control))
         report.reported = report_stopped(engine, model, transport, control)
         report.completed = complete_delivered_runs(engine)
     finally:
@@ -100,7 +100,7 @@ def report_stopped(engine: Engine, model: Model, transport: Transport, control: 
     if rows:
         text = render_text("admin_undelivered", rows=rows)
         key = f"admin:undelivered:{rows[0]['id']}-{rows[-1]['id']}:{len(rows)}"
-        report_to_admins(engine, model, key, text, None, None, control)
+        report_to_admins(engine, model, key, text, transport, None, control)
     return len(rows)
 
 

@@ -10,6 +10,7 @@ proves that its `sending` outbox rows are still in flight (`live_holders`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,15 +80,18 @@ def set_lease_run(engine: Engine, name: str, holder: str, run_id: int) -> None:
         )
 
 
-def heartbeat(engine: Engine, holder: str, stale: timedelta) -> int:
-    """Renew every lease `holder` holds; returns how many it still holds (0: it lost them)."""
+def heartbeat(
+    engine: Engine, holder: str, stale: timedelta, names: Collection[str] | None = None
+) -> int:
+    """Renew the leases `holder` holds (only `names`, when given: a lease the worker failed
+    to release, say while the database was away, is left to go stale); returns how many it
+    still holds (fewer than `names`: it lost some)."""
     now = utcnow()
+    query = sa.update(LEASES).where(LEASES.c.holder == holder)
+    if names is not None:
+        query = query.where(LEASES.c.name.in_(sorted(names)))
     with engine.begin() as conn:
-        result = conn.execute(
-            sa.update(LEASES)
-            .where(LEASES.c.holder == holder)
-            .values(heartbeat_at=now, expires_at=now + stale)
-        )
+        result = conn.execute(query.values(heartbeat_at=now, expires_at=now + stale))
         return int(result.rowcount)
 
 

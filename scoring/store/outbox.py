@@ -225,6 +225,13 @@ def get_rows(engine: Engine, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         return {r["key"]: dict(r) for r in found}
 
 
+def period_rows(engine: Engine, period: str, kind: str) -> dict[str, dict[str, Any]]:
+    """Rows of one kind for one period, by key."""
+    query = sa.select(OUTBOX).where(OUTBOX.c.period == period, OUTBOX.c.kind == kind)
+    with engine.connect() as conn:
+        return {r["key"]: dict(r) for r in conn.execute(query).mappings()}
+
+
 def set_paused(engine: Engine, paused: bool) -> None:
     """Flip the pause flag every worker checks before claiming a row (see `claim`)."""
     value = "true" if paused else "false"

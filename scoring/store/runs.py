@@ -214,3 +214,11 @@ def interrupt_runs_of(engine: Engine, holder: str) -> list[int]:
     with engine.connect() as conn:
         ids = list(conn.execute(query).scalars())
     return [i for i in ids if set_status(engine, i, "interrupted", was=("running",))]
+
+
+def abandon_running(engine: Engine, period: str) -> list[int]:
+    """Under the period's lease, with no run of ours going: every `running` run of the period
+    is a dead one (its worker died, or its end could not be written while the database was
+    away)."""
+    ids = [r["id"] for r in period_runs(engine, period) if r["status"] == "running"]
+    return [i for i in ids if set_status(engine, i, "abandoned", was=("running",))]
