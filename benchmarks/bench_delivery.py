@@ -2,7 +2,8 @@
 
 What is measured is our own overhead per message: one users.lookupByEmail and one
 chat.postMessage over loopback HTTP with the real slack_sdk client, plus the outbox's claim and
-mark-sent transactions. Real Slack adds network latency and per-channel rate limits on top, so
+mark-delivered transactions (the latter records the DM's listed accounts as shown, as a weekly
+run's DMs do). Real Slack adds network latency and per-channel rate limits on top, so
 this is the ceiling the bot itself imposes, not a prediction of a real workspace's speed.
 
     python -m benchmarks.bench_delivery [--messages 1000] [--postgres URL]
@@ -22,7 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.delivery.outbox_pass import deliver_pending
+from bot.delivery.outbox_pass import PassOptions, deliver_pending
 from bot.delivery.slack_client import make_clients
 from bot.delivery.slack_transport import SlackTransport
 from scoring.store import make_engine, upgrade
@@ -67,16 +68,29 @@ def main(messages: int = 1000, postgres_url: str | None = None) -> float:
         enqueue(
             engine,
             [
-                OutboxMessage(f"alert:bench:{e}:1", "alert_dm", "email", e, text, blocks)
+                OutboxMessage(
+                    f"alert:bench:{e}",  # one DM per owner and period, as bot/jobs/owner_dms.py
+                    "alert_dm",
+                    "email",
+                    e,
+                    text,
+                    blocks,
+                    period="bench",
+                    accounts=[f"{e}:a{k}" for k in range(3)],
+                    revisable=True,
+                )
                 for e in owners
             ],
         )
         transport = SlackTransport(make_clients(double.token, double.url + "/api/"))
         start = time.perf_counter()
-        report = deliver_pending(engine, transport, redirect=None, fallback_channel=None)
+        report = deliver_pending(engine, transport, PassOptions(holder="bench"))
         elapsed = time.perf_counter() - start
         posted = len(double.calls("chat.postMessage"))
+        with engine.connect() as conn:
+            shown = conn.execute(sa.text("SELECT count(*) FROM alert_shown")).scalar()
     assert report.sent == messages == posted, (report, posted)
+    assert shown == 3 * messages, shown
     rate = messages / elapsed
     backend = "postgresql" if postgres_url else "sqlite"
     print(

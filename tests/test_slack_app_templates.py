@@ -13,6 +13,7 @@ from bot.messages.render import (
     MAX_FALLBACK_TEXT,
     check_blocks,
     render_message,
+    render_text,
     render_view,
 )
 from bot.slack.listeners.actions import OUTCOMES, Origin, with_state
@@ -84,6 +85,14 @@ def limits(message: Any) -> None:
     assert_harmless({"text": message.text, "blocks": message.blocks})
 
 
+def dm_limits(message: Any) -> None:
+    """`limits` for the alert DM, whose fallback text has always carried names unescaped (its
+    blocks are what Slack shows, and they must be harmless)."""
+    check_blocks(message.blocks)
+    assert len(message.blocks) <= MAX_BLOCKS and len(message.text) <= MAX_FALLBACK_TEXT
+    assert_harmless(message.blocks)
+
+
 NOTICE_KINDS = [
     "no_match",
     "empty_query",
@@ -147,24 +156,43 @@ def test_cards_fit_shared_or_not() -> None:
         assert ("card_share" in ids) is not shared and "alert_ack" in ids
 
 
+def alert_item(i: int, name: str = HUGE) -> dict[str, Any]:
+    """An alert DM item as scoring.decisions.weekly builds it."""
+    return {
+        "account_id": f"acc-{i}",
+        "name": name,
+        "emoji": "🔴",
+        "band_label": "critical",
+        "score": 10.0,
+        "previous_score": 50.0,
+        "delta": -40.0,
+        "arr": 1e6,
+        "renewal_date": "2027-01-01",
+        "reasons": [name] * 5,
+        "playbook": {"name": name, "steps": [name], "links": [name]},
+    }
+
+
 def test_a_full_alert_dm_keeps_under_fifty_blocks_with_every_state_line() -> None:
-    items = [
-        {
-            "account_id": f"acc-{i}",
-            "name": HUGE,
-            "emoji": "🔴",
-            "band_label": "critical",
-            "score": 10.0,
-            "previous_score": 50.0,
-            "delta": -40.0,
-            "arr": 1e6,
-            "renewal_date": "2027-01-01",
-            "reasons": [HUGE] * 5,
-            "playbook": {"name": HUGE, "steps": [HUGE], "links": [HUGE]},
-        }
-        for i in range(10)
-    ]
-    dm = render_message("alert_dm", period="2026-W47", owner_name=HUGE, items=items, more=5)
+    items = [alert_item(i) for i in range(10)]
+    notices = [huge_notice(i) for i in range(5)]
+    change = render_text("alert_dm_change", added=[HUGE] * 3, removed=[HUGE] * 2).strip()
+    dm = render_message(
+        "alert_dm",
+        period="2026-W47",
+        owner_name=HUGE,
+        items=items,
+        more=5,
+        notices=notices,
+        change=change,
+    )
+    dm_limits(dm)
+    texts = json.dumps(dm.blocks)
+    assert dm.blocks[1]["type"] == "context" and "Updated since it was first sent" in texts
+    assert dm.text.startswith("Updated since it was first sent:")
+    # The notices follow the alerts, in one section (clipped to Slack's 3,000 characters).
+    assert [b["type"] for b in dm.blocks[-2:]] == ["divider", "section"]
+    assert dm.blocks[-1]["text"]["text"].startswith("The override on ")
     blocks = dm.blocks
     state = {"acknowledged_by": HUGE, "snoozed_until": "2026-12-06", "last_note": HUGE}
     for i in range(10):
@@ -173,6 +201,52 @@ def test_a_full_alert_dm_keeps_under_fifty_blocks_with_every_state_line() -> Non
     assert len(blocks) <= MAX_BLOCKS
     assert sum(b.get("block_id", "").startswith("state:") for b in blocks) == 10
     assert sum(b.get("block_id", "").startswith("alert:") for b in blocks) == 10
+
+
+def huge_notice(i: int) -> dict[str, Any]:
+    """An override-expired notice as bot/jobs/owner_dms.py hands it to the DM."""
+    notice = {
+        "account_id": f"acc-{i}",
+        "name": HUGE,
+        "until": "2026-11-21",
+        "score": 71.5,
+        "band": "healthy",
+        "by": HUGE,
+        "reason": HUGE,
+    }
+    return notice | {"line": render_text("override_notice", **notice)}
+
+
+def test_an_alert_dm_with_only_notices_and_one_without_a_change_line() -> None:
+    """The owner's one DM also goes out with no alerts (notices only); the change line is
+    there only when a rerun changed a DM already sent."""
+    only = render_message(
+        "alert_dm",
+        period="2026-W47",
+        owner_name=HUGE,
+        items=[],
+        more=0,
+        notices=[huge_notice(1)],
+        change=None,
+    )
+    dm_limits(only)
+    assert only.blocks[0]["text"]["text"] == "Health notices · 2026-W47"
+    assert only.text.startswith("Health notices · 2026-W47")
+    assert "The override on " in only.text and "Updated since" not in only.text
+    assert not any(b.get("block_id", "").startswith("alert:") for b in only.blocks)
+    plain = render_message(
+        "alert_dm",
+        period="2026-W47",
+        owner_name="Ana",
+        items=[alert_item(1, "Acme")],
+        more=0,
+        notices=[],
+        change=None,
+    )
+    dm_limits(plain)
+    assert [b["type"] for b in plain.blocks[:2]] == ["header", "section"]
+    assert "Updated since" not in plain.text and "The override on" not in plain.text
+    assert plain.blocks[-1].get("block_id") == "alert:acc-1"  # no notices section after it
 
 
 def test_views_fit() -> None:
