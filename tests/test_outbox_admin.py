@@ -127,6 +127,8 @@ def test_retry_failed_requeues_every_failed_row_and_only_those(cli: Engine, caps
 def test_retry_failed_of_one_period_leaves_other_periods(cli: Engine, capsys) -> None:
     w47 = make(cli, dm("alert:W47:a@x.com", W47), "failed")
     w48 = make(cli, dm("alert:W48:a@x.com", W48), "failed")
+    assert main(["outbox", "retry", w47, "--period", W47]) == 1  # a key names one row already
+    assert "--period goes with --failed" in capsys.readouterr().err
     assert main(["outbox", "retry", "--failed", "--period", W48]) == 0
     assert f"requeued {w48}" in capsys.readouterr().out
     assert get_row(cli, w48)["status"] == "pending"
