@@ -73,10 +73,11 @@ def test_runs_lists_the_demo_weekly_runs_and_a_rerun_sends_nothing(demo_dir, mon
     runs = json.loads(capsys.readouterr().out)
     weekly = [r for r in runs if r["kind"] == "weekly"]
     assert len(weekly) == 2 and all(r["status"] == "succeeded" for r in weekly)
-    assert sum(r["sent"] for r in weekly) > 0
-    assert main(["run-weekly", "--no-sync"]) == 0  # the demo's last period again
+    assert all(r["transport"] == "terminal" for r in weekly)
+    assert sum(r["printed"] for r in weekly) > 0 and sum(r["sent"] for r in weekly) == 0
+    assert main(["run-weekly", "--no-sync", "--terminal"]) == 0  # the demo's last period again
     out = capsys.readouterr().out
-    assert "sent 0," in out and "failed 0" in out
+    assert ": succeeded;" in out and "sent 0," in out and "failed 0" in out
 
 
 def test_check_on_the_demo_model_is_clean(demo_dir, monkeypatch, capsys):

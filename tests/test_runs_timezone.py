@@ -35,7 +35,7 @@ def test_start_and_finish_run_store_utc_in_a_non_utc_session(engine_off_utc: Eng
             assert conn.exec_driver_sql("SHOW TimeZone").scalar() == SESSION_TZ
     before = utcnow()
     run_id = start_run(engine_off_utc, "score", "2026-W47")
-    finish_run(engine_off_utc, run_id, "ok", accounts_scored=3)
+    finish_run(engine_off_utc, run_id, "succeeded", accounts_scored=3)
     after = utcnow()
     run = last_run(engine_off_utc, "score")
     assert run is not None and run["id"] == run_id
