@@ -23,6 +23,7 @@ from scoring.config import Model
 from scoring.decisions.overrides import expired_overrides
 from scoring.store.csm_inputs import load_csm_inputs
 from scoring.store.outbox import OutboxMessage, enqueue
+from scoring.store.runs import period_runs
 
 log = logging.getLogger("healthbot.pipeline")
 
@@ -63,13 +64,16 @@ def report_to_admins(
     transport: Transport | None = None,
     period: str | None = None,
     control: RunControl | None = None,
+    run_id: int | None = None,
 ) -> bool:
     """Log `text`, and queue it for `admin_channel` (when set) under `key`; with a transport,
     deliver it now. False when it could not be queued (the database may be what failed)."""
     log.error("report: %s", text)
     if not model.admin_channel:
         return True
-    message = OutboxMessage(key, "admin", "channel", model.admin_channel, text, period=period)
+    message = OutboxMessage(
+        key, "admin", "channel", model.admin_channel, text, period=period, run_id=run_id
+    )
     try:
         enqueue(engine, [message])
         if transport is not None:
@@ -93,7 +97,9 @@ def report_failure(
     error = f"{type(exc).__name__}: {exc}"
     text = render_text("admin_failure", period=period, error=error[:500])
     key = f"admin:{period}:failed:{attempt}:{_stamp()}"
-    report_to_admins(engine, model, key, text, transport, period, control)
+    runs = period_runs(engine, period)  # the failed run, so `healthbot runs` shows its report
+    run_id = runs[-1]["id"] if runs else None
+    report_to_admins(engine, model, key, text, transport, period, control, run_id)
 
 
 def _stamp() -> str:

@@ -72,6 +72,7 @@ def due_updates(engine: Engine, now: dt.datetime) -> list[dict[str, Any]]:
     query = sa.select(OUTBOX).where(
         OUTBOX.c.status == "sent",
         OUTBOX.c.delivered_via == "slack",
+        OUTBOX.c.ts.is_not(None),  # settled by hand (`outbox resolve --sent`): no ts to edit
         OUTBOX.c.revision > sa.func.coalesce(OUTBOX.c.posted_revision, 0),
         due,
     )
