@@ -97,8 +97,10 @@ def report_failure(
     error = f"{type(exc).__name__}: {exc}"
     text = render_text("admin_failure", period=period, error=error[:500])
     key = f"admin:{period}:failed:{attempt}:{_stamp()}"
-    runs = period_runs(engine, period)  # the failed run, so `healthbot runs` shows its report
-    run_id = runs[-1]["id"] if runs else None
+    try:  # the failed run, so `healthbot runs` shows its report
+        run_id = period_runs(engine, period)[-1]["id"]
+    except Exception:  # noqa: BLE001  (no run, or the database is what failed)
+        run_id = None
     report_to_admins(engine, model, key, text, transport, period, control, run_id)
 
 
