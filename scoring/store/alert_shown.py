@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
@@ -53,13 +54,6 @@ def insert_shown(
     ids = sorted({str(a) for a in account_ids})
     if not ids:
         return 0
-    existing = set(
-        conn.execute(
-            sa.select(ALERT_SHOWN.c.account_id).where(
-                ALERT_SHOWN.c.period == period, ALERT_SHOWN.c.account_id.in_(ids)
-            )
-        ).scalars()
-    )
     rows = [
         {
             "period": period,
@@ -69,11 +63,12 @@ def insert_shown(
             "shown_at": when or utcnow(),
         }
         for a in ids
-        if a not in existing
     ]
-    if rows:
-        conn.execute(sa.insert(ALERT_SHOWN), rows)
-    return len(rows)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(ALERT_SHOWN).on_conflict_do_nothing(
+        index_elements=["period", "account_id"]
+    )
+    return len(conn.execute(stmt.returning(ALERT_SHOWN.c.account_id), rows).all())
 
 
 def mark_shown(engine: Engine, period: str, account_id: str, how: str = "opened") -> bool:
