@@ -74,7 +74,7 @@ def test_runs_lists_the_demo_weekly_runs_and_a_rerun_sends_nothing(demo_dir, mon
     weekly = [r for r in runs if r["kind"] == "weekly"]
     assert len(weekly) == 2 and all(r["status"] == "succeeded" for r in weekly)
     assert sum(r["sent"] for r in weekly) > 0
-    assert main(["run-weekly", "--no-sync"]) == 0  # the demo's last period again
+    assert main(["run-weekly", "--no-sync", "--terminal"]) == 0  # the demo's last period again
     out = capsys.readouterr().out
     assert "sent 0," in out and "failed 0" in out
 
@@ -109,6 +109,6 @@ def test_run_weekly_defaults_to_the_period_the_scheduler_would_run(
     expected = due_as_of(load_model(tmp_path / "healthbot.yml"), now)
     assert expected is not None and expected != last_complete_day("UTC", now)
     monkeypatch.chdir(tmp_path)
-    main(["run-weekly", "--no-sync"])
+    main(["run-weekly", "--no-sync", "--terminal"])
     out = capsys.readouterr().out
     assert f"(as of {expected})" in out or f"weekly run for {expected} failed" in out, out

@@ -253,12 +253,13 @@ def test_socket_mode_needs_no_signing_secret_and_starts_the_scheduler_hook(
     fake.start_background = lambda **kw: calls.append(kw) or "running"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "bot.jobs.scheduler", fake)
     ctx = SimpleNamespace(environ={}, config_path=Path("/srv/healthbot.yml"))
-    assert serve.start_background_scheduler(ctx, engine, model) == "running"  # type: ignore[arg-type]
+    chosen = object()  # run_socket chooses the transport (Slack, or --terminal) up front
+    assert serve.start_background_scheduler(ctx, engine, model, chosen) == "running"  # type: ignore[arg-type]
     assert calls[0]["engine"] is engine and calls[0]["model_dir"] == Path("/srv")
-    assert type(calls[0]["transport"]).__name__ == "TerminalTransport"  # no bot token here
+    assert calls[0]["transport"] is chosen
     monkeypatch.setitem(sys.modules, "bot.jobs.scheduler", None)  # not installed: import fails
-    assert serve.start_background_scheduler(ctx, engine, model) is None  # type: ignore[arg-type]
+    assert serve.start_background_scheduler(ctx, engine, model, chosen) is None  # type: ignore[arg-type]
     for name in ("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    assert main(["socket"]) == 1
-    assert main(["serve"]) == 1
+    assert main(["socket"]) == 1  # no app token
+    assert main(["serve"]) == 2  # no bot token: refused as every command that needs Slack is

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.cli.context import Context
+from bot.cli.context import Context, add_transport_option
 from scoring.errors import HealthbotError
 
 log = logging.getLogger("healthbot.serve")
@@ -46,6 +46,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="run the Slack app in Socket Mode (no public URL), with the scheduler",
         description="Connect to Slack with $SLACK_APP_TOKEN (xapp-...) and $SLACK_BOT_TOKEN;"
         " the weekly schedule runs in the same process when the scheduler is available.",
+    )
+    add_transport_option(  # run_socket checks the tokens first, then the transport
+        socket,
+        check_first=False,
+        help="the scheduled weekly messages go to the terminal and ./outbox/ instead of Slack"
+        " (also HEALTHBOT_TRANSPORT=terminal); the app itself still needs $SLACK_BOT_TOKEN",
     )
     socket.set_defaults(func=run_socket)
 
@@ -83,10 +89,13 @@ def gunicorn_application(build: Callable[[], Any], options: dict[str, Any]) -> A
 
 
 def run_serve(ctx: Context) -> int:
+    from bot.delivery.transports import missing_token
+
     env = ctx.environ
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
-        if not env.get(name):
-            raise HealthbotError(f"${name} is not set: `healthbot serve` answers Slack over HTTP")
+    if not env.get("SLACK_BOT_TOKEN", "").strip():
+        raise missing_token("serve", terminal_helps=False)
+    if not env.get("SLACK_SIGNING_SECRET", "").strip():
+        raise HealthbotError("$SLACK_SIGNING_SECRET is not set: `healthbot serve` answers Slack")
     model_path = str(ctx.config_path)
     ctx.model  # noqa: B018  (a broken model file fails here, once, not in every worker)
     ctx.engine.dispose()  # migrates the schema before the workers start, then lets go
@@ -109,16 +118,13 @@ def run_serve(ctx: Context) -> int:
     return 0
 
 
-def start_background_scheduler(ctx: Context, engine: Any, model: Any) -> Any:
+def start_background_scheduler(ctx: Context, engine: Any, model: Any, transport: Any) -> Any:
     """The weekly schedule inside the Socket Mode process, when bot.jobs.scheduler exists."""
     try:
         from bot.jobs.scheduler import start_background
     except ImportError:
         log.info("no scheduler in this installation: Socket Mode serves Slack only")
         return None
-    from bot.delivery.transports import transport_from_env
-
-    transport = transport_from_env(ctx.environ, Path("outbox"))
     return start_background(
         engine=engine, model=model, model_dir=ctx.config_path.parent, transport=transport
     )
@@ -127,14 +133,19 @@ def start_background_scheduler(ctx: Context, engine: Any, model: Any) -> Any:
 def run_socket(ctx: Context) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    from bot.delivery.transports import missing_token
     from bot.slack.app import create_app
 
-    app_token = ctx.environ.get("SLACK_APP_TOKEN")
+    env = ctx.environ
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
     if not app_token:
         raise HealthbotError("$SLACK_APP_TOKEN is not set (an app-level token, xapp-...)")
+    if not env.get("SLACK_BOT_TOKEN", "").strip():
+        raise missing_token("socket", terminal_helps=False)
+    transport = ctx.transport(Path("outbox"))  # before any work: HEALTHBOT_TRANSPORT must be valid
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = create_app(ctx.engine, ctx.model, ctx.environ, socket_mode=True)
-    start_background_scheduler(ctx, ctx.engine, ctx.model)
+    start_background_scheduler(ctx, ctx.engine, ctx.model, transport)
     print("healthbot: connected to Slack in Socket Mode", file=sys.stderr)
     SocketModeHandler(app, app_token).start()
     return 0
