@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from bot.slack.access import AccessControl, ReplayGuard
 from bot.slack.app import create_app
+from bot.slack.token_check import TokenCheck
 from bot.slack.web import create_web_app
 from scoring.config import Model, parse_model
 from scoring.config.sections import Access
@@ -181,9 +182,11 @@ def test_tokens_come_from_the_environment_and_never_show(
     with pytest.raises(HealthbotError, match="SLACK_SIGNING_SECRET is not set"):
         create_app(engine, model, env | {"SLACK_SIGNING_SECRET": ""}, warm=False)
     wrong = "xoxb-wrong-token-1234567890"
-    with pytest.raises(HealthbotError) as refused:
-        create_app(engine, model, env | {"SLACK_BOT_TOKEN": wrong}, warm=False)
-    assert "invalid_auth" in str(refused.value) and wrong not in str(refused.value)
+    check = TokenCheck.from_env(env | {"SLACK_BOT_TOKEN": wrong})
+    create_app(engine, model, env | {"SLACK_BOT_TOKEN": wrong}, warm=False, slack=check)
+    refused = check.check()  # the app is built without asking Slack; its check finds out
+    assert refused.state == "rejected" and refused.error == "invalid_auth"
+    assert wrong not in repr(check) and wrong not in str(refused.as_dict())
     caplog.set_level(logging.DEBUG)
     with running_app(engine, model, slack_double) as app:
         card = app.command("acme", "card")
