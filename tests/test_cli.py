@@ -110,6 +110,6 @@ def test_run_weekly_defaults_to_the_period_the_scheduler_would_run(
     expected = due_as_of(load_model(tmp_path / "healthbot.yml"), now)
     assert expected is not None and expected != last_complete_day("UTC", now)
     monkeypatch.chdir(tmp_path)
-    main(["run-weekly", "--no-sync"])
+    main(["run-weekly", "--no-sync", "--terminal"])
     out = capsys.readouterr().out
     assert f"(as of {expected})" in out or f"weekly run for {expected} failed" in out, out

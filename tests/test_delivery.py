@@ -23,7 +23,7 @@ from bot.delivery.outbox_pass import DeliveryReport, PassOptions, deliver_pendin
 from bot.delivery.slack_client import DEFAULT_TIMEOUT, RATE_LIMIT_BUDGET, make_clients
 from bot.delivery.slack_transport import SlackTransport
 from bot.delivery.terminal import TerminalTransport, safe_key
-from bot.delivery.transports import transport_from_env
+from bot.delivery.transports import TransportNotChosen, transport_from_env
 from scoring.store.leases import LEASES, take_lease
 from scoring.store.outbox import OUTBOX, OutboxMessage, enqueue, get_row, list_outbox, set_paused
 from scoring.store.outbox_moves import claim, due_rows
@@ -488,7 +488,10 @@ def test_transport_from_env(slack_double: SlackDouble, tmp_path: Path) -> None:
     assert slack.clients.post.base_url == slack_double.url + "/api/"
     assert slack.resolve_user("bob@example.com") == "U2"
     assert slack_double.token not in repr(slack)
-    assert isinstance(transport_from_env({"SLACK_BOT_TOKEN": " "}, tmp_path), TerminalTransport)
+    with pytest.raises(TransportNotChosen, match="SLACK_BOT_TOKEN is not set"):
+        transport_from_env({"SLACK_BOT_TOKEN": " "}, tmp_path)  # never the terminal silently
+    chosen = transport_from_env({"SLACK_BOT_TOKEN": " "}, tmp_path, terminal=True)
+    assert isinstance(chosen, TerminalTransport)
 
 
 def test_clients_retry_posts_only_on_rate_limits_within_a_capped_time() -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from bot.slack.access import AccessControl, ReplayGuard
 from bot.slack.app import create_app
+from bot.slack.token_check import TokenCheck
 from bot.slack.web import create_web_app
 from scoring.config import Model, parse_model
 from scoring.config.sections import Access
@@ -181,9 +182,11 @@ def test_tokens_come_from_the_environment_and_never_show(
     with pytest.raises(HealthbotError, match="SLACK_SIGNING_SECRET is not set"):
         create_app(engine, model, env | {"SLACK_SIGNING_SECRET": ""}, warm=False)
     wrong = "xoxb-wrong-token-1234567890"
-    with pytest.raises(HealthbotError) as refused:
-        create_app(engine, model, env | {"SLACK_BOT_TOKEN": wrong}, warm=False)
-    assert "invalid_auth" in str(refused.value) and wrong not in str(refused.value)
+    check = TokenCheck.from_env(env | {"SLACK_BOT_TOKEN": wrong})
+    create_app(engine, model, env | {"SLACK_BOT_TOKEN": wrong}, warm=False, slack=check)
+    refused = check.check()  # the app is built without asking Slack; its check finds out
+    assert refused.state == "rejected" and refused.error == "invalid_auth"
+    assert wrong not in repr(check) and wrong not in str(refused.as_dict())
     caplog.set_level(logging.DEBUG)
     with running_app(engine, model, slack_double) as app:
         card = app.command("acme", "card")
@@ -253,12 +256,13 @@ def test_socket_mode_needs_no_signing_secret_and_starts_the_scheduler_hook(
     fake.start_background = lambda **kw: calls.append(kw) or "running"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "bot.jobs.scheduler", fake)
     ctx = SimpleNamespace(environ={}, config_path=Path("/srv/healthbot.yml"))
-    assert serve.start_background_scheduler(ctx, engine, model) == "running"  # type: ignore[arg-type]
+    chosen = object()  # run_socket chooses the transport (Slack, or --terminal) up front
+    assert serve.start_background_scheduler(ctx, engine, model, chosen) == "running"  # type: ignore[arg-type]
     assert calls[0]["engine"] is engine and calls[0]["model_dir"] == Path("/srv")
-    assert type(calls[0]["transport"]).__name__ == "TerminalTransport"  # no bot token here
+    assert calls[0]["transport"] is chosen
     monkeypatch.setitem(sys.modules, "bot.jobs.scheduler", None)  # not installed: import fails
-    assert serve.start_background_scheduler(ctx, engine, model) is None  # type: ignore[arg-type]
+    assert serve.start_background_scheduler(ctx, engine, model, chosen) is None  # type: ignore[arg-type]
     for name in ("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    assert main(["socket"]) == 1
-    assert main(["serve"]) == 1
+    assert main(["socket"]) == 1  # no app token
+    assert main(["serve"]) == 2  # no bot token: refused as every command that needs Slack is

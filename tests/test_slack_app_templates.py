@@ -110,6 +110,8 @@ NOTICE_KINDS = [
     "share_failed",
     "note_required",
     "outcome_required",
+    "slack_unreachable",
+    "slack_rejected",
     "error",
 ]
 

@@ -1,7 +1,9 @@
 """The `healthbot` command: one parser, subcommands registered from small modules.
 
 Each module in COMMAND_MODULES exposes `register(subparsers, common)`; the parser it adds sets
-`func(ctx) -> int`. User errors (HealthbotError) print one line and exit non-zero.
+`func(ctx) -> int`, and may set `preflight(ctx)`: a check `main()` runs first, so that a refusal
+(no transport chosen, see `add_transport_option`) comes before the command does any work. User
+errors (HealthbotError) print one line and exit non-zero.
 
 May import everything below it (`bot.slack`, `bot.jobs`, `bot.delivery`, `bot.messages`,
 `scoring`); nothing imports the CLI. Command modules import their heavy dependencies inside
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     ctx = Context(args)
     try:
+        if preflight := getattr(args, "preflight", None):
+            preflight(ctx)  # e.g. the transport choice: refused before any work starts
         return int(args.func(ctx) or 0)
     except HealthbotError as exc:
         print(f"healthbot: {exc}", file=sys.stderr)

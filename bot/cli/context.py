@@ -6,8 +6,12 @@ import argparse
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from scoring.config import Model, load_model, resolve_path
+
+if TYPE_CHECKING:
+    from bot.delivery.transport_types import Transport
 
 DEFAULT_DATABASE_URL = "sqlite:///healthbot.db"
 
@@ -37,6 +41,27 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
+def add_transport_option(
+    parser: argparse.ArgumentParser, *, check_first: bool = True, help: str | None = None
+) -> None:
+    """`--terminal` for the commands that deliver messages (digest, run-weekly, scheduler,
+    socket): without it, or HEALTHBOT_TRANSPORT=terminal, they need $SLACK_BOT_TOKEN.
+
+    With `check_first`, `main()` checks the choice before the command runs, so a refusal comes
+    before the command reads the model or opens the database (nothing can have changed). A
+    command with a mode that sends nothing (`digest --preview`) checks for itself instead.
+    """
+    parser.add_argument(
+        "--terminal",
+        action="store_true",
+        help=help
+        or "write messages to the terminal and ./outbox/ instead of Slack, on purpose"
+        " (also HEALTHBOT_TRANSPORT=terminal); without it $SLACK_BOT_TOKEN is required",
+    )
+    if check_first:
+        parser.set_defaults(preflight=Context.check_transport)
+
+
 class Context:
     """Lazily loads what a command needs, so `--help` and `check` stay fast and offline."""
 
@@ -51,6 +76,19 @@ class Context:
     @cached_property
     def model(self) -> Model:
         return load_model(self.config_path, self.environ)
+
+    def check_transport(self) -> str:
+        """"slack" or "terminal" as chosen; raises TransportNotChosen (one line, exit 2)."""
+        from bot.delivery.transports import chosen_transport
+
+        return chosen_transport(self.environ, terminal=getattr(self.args, "terminal", False))
+
+    def transport(self, outdir: Path, stream: TextIO | None = None) -> Transport:
+        """The transport this command was told to use (see `add_transport_option`)."""
+        from bot.delivery.transports import transport_from_env
+
+        terminal = getattr(self.args, "terminal", False)
+        return transport_from_env(self.environ, outdir, stream, terminal=terminal)
 
     @property
     def database_url(self) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import shutil
 import sys
 import time
@@ -77,6 +76,7 @@ def _claim(workdir: Path, force: bool) -> None:
 
 
 def run(ctx: Context) -> int:
+    from bot.delivery.terminal import TerminalTransport
     from bot.delivery.transports import transport_from_env
     from bot.jobs.scheduler import due_as_of
     from bot.jobs.weekly import run_weekly
@@ -112,8 +112,13 @@ def run(ctx: Context) -> int:
     score_and_store(engine, model, history)
     outdir = workdir / "outbox"
     # The terminal transport's own echo of every message is too much for a first look: the
-    # demo prints a curated view below, and every message is still written to outbox/.
-    transport = transport_from_env(ctx.environ, outdir, stream=io.StringIO())
+    # demo prints a curated view below, and every message is still written to outbox/. The demo
+    # chooses the terminal itself when there is no token: it runs on its own database, so no
+    # real message can be consumed by it (other commands refuse instead of choosing).
+    has_token = bool(ctx.environ.get("SLACK_BOT_TOKEN", "").strip())
+    transport = transport_from_env(
+        ctx.environ, outdir, stream=io.StringIO(), terminal=not has_token
+    )
     results = [
         run_weekly(engine, model, workdir, as_of, transport, sync=False)
         for as_of in (end - timedelta(days=7), end)
@@ -128,7 +133,8 @@ def run(ctx: Context) -> int:
     if len(last.texts) > 3:
         print(f"(+{len(last.texts) - 3} more DMs in {outdir}/)\n")
     _sample_card(engine, model)
-    where = "posted to Slack" if os.environ.get("SLACK_BOT_TOKEN") else f"written to {outdir}/"
+    on_terminal = isinstance(transport, TerminalTransport)
+    where = f"written to {outdir}/" if on_terminal else "posted to Slack"
     say(f"\nBlock Kit previews {where}. Took {time.perf_counter() - started:.1f}s.")
     say("Explore: healthbot lookup acme · healthbot history northwind · healthbot export scores")
     return 0

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.context import Context
+from bot.cli.context import Context, add_transport_option
 from scoring.errors import HealthbotError
 
 if TYPE_CHECKING:
@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         " with the overflow and the chart in its thread. A digest already posted for the"
         " period is not posted again unless --force.",
         epilog="examples:\n  healthbot digest\n  healthbot digest --period 2026-W47 --force\n"
-        "  healthbot digest --preview out/   # digest.json, digest.txt, digest.png",
+        "  healthbot digest --preview out/   # digest.json, digest.txt, digest.png\n"
+        "  healthbot digest --terminal       # post to the terminal and outbox/, not Slack",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -46,6 +47,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         type=Path,
         help="write the Block Kit JSON, text and PNG to OUTDIR and print the text; send nothing",
     )
+    add_transport_option(parser, check_first=False)  # checked in run(): --preview needs none
     parser.set_defaults(func=run)
 
 
@@ -55,10 +57,13 @@ def run(ctx: Context) -> int:
     from scoring.batch.digest_inputs import load_digest_inputs
     from scoring.batch.views import load_period
 
-    args, model, engine = ctx.args, ctx.model, ctx.engine
+    args = ctx.args
+    if args.preview is not None and args.force:
+        raise HealthbotError("--force posts again; --preview posts nothing: pick one")
+    if args.preview is None:
+        ctx.check_transport()  # before the model or the database is touched: nothing changes
+    model, engine = ctx.model, ctx.engine
     if args.preview is not None:
-        if args.force:
-            raise HealthbotError("--force posts again; --preview posts nothing: pick one")
         inputs = load_digest_inputs(engine, model, load_period(engine, args.period))
         rendered = render_digests(model, inputs)
         written = write_preview(args.preview, rendered)
@@ -71,12 +76,11 @@ def run(ctx: Context) -> int:
             'no digest channel: add `digest: {channel: "#cs-health"}` to the model file'
             " (or use --preview)"
         )
-    from bot.delivery.transports import transport_from_env
     from scoring.batch.views import latest_period
     from scoring.store import finish_run, start_run
 
     period = args.period or latest_period(engine)
-    transport = transport_from_env(ctx.environ, Path.cwd() / "outbox")
+    transport = ctx.transport(Path.cwd() / "outbox")
     run_id = start_run(engine, "digest", period)
     try:
         view = load_period(engine, period)

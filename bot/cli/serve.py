@@ -5,24 +5,32 @@ the Procfile line stays `web: healthbot serve`: 2 worker processes with threads 
 (default 3000). Each worker opens its own database engine and loads the portfolio after the fork
 (engines and threads do not survive a fork). `socket` needs no public URL: it connects out with
 `$SLACK_APP_TOKEN` and, when the scheduler is installed, runs the weekly job in the same process.
+
+Both start while Slack's API is down: nothing calls Slack before the process is up. Each
+process verifies the bot token in the background (`bot/slack/token_check.py`) and answers
+`/healthz` with 503 until Slack has accepted it; `socket` also keeps connecting
+(`bot/slack/socket_link.py`) and serves `/healthz` on $PORT or --port when given.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.cli.context import Context
+from bot.cli.context import Context, add_transport_option
 from scoring.errors import HealthbotError
 
 log = logging.getLogger("healthbot.serve")
 DEFAULT_PORT = 3000
 WORKERS = 2
 THREADS = 4
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -45,7 +53,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         parents=[common],
         help="run the Slack app in Socket Mode (no public URL), with the scheduler",
         description="Connect to Slack with $SLACK_APP_TOKEN (xapp-...) and $SLACK_BOT_TOKEN;"
-        " the weekly schedule runs in the same process when the scheduler is available.",
+        " the weekly schedule runs in the same process when the scheduler is available."
+        " GET /healthz is served on --port or $PORT when either is given.",
+        epilog="examples:\n  healthbot socket\n  PORT=8080 healthbot socket   # with /healthz"
+        "\n  healthbot socket --terminal   # answers Slack; weekly messages to the terminal",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    socket.add_argument("--port", type=int, help="serve GET /healthz here (default: $PORT)")
+    socket.add_argument("--host", default="0.0.0.0", help="address for /healthz (0.0.0.0)")
+    add_transport_option(  # run_socket checks the tokens first, then the transport
+        socket,
+        check_first=False,
+        help="the scheduled weekly messages go to the terminal and ./outbox/ instead of Slack"
+        " (also HEALTHBOT_TRANSPORT=terminal); the app itself still needs $SLACK_BOT_TOKEN",
     )
     socket.set_defaults(func=run_socket)
 
@@ -55,13 +75,17 @@ def wsgi_factory(database_url: str, config_path: str, environ: Mapping[str, str]
 
     def build() -> Any:
         from bot.slack.app import create_app
+        from bot.slack.token_check import TokenCheck
         from bot.slack.web import create_web_app
         from scoring.config import load_model
         from scoring.store import make_engine
 
         engine = make_engine(database_url)
         model = load_model(config_path, dict(environ))
-        return create_web_app(create_app(engine, model, environ), engine)
+        slack = TokenCheck.from_env(environ)
+        web = create_web_app(create_app(engine, model, environ, slack=slack), engine, slack)
+        slack.start()  # in the worker, after the fork: threads do not survive one
+        return web
 
     return build
 
@@ -83,10 +107,14 @@ def gunicorn_application(build: Callable[[], Any], options: dict[str, Any]) -> A
 
 
 def run_serve(ctx: Context) -> int:
+    from bot.delivery.transports import missing_token
+
     env = ctx.environ
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
-        if not env.get(name):
-            raise HealthbotError(f"${name} is not set: `healthbot serve` answers Slack over HTTP")
+    if not env.get("SLACK_BOT_TOKEN", "").strip():
+        raise missing_token("serve", terminal_helps=False)
+    if not env.get("SLACK_SIGNING_SECRET", "").strip():
+        raise HealthbotError("$SLACK_SIGNING_SECRET is not set: `healthbot serve` answers Slack")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # the workers inherit it
     model_path = str(ctx.config_path)
     ctx.model  # noqa: B018  (a broken model file fails here, once, not in every worker)
     ctx.engine.dispose()  # migrates the schema before the workers start, then lets go
@@ -109,32 +137,57 @@ def run_serve(ctx: Context) -> int:
     return 0
 
 
-def start_background_scheduler(ctx: Context, engine: Any, model: Any) -> Any:
+def start_background_scheduler(ctx: Context, engine: Any, model: Any, transport: Any) -> Any:
     """The weekly schedule inside the Socket Mode process, when bot.jobs.scheduler exists."""
     try:
         from bot.jobs.scheduler import start_background
     except ImportError:
         log.info("no scheduler in this installation: Socket Mode serves Slack only")
         return None
-    from bot.delivery.transports import transport_from_env
-
-    transport = transport_from_env(ctx.environ, Path("outbox"))
     return start_background(
         engine=engine, model=model, model_dir=ctx.config_path.parent, transport=transport
     )
 
 
 def run_socket(ctx: Context) -> int:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
+    """Socket Mode until SIGTERM: the tokens and the transport are checked before any work;
+    then /healthz, the token check and the connection start in the background, so a Slack
+    outage neither stops the process nor hides it from the platform."""
+    from bot.delivery.transports import missing_token
     from bot.slack.app import create_app
+    from bot.slack.socket_link import SocketLink
+    from bot.slack.token_check import TokenCheck
+    from bot.slack.web import create_health_app, serve_health
 
-    app_token = ctx.environ.get("SLACK_APP_TOKEN")
+    env = ctx.environ
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
     if not app_token:
         raise HealthbotError("$SLACK_APP_TOKEN is not set (an app-level token, xapp-...)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = create_app(ctx.engine, ctx.model, ctx.environ, socket_mode=True)
-    start_background_scheduler(ctx, ctx.engine, ctx.model)
-    print("healthbot: connected to Slack in Socket Mode", file=sys.stderr)
-    SocketModeHandler(app, app_token).start()
+    if not env.get("SLACK_BOT_TOKEN", "").strip():
+        raise missing_token("socket", terminal_helps=False)
+    transport = ctx.transport(Path("outbox"))  # before any work: HEALTHBOT_TRANSPORT must be valid
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    engine, model = ctx.engine, ctx.model
+    slack = TokenCheck.from_env(env)
+    app = create_app(engine, model, env, socket_mode=True, slack=slack)
+    link = SocketLink.for_app(app, app_token, env)
+    port = ctx.args.port or int(env.get("PORT") or 0)
+    health = create_health_app(engine, slack, link)
+    server = serve_health(health, ctx.args.host, port) if port else None
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    slack.start()
+    link.start()
+    where = f"; /healthz on port {port}" if port else ""
+    print(f"healthbot: Socket Mode starting{where}", file=sys.stderr)
+    scheduler = start_background_scheduler(ctx, engine, model, transport)
+    stop.wait()
+    print("healthbot: stopping Socket Mode", file=sys.stderr)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    link.close()
+    slack.stop()
+    if server is not None:
+        server.shutdown()
     return 0

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.cli.context import Context
+from bot.cli.context import Context, add_transport_option
 from scoring.errors import HealthbotError
 from scoring.periods import last_complete_day, parse_date
 
@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     weekly.add_argument("--as-of", metavar="DATE")
     weekly.add_argument("--no-sync", action="store_true", help="score what is already stored")
+    add_transport_option(weekly)
     weekly.set_defaults(func=run_weekly_command)
 
     scheduler = sub.add_parser(
@@ -42,13 +43,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         epilog="example:\n  healthbot scheduler",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_transport_option(scheduler)
     scheduler.set_defaults(func=run_scheduler)
 
 
 def _transport(ctx: Context):  # noqa: ANN202
-    from bot.delivery.transports import transport_from_env
-
-    return transport_from_env(ctx.environ, Path("outbox"))
+    """Slack, or the terminal when --terminal / HEALTHBOT_TRANSPORT=terminal says so; without
+    a token main() has refused already (add_transport_option), before any work."""
+    return ctx.transport(Path("outbox"))
 
 
 EXIT_CODES = {"succeeded": 0, "delivering": 3}  # anything else: 1

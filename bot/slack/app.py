@@ -6,6 +6,11 @@ bolt's signature check stays on in HTTP mode (missing, wrong or stale: 401, noth
 of it a replay guard refuses a signed request seen before, and the model file's `access` list
 limits who may use the app. Every listener acknowledges inside the request
 (`process_before_response`) and does its work in a lazy listener on a thread pool.
+
+The App is built without bolt's `auth.test` at construction, so the process starts while Slack's
+API is down; a `TokenCheck` verifies the token in the background, and until it has, the
+`wait_for_slack` gate answers requests itself (see there) instead of letting bolt's
+authorization fail on them.
 """
 
 from __future__ import annotations
@@ -18,13 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse, Respond
-from slack_bolt.error import BoltError
 from slack_bolt.request.payload_utils import is_event
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
-from bot.delivery.slack_client import api_base_url, redact
+from bot.delivery.slack_client import api_base_url
 from bot.slack.access import AccessControl, ReplayGuard, UserDirectory
 from bot.slack.listeners import actions as slack_actions
 from bot.slack.listeners import commands as slack_commands
@@ -32,6 +36,7 @@ from bot.slack.listeners import csm_input, home
 from bot.slack.listeners.answers import notice
 from bot.slack.portfolio import Portfolio
 from bot.slack.services import Services
+from bot.slack.token_check import TokenCheck
 from scoring.config import Model
 from scoring.errors import HealthbotError
 
@@ -48,8 +53,11 @@ def create_app(
     socket_mode: bool = False,
     warm: bool = True,
     threads: int = WORKER_THREADS,
+    slack: TokenCheck | None = None,
 ) -> App:
-    """The configured App; raises HealthbotError (never echoing a token) when it cannot run."""
+    """The configured App; raises HealthbotError (never echoing a token) when a setting is
+    missing. It makes no call to Slack: `slack` (by default a TokenCheck of its own, started
+    here) verifies the token in the background; pass one to share it with `/healthz`."""
     env = os.environ if environ is None else environ
     token = (env.get("SLACK_BOT_TOKEN") or "").strip()
     secret = (env.get("SLACK_SIGNING_SECRET") or "").strip()
@@ -63,20 +71,21 @@ def create_app(
         timeout=CLIENT_TIMEOUT,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
     )
-    try:
-        app = App(
-            name="healthbot",
-            client=client,
-            signing_secret=secret,
-            process_before_response=True,
-            request_verification_enabled=not socket_mode,
-            listener_executor=ThreadPoolExecutor(threads, thread_name_prefix="healthbot-slack"),
-            logger=logging.getLogger("healthbot.bolt"),
-        )
-    except BoltError as exc:  # auth.test failed: a wrong token, or Slack is unreachable
-        raise HealthbotError(
-            f"Slack did not accept the bot token: {redact(str(exc), token)}"
-        ) from None
+    if slack is None:
+        slack = TokenCheck.from_env(env).start()
+    app = App(
+        name="healthbot",
+        client=client,
+        signing_secret=secret,
+        process_before_response=True,
+        request_verification_enabled=not socket_mode,
+        # bolt would call auth.test here and raise while Slack is unreachable; the check
+        # verifies in the background, and the gate holds requests back until it has.
+        token_verification_enabled=False,
+        before_authorize=wait_for_slack(slack),
+        listener_executor=ThreadPoolExecutor(threads, thread_name_prefix="healthbot-slack"),
+        logger=logging.getLogger("healthbot.bolt"),
+    )
     svc = Services(
         engine,
         model,
@@ -94,6 +103,35 @@ def create_app(
     if warm:
         svc.portfolio.warm()
     return app
+
+
+def wait_for_slack(slack: TokenCheck) -> Callable[..., Any]:
+    """Runs before bolt's authorization, which would call auth.test itself on the first request
+    and turn a failure into a 500 with a traceback (Slack unreachable) or a misleading "please
+    reinstall this app" (token refused). Until Slack has accepted the token (one more try
+    here, at most once a second), nothing runs: a command gets an ephemeral notice saying why,
+    anything else a 503, so Slack tells the user the click failed (a modal stays open) and
+    redelivers events later. Slack's own handshakes (url_verification, ssl_check) always pass.
+    """
+
+    def wait_for_slack(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
+        handshake = body.get("type") == "url_verification" or body.get("ssl_check")
+        if slack.verified or handshake or slack.check_now().verified:
+            next()
+            return None
+        status = slack.status
+        what = body.get("command") or body.get("type") or "a request"
+        log.warning(
+            "answered %s without running it: Slack %s (%s)", what, status.state, status.error
+        )
+        if not body.get("command"):
+            return BoltResponse(status=503, body="")
+        held = notice("slack_rejected" if status.state == "rejected" else "slack_unreachable")
+        message = {"response_type": "ephemeral", "text": held.text, "blocks": held.blocks}
+        headers = {"content-type": "application/json;charset=utf-8"}
+        return BoltResponse(status=200, body=json.dumps(message), headers=headers)
+
+    return wait_for_slack
 
 
 def refuse_replays(guard: ReplayGuard) -> Callable[..., Any]:
