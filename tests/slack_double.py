@@ -206,6 +206,9 @@ class SlackDouble:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.delay_seconds = 0.0
+        # Per-method answer delays ("chat.postMessage", or "upload_url" for the upload
+        # endpoint), over delay_seconds: hold one step of a flow while the rest runs at once.
+        self.method_delays: dict[str, float] = {}
         self.clock: Callable[[], float] = time.time  # drives ts values; override to pin time
         self._lock = threading.RLock()
         self._server: _Server | None = None
@@ -995,8 +998,11 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         double = self.server.double
         reply = double._handle(url.path, url.query, headers, body)
-        if double.delay_seconds:
-            double._stopping.wait(double.delay_seconds)
+        kind, _, rest = url.path.strip("/").partition("/")
+        method = rest if kind == "api" else f"{kind}_url"
+        delay = double.method_delays.get(method, double.delay_seconds)
+        if delay:
+            double._stopping.wait(delay)
         if reply is None:
             self.close_connection = True  # hang: close the socket with no status line
             return

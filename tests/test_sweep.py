@@ -148,3 +148,27 @@ def test_a_failed_run_is_retried_then_reported_once(engine, slack_double, tmp_pa
     admin = [m["text"] for m in slack_double.messages("healthbot-admin")]
     assert sum("will not be retried" in t for t in admin) == 1, admin
     assert "missing.csv" in runs[-1]["error"]
+
+
+def test_a_blocked_period_waits_for_a_person(engine, slack_double):
+    """A refusal retrying cannot fix (the data guardrails' kind) is not retried by workers;
+    `healthbot run-weekly` by a person runs it."""
+    prepared = prepare(engine, delivery=FAST, schedule={"retry_minutes": 0.001})
+    transport = workspace(slack_double, owners(prepared.portfolio))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(RUNS).values(
+                period="2026-W47",
+                kind="weekly",
+                status="blocked",
+                started_at=utcnow(),
+                finished_at=utcnow(),
+                error="Blocked: the export would deactivate 96%",
+                transport="slack",
+                attempt=1,
+            )
+        )
+    time.sleep(0.2)
+    assert run_if_due(engine, prepared.model, HERE, transport, MONDAY) is None
+    assert [r["status"] for r in period_runs(engine, "2026-W47")] == ["blocked"]
+    assert slack_double.calls("chat.postMessage") == []

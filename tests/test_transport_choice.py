@@ -63,7 +63,8 @@ def project(engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.Mon
 def waiting(project: Path, engine: Engine, capsys: pytest.CaptureFixture[str]) -> Engine:
     """A weekly run whose messages wait in the outbox: what a silent terminal would consume."""
     assert main(["pause"]) == 0
-    assert main(["run-weekly", "--as-of", str(END), "--no-sync", "--terminal"]) == 0
+    # exit 3: everything queued, nothing delivered while paused (the run is `delivering`)
+    assert main(["run-weekly", "--as-of", str(END), "--no-sync", "--terminal"]) == 3
     capsys.readouterr()
     assert counts(engine)["runs"] >= 1 and counts(engine)["pending"] > 0
     return engine

@@ -93,6 +93,8 @@ def run_weekly(
     try:
         _prepare(engine, model, model_dir, as_of, sync, today, control, result)
         result.delivery = deliver_in_run(engine, transport, model, control, period)
+        if open_rows(engine, period, transport.via):
+            control.checkpoint()  # stopped with messages still out: interrupted, rerun next
         result.digest = collect_outcomes(engine, result.digest)
         result.digest_text = result.digest.text
     except BaseException as exc:

@@ -51,17 +51,43 @@ def test_kill_9_mid_delivery_after_slack_accepted_a_post(app, expected, verdict,
 
 
 def test_kill_9_during_the_chart_upload(app, expected, verdict, backend):
+    # The chart is shared right after its digest in the same pass: hold the upload's first
+    # step's answer so the kill lands between it and the share.
+    app.double.method_delays["files.getUploadURLExternal"] = 5
     first = app.worker()
-    digests = expected.keys - expected.dms
-    wait_for(lambda: first_post_of(app.double, digests), TRIGGER, "the digest in Slack")
-    app.double.delay_seconds = 2  # holds the upload steps so the kill lands among them
     calls = wait_for(
         lambda: app.double.calls("files.getUploadURLExternal"), TRIGGER, "the chart upload"
     )
     first.kill()
-    app.double.delay_seconds = 0
+    app.double.method_delays.clear()
     assert not app.double.calls("files.completeUploadExternal"), "killed before the share"
     app.worker()
     figures = Figures("kill -9 during the chart upload", backend, ["SIGKILL"], bound=BOUND)
     settle(app, expected, figures, cleared_at=calls[0].time, charts=False)
     verdict(figures, KILLED_THEN_DONE, chart_hit=True)
+
+
+def test_sigterm_mid_delivery_stops_within_25_s_and_the_next_worker_resumes(
+    app, expected, verdict, backend
+):
+    """A platform stops the worker (a deploy) while it delivers slowly: no new sends after
+    SIGTERM, the run is `interrupted`, its lease released, and the next worker sends the rest
+    at once (no stale lease to wait for)."""
+    app.double.delay_seconds = 1.5  # every Slack call takes a while: the stop lands mid-pass
+    first = app.worker()
+    wait_for(lambda: first_post_of(app.double, expected.dms), TRIGGER, "the first DM in Slack")
+    code, took = first.terminate()
+    posted_by_first = len(app.double.calls("chat.postMessage"))
+    app.double.delay_seconds = 0
+    extra = [] if code == 0 else [f"exited {code} on SIGTERM"]
+    if took > 25:
+        extra.append(f"took {took:.1f} s to stop")
+    if app.query("SELECT name FROM leases"):
+        extra.append(f"leases left behind: {app.query('SELECT name, holder FROM leases')}")
+    assert posted_by_first < len(expected.keys), "stopped before the pass ended"
+    second = app.worker()
+    figures = Figures(
+        f"SIGTERM mid-delivery (stopped in {took:.1f} s)", backend, ["SIGTERM"], bound=START + SWEEP
+    )
+    settle(app, expected, figures, cleared_at=second.started_at)
+    verdict(figures, ["interrupted", "succeeded"], extra=extra)
