@@ -63,9 +63,15 @@ def strongly_connected(graph: grimp.ImportGraph) -> list[list[str]]:
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     """import-linter's own command over the code under `root`, with the project's contracts."""
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command;"
-         " sys.exit(lint_imports_command())", "--config", str(ROOT / "pyproject.toml"),
-         "--no-cache"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports_command;"
+            " sys.exit(lint_imports_command())",
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            "--no-cache",
+        ],
         cwd=root,
         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
         capture_output=True,
@@ -104,7 +110,7 @@ def test_the_import_contracts_hold():
 def test_a_forbidden_import_breaks_its_contract(tmp_path, module, line, contract):
     result = lint_imports(planted(tmp_path, module, line))
     assert result.returncode == 1, result.stdout
-    broken = result.stdout[result.stdout.index("Broken contracts"):]
+    broken = result.stdout[result.stdout.index("Broken contracts") :]
     assert contract in broken
 
 

@@ -19,6 +19,6 @@ def test_the_runner_knows_every_benchmark_module():
 def test_the_runner_runs_benchmarks_and_reports_each(capsys):
     assert main(["--accounts", "300", "--only", "engine", "backtest", "--sqlite-only"]) == 0
     out = capsys.readouterr().out
-    summary = out[out.index("benchmark "):].splitlines()
+    summary = out[out.index("benchmark ") :].splitlines()
     assert [line.split()[0] for line in summary[1:]] == ["engine", "backtest"]
     assert all(float(line.split()[1]) > 0 for line in summary[1:])

@@ -107,13 +107,17 @@ def app_dir(tmp_path: Path) -> Path:
 
 def environment(app_dir: Path, slack_port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HEALTHBOT_"))}
-    return env | {
-        "DATABASE_URL": f"sqlite:///{app_dir / 'healthbot.db'}",
-        "SLACK_BOT_TOKEN": TEST_TOKEN,
-        "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
-        "SLACK_API_URL": f"http://127.0.0.1:{slack_port}/api/",
-        "PORT": str(free_port()),
-    } | extra
+    return (
+        env
+        | {
+            "DATABASE_URL": f"sqlite:///{app_dir / 'healthbot.db'}",
+            "SLACK_BOT_TOKEN": TEST_TOKEN,
+            "SLACK_SIGNING_SECRET": TEST_SIGNING_SECRET,
+            "SLACK_API_URL": f"http://127.0.0.1:{slack_port}/api/",
+            "PORT": str(free_port()),
+        }
+        | extra
+    )
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ class Context:
         return load_model(self.config_path, self.environ)
 
     def check_transport(self) -> str:
-        """"slack" or "terminal" as chosen; raises TransportNotChosen (one line, exit 2)."""
+        """ "slack" or "terminal" as chosen; raises TransportNotChosen (one line, exit 2)."""
         from bot.delivery.transports import chosen_transport
 
         return chosen_transport(self.environ, terminal=getattr(self.args, "terminal", False))

@@ -56,7 +56,7 @@ def missing_token(command: str | None = None, terminal_helps: bool = True) -> Tr
 def chosen_transport(
     environ: Mapping[str, str], *, terminal: bool = False
 ) -> Literal["slack", "terminal"]:
-    """"terminal" when asked for (the flag wins over the environment), "slack" with a token;
+    """ "terminal" when asked for (the flag wins over the environment), "slack" with a token;
     raises TransportNotChosen otherwise. Reads only the environment: commands call it before
     they open the database, so a refusal changes nothing."""
     named = environ.get(TRANSPORT_ENV, "").strip()
