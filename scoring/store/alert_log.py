@@ -73,15 +73,24 @@ def record_alerts(
     return len(rows)
 
 
-def alert_history(engine: Engine, before: dt.date) -> pd.DataFrame:
-    """Alerts sent before a date, for the cooldown (columns: alert_schema.HISTORY_COLUMNS)."""
-    query = sa.select(
+def history_query(before: dt.date) -> sa.Select:
+    """Alerts decided before a date, in the cooldown's columns (alert_schema.HISTORY_COLUMNS)."""
+    return sa.select(
         ALERT_LOG.c.account_id,
         ALERT_LOG.c.rule,
         ALERT_LOG.c.sent_on,
         ALERT_LOG.c.score_shown,
         ALERT_LOG.c.band_rank,
     ).where(ALERT_LOG.c.sent_on < before)
+
+
+def read_history(engine: Engine, query: sa.Select) -> pd.DataFrame:
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return pd.DataFrame(rows, columns=["account_id", "rule", "sent_on", "score_shown", "band_rank"])
+
+
+def alert_history(engine: Engine, before: dt.date) -> pd.DataFrame:
+    """Alerts decided before a date, shown or not (the validation's alert precision); the
+    cooldown reads only those shown (alert_shown.shown_alert_history)."""
+    return read_history(engine, history_query(before))

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
-from scoring.store.alert_log import ALERT_LOG
+from scoring.store.alert_log import ALERT_LOG, history_query, read_history
 from scoring.store.tables import NAIVE_UTC, utcnow
 
 HOW = ("dm", "opened")
@@ -89,13 +89,4 @@ def shown_alert_history(engine: Engine, before: dt.date) -> pd.DataFrame:
         ALERT_SHOWN.c.period == ALERT_LOG.c.period,
         ALERT_SHOWN.c.account_id == ALERT_LOG.c.account_id,
     )
-    query = sa.select(
-        ALERT_LOG.c.account_id,
-        ALERT_LOG.c.rule,
-        ALERT_LOG.c.sent_on,
-        ALERT_LOG.c.score_shown,
-        ALERT_LOG.c.band_rank,
-    ).where(ALERT_LOG.c.sent_on < before, shown)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return pd.DataFrame(rows, columns=["account_id", "rule", "sent_on", "score_shown", "band_rank"])
+    return read_history(engine, history_query(before).where(shown))
