@@ -11,6 +11,7 @@ import pytest
 from bot.messages.render import (
     MAX_BLOCKS,
     MAX_FALLBACK_TEXT,
+    PLAIN,
     check_blocks,
     render_message,
     render_text,
@@ -86,11 +87,8 @@ def limits(message: Any) -> None:
 
 
 def dm_limits(message: Any) -> None:
-    """`limits` for the alert DM, whose fallback text has always carried names unescaped (its
-    blocks are what Slack shows, and they must be harmless)."""
-    check_blocks(message.blocks)
-    assert len(message.blocks) <= MAX_BLOCKS and len(message.text) <= MAX_FALLBACK_TEXT
-    assert_harmless(message.blocks)
+    """`limits` for the alert DM: its fallback text is escaped for Slack like its blocks."""
+    limits(message)
 
 
 NOTICE_KINDS = [
@@ -178,7 +176,7 @@ def alert_item(i: int, name: str = HUGE) -> dict[str, Any]:
 def test_a_full_alert_dm_keeps_under_fifty_blocks_with_every_state_line() -> None:
     items = [alert_item(i) for i in range(10)]
     notices = [huge_notice(i) for i in range(5)]
-    change = render_text("alert_dm_change", added=[HUGE] * 3, removed=[HUGE] * 2).strip()
+    change = render_text("alert_dm_change", PLAIN, added=[HUGE] * 3, removed=[HUGE] * 2).strip()
     dm = render_message(
         "alert_dm",
         period="2026-W47",
@@ -216,7 +214,7 @@ def huge_notice(i: int) -> dict[str, Any]:
         "by": HUGE,
         "reason": HUGE,
     }
-    return notice | {"line": render_text("override_notice", **notice)}
+    return notice | {"line": render_text("override_notice", PLAIN, **notice)}  # as owner_dms
 
 
 def test_an_alert_dm_with_only_notices_and_one_without_a_change_line() -> None:

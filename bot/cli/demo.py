@@ -80,6 +80,7 @@ def run(ctx: Context) -> int:
     from bot.delivery.transports import transport_from_env
     from bot.jobs.scheduler import due_as_of
     from bot.jobs.weekly import run_weekly
+    from bot.messages.render import unescape
     from scoring.batch.jobs import score_and_store
     from scoring.config import load_model
     from scoring.periods import weekly_as_ofs
@@ -124,11 +125,12 @@ def run(ctx: Context) -> int:
         for as_of in (end - timedelta(days=7), end)
     ]
     last = results[-1]
-    print(last.digest_text)
+    # The run's texts are what Slack gets (escaped); a person reads them here literally.
+    print(unescape(last.digest_text))
     print("─" * 72)
     print(f"Alert DMs for {last.period}: {len(last.texts)} owner(s), {last.alerts} alert(s)\n")
     for text in last.texts[:3]:
-        print(text)
+        print(unescape(text))
         print("─" * 72)
     if len(last.texts) > 3:
         print(f"(+{len(last.texts) - 3} more DMs in {outdir}/)\n")
@@ -142,7 +144,7 @@ def run(ctx: Context) -> int:
 
 def _sample_card(engine, model) -> None:  # noqa: ANN001
     """Northwind Logistics is always one of the demo's sharp drops: a card worth reading."""
-    from bot.messages.render import render_text
+    from bot.messages.render import PLAIN, render_text
     from bot.slack.cards import account_card
     from scoring.store import load_accounts
 
@@ -151,4 +153,4 @@ def _sample_card(engine, model) -> None:  # noqa: ANN001
     if len(northwind):
         card = account_card(engine, model, northwind.iloc[0])
         print("Sample /health card:\n")
-        print(render_text("card", **card))
+        print(render_text("card", PLAIN, **card))

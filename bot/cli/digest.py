@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def run(ctx: Context) -> int:
     from bot.jobs.digest import post_digests
     from bot.messages.digest_render import render_digests
+    from bot.messages.render import unescape
     from scoring.batch.digest_inputs import load_digest_inputs
     from scoring.batch.views import load_period
 
@@ -68,7 +69,7 @@ def run(ctx: Context) -> int:
         rendered = render_digests(model, inputs)
         written = write_preview(args.preview, rendered)
         for item in rendered:
-            print(item.message.text)
+            print(unescape(item.message.text))  # a person reads it; the files are Slack's
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
         return 0
     if not model.digest:

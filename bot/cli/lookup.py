@@ -6,7 +6,7 @@ import argparse
 import json
 
 from bot.cli.context import Context
-from bot.messages.render import render_message, render_text
+from bot.messages.render import PLAIN, render_message, render_text
 from bot.slack.cards import account_card
 
 
@@ -35,5 +35,5 @@ def run(ctx: Context) -> int:
     if ctx.args.format == "json":
         print(json.dumps(render_message("card", **card).blocks, indent=2, ensure_ascii=False))
     else:
-        print(render_text("card", **card), end="")
+        print(render_text("card", PLAIN, **card), end="")  # a person reads it: nothing escaped
     return 0

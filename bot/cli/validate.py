@@ -121,7 +121,7 @@ def _write(text: str) -> None:
 
 
 def run_backtest_command(ctx: Context) -> int:
-    from bot.messages.render import render_text
+    from bot.messages.render import PLAIN, render_text
     from scoring.store.alert_log import alert_history
     from scoring.store.clicks import load_actions
     from scoring.store.csm_inputs import load_csm_inputs
@@ -170,7 +170,7 @@ def run_backtest_command(ctx: Context) -> int:
     else:
         _write(backtest_text(summary, name, effect, written))
         if checked["overrides"]:
-            _write("\n" + render_text("override_outcomes", **checked))
+            _write("\n" + render_text("override_outcomes", PLAIN, **checked))
     return 0
 
 

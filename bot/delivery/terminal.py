@@ -1,6 +1,10 @@
 """The transport for runs without a Slack token (a demo, a dry run, `healthbot digest` before
 Slack is set up): messages land on the terminal and as JSON files, and the outbox still goes
 through claim, post and read-back exactly as it does against Slack.
+
+An outbox row holds the text Slack gets, escaped (bot/messages/render.py says why): the
+terminal shows it un-escaped, as Slack would, so `<!channel> Evil & Co` prints literally; the
+JSON file keeps exactly what would have been posted.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.delivery.transport_types import FileUpload, Outgoing, Posted, Uploaded
+from bot.messages.render import unescape
 
 
 def safe_key(key: str) -> str:
@@ -47,12 +52,12 @@ class TerminalTransport:
         recipient = message.to or "#" + message.channel.removeprefix("#")
         reply = " in thread" if message.thread_ts else ""
         header = f"── to {recipient}{reply} ({message.key}) ──"
-        print(header, message.text, "", sep="\n", file=self.stream)
+        print(header, unescape(message.text), "", sep="\n", file=self.stream)
         self.stream.flush()
         return Posted("terminal", f"{time.time():.6f}")
 
     def update(self, channel_id: str, ts: str, text: str, blocks: list | None) -> None:
-        print(f"── updated message {ts} ──", text, "", sep="\n", file=self.stream)
+        print(f"── updated message {ts} ──", unescape(text), "", sep="\n", file=self.stream)
         self.stream.flush()
 
     def find_posted(

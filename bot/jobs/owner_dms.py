@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.messages.render import render_message, render_text
+from bot.messages.render import PLAIN, render_message, render_text
 from scoring.decisions.weekly import OwnerAlerts, dm_key, owner_name
 from scoring.store.alert_shown import listed_accounts
 from scoring.store.outbox import OutboxMessage, period_rows
@@ -62,7 +62,10 @@ def owner_dms(
     out = []
     for owner, dm in sorted(dms.items()):
         key = dm_key(period, owner)
-        notices_shown = [n | {"line": render_text("override_notice", **n)} for n in dm.notices]
+        # Lines the DM's templates place (and escape for Slack) like any other value.
+        notices_shown = [
+            n | {"line": render_text("override_notice", PLAIN, **n)} for n in dm.notices
+        ]
         context = {
             "period": period,
             "owner_name": owner_name(owner),
@@ -106,4 +109,4 @@ def _change_line(
     if not added and not removed and row["revision"] == 0:
         if render_message(DM_KIND, **context, change=None).text == row["text"]:
             return None
-    return render_text("alert_dm_change", added=added, removed=removed).strip()
+    return render_text("alert_dm_change", PLAIN, added=added, removed=removed).strip()
