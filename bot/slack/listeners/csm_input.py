@@ -88,9 +88,7 @@ def check(
         errors["until"] = "Pick a date from today on."
     latest = today + timedelta(days=svc.model.access.override_max_days)
     if kind == "override" and until is not None and until > latest:
-        errors["until"] = (
-            f"An override runs at most until {latest.isoformat()}: pick that or sooner."
-        )
+        errors["until"] = f"An override runs at most until {latest}: pick that day or sooner."
     values: dict[str, Any] = {
         "account_id": account_id,
         "reason": reason[:REASON_LIMIT],
