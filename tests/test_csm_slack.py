@@ -138,7 +138,10 @@ def test_override_is_refused_to_someone_who_is_not_the_owner(app: RunningApp) ->
     _, name = alice_account(app)
     assert app.client.command(f"override {name}", app.double.response_url("bob"), "U2") == 200
     reply = wait_for(lambda: app.double.responses("bob"), what="the refusal")[0]
-    assert "Only the owner" in texts_of(reply)
+    text = texts_of(reply)
+    assert "Only the account's owner or a healthbot admin may override the score of" in text
+    assert "it belongs to alice@example.com, not to you (bob@example.com)" in text
+    assert reply["response_type"] == "ephemeral"
     assert app.double.calls("views.open") == []
 
 
@@ -259,7 +262,8 @@ def test_a_non_owner_who_is_not_an_admin_is_refused_and_nothing_is_stored(
     with app_with_admins(demo, slack_double, ["@cs-leads", "#cs-leads"]) as app:
         account_id, name = alice_account(app)
         text = refusal(app, f"override {name}", "U4", "dave")
-        assert "Only the owner of" in text and "or a healthbot admin may override" in text
+        assert "Only the account's owner or a healthbot admin may override the score of" in text
+        assert "you are not a healthbot admin" in text
         assert name in text
         assert slack_double.calls("views.open") == []
         # both admin entries were looked up: dave is refused for not being in them
@@ -275,7 +279,11 @@ def test_a_non_owner_who_is_not_an_admin_is_refused_and_nothing_is_stored(
         assert status == 200
         assert json.loads(body) == {
             "response_action": "errors",
-            "errors": {"score": "Only the account's owner or a healthbot admin may override it."},
+            "errors": {
+                "score": f"Only the account's owner or a healthbot admin may override the score"
+                f" of {name}, and it belongs to alice@example.com, not to you (dave@example.com);"
+                " you are not a healthbot admin. Nothing was recorded."
+            },
         }
     assert load_csm_inputs(app.engine).empty
     assert audit_trail(app.engine, [account_id]).empty

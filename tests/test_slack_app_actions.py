@@ -85,7 +85,9 @@ def alice_accounts(app: RunningApp) -> list[str]:
 
 
 def test_acknowledge_on_a_card_is_stored_and_redraws_the_card(app: RunningApp) -> None:
-    card = app.command("acme", "card")
+    frame = app.accounts  # type: ignore[attr-defined]
+    mine = frame.loc[frame["owner_email"] == "alice@example.com", "name"].iloc[0]
+    card = app.command(str(mine), "card")  # alice (U1) owns it: access.writes lets her ack
     ack = button(card["blocks"], "alert_ack")
     url = app.double.response_url("ack")
     status, body = app.client.interact(block_action(ack, response_url=url, ephemeral=True))

@@ -5,7 +5,9 @@ or `@S0123ABC`), channels (`#name` or `#C0123ABC`: their members) and single use
 Membership comes from the Web API (usergroups.users.list, conversations.members) and is cached
 for `ttl` seconds, so a lookup costs nothing extra in the common case and a removed member loses
 access within minutes. A lookup that fails counts as no members (closed, not open), cached
-briefly so that a Slack outage is not hammered.
+briefly so that a Slack outage is not hammered. Look-ups run in background threads
+(`ttl_cache`): a request that has yet to be acknowledged passes `wait` and gets None ("not known
+yet") rather than miss Slack's 3-second deadline; an expired entry answers while it refreshes.
 """
 
 from __future__ import annotations
@@ -15,45 +17,27 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.slack.ttl_cache import MISSING, TtlCache
 from scoring.config.sections import Access
 
 log = logging.getLogger("healthbot.access")
 MEMBERS_TTL = 300.0
 FAILURE_TTL = 30.0
 EMAIL_TTL = 3600.0
-ACCESS_TIMEOUT = 2  # seconds per Web API call made before a request is acknowledged
+ACCESS_TIMEOUT = 10  # seconds per Web API call; loads run in the background, never in the ack
 REPLAY_WINDOW = 360.0  # bolt refuses stamps older than 5 minutes; remember a little longer
-
-
-class TtlCache:
-    """A thread-safe dict whose entries expire; `get_or_load` loads a missing key once."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._data: dict[Any, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get_or_load(self, key: Any, load: Callable[[], tuple[Any, float]]) -> Any:
-        with self._lock:
-            hit = self._data.get(key)
-            if hit and hit[0] > self._clock():
-                return hit[1]
-        value, ttl = load()
-        with self._lock:
-            self._data[key] = (self._clock() + ttl, value)
-        return value
 
 
 class AccessControl:
     """`allowed(user)` and `is_admin(user)` from the model's `access` section.
 
-    Checked inside the request, before the acknowledgement, so its Web API calls get a short
-    timeout; a lookup that fails keeps the members last seen (or admits nobody) for a while.
+    Each answers True, False, or None when `wait` is given and a look-up it needs has not
+    finished within `wait` seconds (all entries are looked up at once, in the background); a
+    lookup that fails keeps the members last seen (or admits nobody) for a while.
     """
 
     def __init__(self, access: Access, client: WebClient, ttl: float = MEMBERS_TTL) -> None:
@@ -71,21 +55,33 @@ class AccessControl:
     def restricted(self) -> bool:
         return bool(self.access.allow)
 
-    def allowed(self, user_id: str | None) -> bool:
+    def allowed(self, user_id: str | None, wait: float | None = None) -> bool | None:
         """Everyone when there is no allow-list; else members of an entry (or an admin)."""
         if not self.restricted:
             return True
-        return bool(user_id) and (
-            self._member_of(self.access.allow, user_id) or self.is_admin(user_id)
-        )
+        if not user_id:
+            return False
+        return self._member_of([*self.access.allow, *self.access.admins], user_id, wait)
 
-    def is_admin(self, user_id: str | None) -> bool:
-        return bool(user_id) and self._member_of(self.access.admins, user_id)
+    def is_admin(self, user_id: str | None, wait: float | None = None) -> bool | None:
+        if not user_id:
+            return False
+        return self._member_of(self.access.admins, user_id, wait)
 
-    def _member_of(self, entries: list[str], user_id: str | None) -> bool:
-        return any(
-            user_id in self._members.get_or_load(e, lambda e=e: self._load(e)) for e in entries
-        )
+    def _member_of(self, entries: list[str], user_id: str, wait: float | None) -> bool | None:
+        """True as soon as one entry holds the user; None if an entry is not known in time."""
+        deadline = None if wait is None else time.monotonic() + wait
+        for entry in entries:  # start every load first, so they run side by side
+            self._members.get(entry, lambda e=entry: self._load(e), wait=0)
+        unknown = False
+        for entry in entries:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            members = self._members.get(entry, lambda e=entry: self._load(e), wait=left)
+            if members is MISSING:
+                unknown = True
+            elif user_id in members:
+                return True
+        return None if unknown else False
 
     def _load(self, entry: str) -> tuple[frozenset[str], float]:
         try:
@@ -156,8 +152,9 @@ class UserDirectory:
         self.client, self.ttl = client, ttl
         self._emails = TtlCache()
 
-    def email(self, user_id: str) -> str | None:
-        return self._emails.get_or_load(user_id, lambda: self._load(user_id))
+    def email(self, user_id: str, wait: float | None = None) -> str | None:
+        """The email, None when it cannot be read, MISSING when not known within `wait`."""
+        return self._emails.get(user_id, lambda: self._load(user_id), wait=wait)
 
     def _load(self, user_id: str) -> tuple[str | None, float]:
         try:

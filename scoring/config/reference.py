@@ -195,10 +195,20 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "['@cs-team', '#cs-health']",
     ),
     "access.admins": (
-        "Who may override any account (owners may override their own): the same kinds of"
-        " entry as allow.",
+        "Healthbot admins (the `admins` of access.writes): the same kinds of entry as allow.",
         "['@cs-leads']",
     ),
+    "access.writes": (
+        "Who may write each kind of entry from Slack: owner (the account's owner), admins"
+        " (access.admins), anyone (anyone allowed to use /health). Default: owner and admins.",
+        "{note: [owner, admins], ack: [anyone]}",
+    ),
+    "access.writes.note": ("Who may add a note (it moves the score).", "[owner, admins]"),
+    "access.writes.override": ("Who may override a score.", "[owner, admins]"),
+    "access.writes.ack": ("Who may acknowledge an alert.", "[owner, admins]"),
+    "access.writes.snooze": ("Who may snooze an account's alerts.", "[owner, admins]"),
+    "access.writes.outreach": ("Who may log outreach.", "[owner, admins]"),
+    "access.override_max_days": ("Latest override expiry, in days from today.", "90"),
     "retention": ("How long signal rows are kept.", "{signal_days: 730}"),
     "retention.signal_days": (
         "Prune older signal rows (never what a window, rule or backtest"

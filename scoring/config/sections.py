@@ -127,9 +127,39 @@ ACCESS_ENTRY = re.compile(
 )
 
 
+WRITE_ROLES = ("owner", "admins", "anyone")
+OWNER_AND_ADMINS = ["owner", "admins"]
+
+
+class Writes(Strict):
+    """Who may write what from Slack, per action: `owner` (the account's owner_email is the
+    user's Slack email), `admins` (a member of `access.admins`), `anyone` (anyone who may use
+    healthbot). Notes move the score and fire champion_left, so none is open by default."""
+
+    note: list[str] = Field(default_factory=lambda: list(OWNER_AND_ADMINS))
+    override: list[str] = Field(default_factory=lambda: list(OWNER_AND_ADMINS))
+    ack: list[str] = Field(default_factory=lambda: list(OWNER_AND_ADMINS))
+    snooze: list[str] = Field(default_factory=lambda: list(OWNER_AND_ADMINS))
+    outreach: list[str] = Field(default_factory=lambda: list(OWNER_AND_ADMINS))
+
+    @field_validator("*")
+    @classmethod
+    def _roles(cls, roles: list[str]) -> list[str]:
+        """A typo (`admin`, `owners`) would silently shut everyone out; refuse it at load."""
+        for i, role in enumerate(roles):
+            if role not in WRITE_ROLES:
+                raise ValueError(f"entry {i + 1} ({role!r}) is not one of {', '.join(WRITE_ROLES)}")
+        return list(dict.fromkeys(roles))
+
+    def roles(self, action: str) -> tuple[str, ...]:
+        return tuple(getattr(self, action))
+
+
 class Access(Strict):
     allow: list[str] = Field(default_factory=list)
     admins: list[str] = Field(default_factory=list)
+    writes: Writes = Field(default_factory=Writes)
+    override_max_days: int = Field(default=90, ge=1, le=3660)
 
     @field_validator("allow", "admins")
     @classmethod

@@ -8,10 +8,8 @@ card is drawn again with its new state (response_url for an ephemeral card, else
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -31,54 +29,16 @@ from bot.messages.render import (
 from bot.slack.cards import current_alert_state, today_in
 from bot.slack.listeners.answers import card_reply, notice, safe_answer
 from bot.slack.listeners.guard import guarded
+from bot.slack.listeners.origin import Origin
+from bot.slack.listeners.write_access import ACK_WAIT, decide, refusal, refusal_text, tell
 from bot.slack.services import Services
+from bot.slack.ttl_cache import MISSING
 from scoring.store.clicks import record_action
 
 log = logging.getLogger("healthbot.slack")
 OUTCOMES = ("reached", "meeting_booked", "left_message", "escalated", "other")
 NOTE_LIMIT = 3000
 SNOOZE_WEEKS = (1, 2, 4)
-METADATA_LIMIT = 3000
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a clicked message lives, so that it can be redrawn in place."""
-
-    channel: str | None
-    ts: str | None
-    ephemeral: bool
-    alert: bool  # an alert DM (keeps its blocks, gains a state line) rather than a card
-    response_url: str | None = None
-    blocks: list[dict[str, Any]] | None = None
-    text: str = ""
-
-    @classmethod
-    def of(cls, body: dict[str, Any]) -> Origin:
-        container = body.get("container") or {}
-        action = (body.get("actions") or [{}])[0]
-        message = body.get("message") or {}
-        return cls(
-            container.get("channel_id") or (body.get("channel") or {}).get("id"),
-            container.get("message_ts"),
-            bool(container.get("is_ephemeral")),
-            str(action.get("block_id", "")).startswith("alert:"),
-            body.get("response_url"),
-            message.get("blocks"),
-            message.get("text", ""),
-        )
-
-    def metadata(self, account_id: str) -> str:
-        """private_metadata for the modal (no blocks: an alert DM is read back on submit)."""
-        data = {"a": account_id, "c": self.channel, "t": self.ts, "e": self.ephemeral}
-        data |= {"k": self.alert, "r": self.response_url}
-        text = json.dumps(data)
-        return text if len(text) <= METADATA_LIMIT else json.dumps(data | {"r": None})
-
-    @classmethod
-    def from_metadata(cls, text: str) -> tuple[str, Origin]:
-        data = json.loads(text)
-        return data["a"], cls(data["c"], data["t"], data["e"], data["k"], data["r"])
 
 
 def with_state(blocks: list[dict[str, Any]], account_id: str, state: dict[str, Any]) -> list[dict]:
@@ -118,14 +78,17 @@ class Actions:
     def known(self, account_id: str) -> bool:
         return account_id in self.svc.portfolio.snapshot().names.by_id
 
-    def record(self, body: dict[str, Any], account_id: str, kind: str, **values: Any) -> None:
+    def record(
+        self, body: dict[str, Any], account_id: str, kind: str, wait: float | None = None, **values
+    ) -> None:
         origin, user_id = Origin.of(body), body["user"]["id"]
+        email = self.svc.users.email(user_id, wait=wait)
         record_action(
             self.svc.engine,
             account_id,
             kind,
             user_id=user_id,
-            user_email=self.svc.users.email(user_id),
+            user_email=None if email is MISSING else email,
             period=self.svc.portfolio.snapshot().view.period,
             channel_id=origin.channel,
             message_ts=origin.ts,
@@ -212,11 +175,19 @@ class Actions:
             respond(text=expired.text, blocks=expired.blocks, response_type="ephemeral")
             return
         kind = "snooze" if values else "ack"
+        decision = decide(self.svc, kind, body["user"]["id"], account_id)
+        if not decision.allowed:  # access.writes: who may acknowledge or snooze this account
+            tell(client, body, refusal(self.svc, decision))
+            return
         self.record(body, account_id, kind, **values)
         self.redraw(client, account_id, Origin.of(body))
 
     def open_outreach(self, body: dict[str, Any], client: WebClient) -> None:
         account_id = body["actions"][0]["value"]
+        decision = decide(self.svc, "outreach", body["user"]["id"], account_id)
+        if not decision.allowed:  # refused before the modal opens, not after it is filled in
+            tell(client, body, refusal(self.svc, decision))
+            return
         view = render_view(
             "modal_outreach",
             name=self.svc.portfolio.name_of(account_id),
@@ -226,13 +197,27 @@ class Actions:
         )
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    def save_outreach(self, body: dict[str, Any], client: WebClient) -> None:
+    def store_outreach(self, body: dict[str, Any]) -> dict[str, str]:
+        """Inside the acknowledgement: errors for the modal, or the outreach stored. Stored
+        here, not in the lazy listener (which runs whatever the ack said), so a refusal shown
+        in the modal can never be followed by a row."""
         view = body["view"]
         note, outcome, errors = note_and_outcome(view)
+        account_id = Origin.from_metadata(view["private_metadata"])[0]
+        decision = decide(self.svc, "outreach", body["user"]["id"], account_id, wait=ACK_WAIT)
+        if not decision.allowed:  # warm from the modal's opening; a cold look-up waits briefly
+            errors = {"note": refusal_text(self.svc, decision)}
+        if not errors and self.known(account_id):
+            self.record(body, account_id, "outreach", wait=ACK_WAIT, note=note, outcome=outcome)
+        return errors
+
+    def redraw_outreach(self, body: dict[str, Any], client: WebClient) -> None:
+        """After the acknowledgement: show the new state where the modal was opened from (a
+        refused or invalid submission stored nothing, so this then shows the state unchanged)."""
+        view = body["view"]
         account_id, origin = Origin.from_metadata(view["private_metadata"])
-        if errors or not self.known(account_id):  # the modal showed the errors already
+        if note_and_outcome(view)[2] or not self.known(account_id):
             return
-        self.record(body, account_id, "outreach", note=note, outcome=outcome)
         if origin.channel or origin.response_url:
             self.redraw(client, account_id, origin)
 
@@ -243,8 +228,8 @@ def register(app: App, svc: Services) -> None:
     def ack_click(ack: Ack) -> None:
         ack()
 
-    def check_outreach(ack: Ack, view: dict[str, Any]) -> None:
-        errors = note_and_outcome(view)[2]
+    def check_outreach(ack: Ack, body: dict[str, Any]) -> None:
+        errors = act.store_outreach(body)
         ack(response_action="errors", errors=errors) if errors else ack()
 
     def pick(body: dict, client: WebClient, respond: Respond) -> None:
@@ -267,7 +252,7 @@ def register(app: App, svc: Services) -> None:
         act.open_outreach(body, client)
 
     def save(body: dict, client: WebClient) -> None:
-        act.save_outreach(body, client)
+        act.redraw_outreach(body, client)
 
     clicks = {
         re.compile(r"^health_pick(_\d+)?$"): pick,

@@ -15,7 +15,9 @@ from bot.messages.render import render_view
 from bot.slack.cards import today_in
 from bot.slack.listeners.answers import no_single_match, notice
 from bot.slack.listeners.guard import guarded
+from bot.slack.listeners.write_access import ACK_WAIT, decide, refusal, refusal_text, tell
 from bot.slack.services import Services
+from bot.slack.ttl_cache import MISSING
 from scoring.store.csm_inputs import CHAMPION_VALUES, add_note
 from scoring.store.overrides import add_override
 
@@ -47,25 +49,15 @@ def from_command(
     else:
         match = svc.portfolio.find(query)
         if match.found:
-            if kind == "override" and not may_override(svc, body["user_id"], str(match.account_id)):
-                message = notice(
-                    "override_refused", name=svc.portfolio.name_of(str(match.account_id))
-                )
+            decision = decide(svc, kind, body["user_id"], str(match.account_id))
+            if not decision.allowed:  # access.writes: refused before the modal is filled in
+                message = refusal(svc, decision)
             else:
                 open_modal(svc, client, body, kind, str(match.account_id))
                 return
         else:
             message = no_single_match(svc, query, match)
     respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
-
-
-def may_override(svc: Services, user_id: str, account_id: str) -> bool:
-    """Only the account's owner or a member of `access.admins` (the owner is asked first: one
-    cached profile lookup, where admins may take a user-group or channel read)."""
-    owner = (svc.portfolio.owner_of(account_id) or "").casefold()
-    if owner and owner == (svc.users.email(user_id) or "").casefold():
-        return True
-    return svc.access.is_admin(user_id)
 
 
 def _value(view: dict[str, Any], block: str) -> Any:
@@ -80,7 +72,8 @@ def _value(view: dict[str, Any], block: str) -> Any:
 def check(
     svc: Services, kind: str, view: dict[str, Any], user_id: str, today: date
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """(what to store, errors by block id): pure apart from the permission look-up."""
+    """(what to store, errors by block id): pure apart from the access.writes look-up, which
+    waits ACK_WAIT at most (it is warm from the modal's opening)."""
     errors: dict[str, str] = {}
     account_id = json.loads(view.get("private_metadata") or "{}").get("account_id", "")
     reason = (_value(view, "reason") or "").strip()
@@ -93,6 +86,9 @@ def check(
         until = None
     if until is None or until < today:
         errors["until"] = "Pick a date from today on."
+    latest = today + timedelta(days=svc.model.access.override_max_days)
+    if kind == "override" and until is not None and until > latest:
+        errors["until"] = f"An override runs at most until {latest}: pick that day or sooner."
     values: dict[str, Any] = {
         "account_id": account_id,
         "reason": reason[:REASON_LIMIT],
@@ -115,8 +111,9 @@ def check(
         if not 0 <= score <= 100:
             errors["score"] = "A score from 0 to 100."
         values["score"] = score
-        if account_id and not may_override(svc, user_id, account_id):
-            errors["score"] = "Only the account's owner or a healthbot admin may override it."
+    decision = decide(svc, kind, user_id, account_id, wait=ACK_WAIT) if account_id else None
+    if decision and not decision.allowed:  # checked again: a submission can be forged
+        errors["score" if kind == "override" else "reason"] = refusal_text(svc, decision)
     return values, errors
 
 
@@ -128,7 +125,8 @@ def register(app: App, svc: Services) -> None:
             if errors:
                 ack(response_action="errors", errors=errors)
                 return
-            who = {"user_id": user_id, "user_email": svc.users.email(user_id)}
+            email = svc.users.email(user_id, wait=ACK_WAIT)  # warm: decide() asked for it
+            who = {"user_id": user_id, "user_email": None if email is MISSING else email}
             account_id = values.pop("account_id")
             if kind == "note":
                 add_note(svc.engine, account_id, **values, **who)
@@ -139,7 +137,12 @@ def register(app: App, svc: Services) -> None:
         return handle
 
     def open_from_card(body: dict[str, Any], client: WebClient) -> None:
-        open_modal(svc, client, body, "note", body["actions"][0]["value"])
+        account_id = body["actions"][0]["value"]
+        decision = decide(svc, "note", body["user"]["id"], account_id)
+        if not decision.allowed:
+            tell(client, body, refusal(svc, decision))
+            return
+        open_modal(svc, client, body, "note", account_id)
 
     app.view("csm_note_modal")(submit("note"))
     app.view("csm_override_modal")(submit("override"))
