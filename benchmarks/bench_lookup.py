@@ -14,7 +14,14 @@ cores, so the figures include their contention. Queries are random accounts, a t
 exact name (lower-cased), by id, and by a name prefix (often ambiguous: those get the pick
 list); typo (fuzzy) lookups, which compare against every name, are timed separately.
 
+With `--during-weekly` (SQLite only), weekly runs go on in another process for the whole
+latency measurement (`benchmarks/weekly_load.py`: score and store the next week, decide,
+render, queue), with the replay guard on as always; only the 4-client latency is measured
+then (issue 17's target: answer p99 at most 100 ms). `--replay-in-main-db` puts the guard's
+table in the main SQLite file instead of its own, to show what the file of its own avoids.
+
     python -m benchmarks.bench_lookup [--accounts 100000] [--weeks 12] [--postgres URL]
+        [--during-weekly [--replay-in-main-db]]
 """
 
 from __future__ import annotations
@@ -31,16 +38,23 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.weekly_load import weekly_in_background
 from tests.slack_double import SlackDouble
 from tests.slack_signing import TEST_SIGNING_SECRET, sign, slash_command_body
-from tests.test_slack_app_support import DEMO_MODEL, build_big_portfolio, database, demo_model
+from tests.test_slack_app_support import (
+    DEMO_MODEL,
+    END,
+    build_big_portfolio,
+    database,
+    demo_model,
+)
 
 LATENCY_CLIENTS, LATENCY_REQUESTS = 4, 2000
 THROUGHPUT_CLIENTS, THROUGHPUT_SECONDS = 20, 15.0
@@ -178,8 +192,16 @@ def server_cpu_seconds(master: int) -> float:
     return total
 
 
+# The comparison only: the guard's store in the main database, as on PostgreSQL.
+REPLAY_IN_MAIN_DB = (
+    "import scoring.store.request_signatures as r; r.replay_store_path = lambda engine: None; "
+)
+
+
 @contextmanager
-def serve(url: str, double: SlackDouble, workdir: Path) -> Iterator[tuple[int, int]]:
+def serve(
+    url: str, double: SlackDouble, workdir: Path, replay_in_main_db: bool = False
+) -> Iterator[tuple[int, int]]:
     with __import__("socket").socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -191,7 +213,10 @@ def serve(url: str, double: SlackDouble, workdir: Path) -> Iterator[tuple[int, i
         "HEALTHBOT_CONFIG": str(DEMO_MODEL),
         "PORT": str(port),
     }
-    cmd = [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"]
+    code = "from bot.cli import main; raise SystemExit(main())"
+    if replay_in_main_db:
+        code = REPLAY_IN_MAIN_DB + code
+    cmd = [sys.executable, "-c", code, "serve"]
     log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115
     server = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -228,7 +253,14 @@ def ms(values: list[float], q: float) -> str:
     return f"{np.percentile(values, q) * 1000:.1f} ms" if values else "—"
 
 
-def bench(kind: str, accounts: int, weeks: int, postgres: str | None) -> None:
+def bench(
+    kind: str,
+    accounts: int,
+    weeks: int,
+    postgres: str | None,
+    during_weekly: bool = False,
+    replay_in_main_db: bool = False,
+) -> None:
     model = demo_model()
     if postgres:
         os.environ["HEALTHBOT_TEST_POSTGRES_URL"] = postgres
@@ -241,21 +273,31 @@ def bench(kind: str, accounts: int, weeks: int, postgres: str | None) -> None:
         threading.Thread(target=receiver.serve_forever, daemon=True).start()
         with (
             SlackDouble().seed_defaults() as double,
-            serve(url, double, Path(tmp)) as (
-                port,
-                master,
-            ),
+            serve(url, double, Path(tmp), replay_in_main_db) as (port, master),
         ):
             warmed = warm_up(port, receiver, make_queries(frame, 200, 1))
             print(f"  workers warm after {warmed:.0f} s (each loads the latest period once)")
-            latency = run_clients(
-                port, receiver, make_queries(frame, LATENCY_REQUESTS, 2), LATENCY_CLIENTS, None
-            )
+            weekly = weekly_in_background(url, END, Path(tmp)) if during_weekly else nullcontext()
+            with weekly as load:
+                latency = run_clients(
+                    port, receiver, make_queries(frame, LATENCY_REQUESTS, 2), LATENCY_CLIENTS, None
+                )
+            during = ""
+            if load is not None:
+                store = "the main database" if replay_in_main_db else "a file of its own"
+                passes = load.passes()
+                during = f" during weekly runs (replay guard in {store}; {len(passes)} runs ended)"
+                print("  weekly runs in the background:", *passes, sep="\n    ")
             print(
                 f"  {LATENCY_CLIENTS} clients, {len(latency.answer)} lookups, {latency.errors}"
-                f" errors: ack p50 {ms(latency.ack, 50)} p99 {ms(latency.ack, 99)};"
+                f" errors{during}: ack p50 {ms(latency.ack, 50)} p99 {ms(latency.ack, 99)};"
                 f" answer p50 {ms(latency.answer, 50)} p99 {ms(latency.answer, 99)}"
+                f" max {max(latency.answer, default=0) * 1000:.0f} ms"
             )
+            if during_weekly:
+                receiver.shutdown()
+                engine.dispose()
+                return
             cpu_before, own_before = server_cpu_seconds(master), time.process_time()
             load = run_clients(
                 port,
@@ -294,7 +336,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--weeks", type=int, default=12)
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument(
+        "--during-weekly",
+        action="store_true",
+        help="SQLite, latency only, while weekly runs go on in another process",
+    )
+    parser.add_argument(
+        "--replay-in-main-db",
+        action="store_true",
+        help="with --during-weekly: the replay guard's table in the main SQLite file",
+    )
     args = parser.parse_args(argv)
+    if args.during_weekly:
+        bench("sqlite", args.accounts, args.weeks, None, True, args.replay_in_main_db)
+        return
     kinds = ([] if args.no_sqlite else ["sqlite"]) + (["postgres"] if args.postgres else [])
     for kind in kinds:
         bench(kind, args.accounts, args.weeks, args.postgres)

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -60,7 +61,9 @@ def slash_command_body(
         "api_app_id": TEST_APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": trigger_id or f"{int(time.time())}.1.0123456789abcdef",
+        # Unique per request as Slack's are: two identical bodies signed in the same second
+        # would be one request sent twice, which the replay guard refuses.
+        "trigger_id": trigger_id or f"{int(time.time())}.1.{uuid.uuid4().hex[:20]}",
     }
     return urlencode(fields)
 

@@ -14,7 +14,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
-from bot.slack.access import AccessControl, ReplayGuard
+from bot.slack.access import AccessControl
 from bot.slack.app import create_app
 from bot.slack.token_check import TokenCheck
 from bot.slack.web import create_web_app
@@ -88,15 +88,6 @@ def test_a_replayed_request_is_refused(app: RunningApp) -> None:
     wait_for(lambda: app.double.responses("replayed"), what="the first answer")
     assert app.command("help", "after")["blocks"]
     assert len(app.double.responses("replayed")) == 1
-
-
-def test_replay_guard_forgets_after_its_window() -> None:
-    now = [1000.0]
-    guard = ReplayGuard(window=10, clock=lambda: now[0])
-    assert guard.first_time("1", "v0=a") and not guard.first_time("1", "v0=a")
-    assert guard.first_time("1", "v0=b")
-    now[0] += 11
-    assert guard.first_time("1", "v0=a")
 
 
 def test_the_access_list_admits_groups_and_channel_members_only(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 
 from slack_sdk import WebClient
@@ -164,26 +163,3 @@ class UserDirectory:
             log.warning("users.info for %s failed: %s", user_id, reason)
             return None, FAILURE_TTL
         return profile.get("email") or None, self.ttl
-
-
-class ReplayGuard:
-    """Refuses a signed request seen before: bolt only checks that the stamp is under five
-    minutes old, so a captured request could otherwise be replayed within that window. Per
-    process, which is also where a replay would land for the window's length on one worker."""
-
-    def __init__(self, window: float = REPLAY_WINDOW, clock: Callable[[], float] = time.monotonic):
-        self.window, self._clock = window, clock
-        self._seen: set[tuple[str, str]] = set()
-        self._order: deque[tuple[float, tuple[str, str]]] = deque()
-        self._lock = threading.Lock()
-
-    def first_time(self, timestamp: str, signature: str) -> bool:
-        key, now = (timestamp, signature), self._clock()
-        with self._lock:
-            while self._order and self._order[0][0] <= now:
-                self._seen.discard(self._order.popleft()[1])
-            if key in self._seen:
-                return False
-            self._seen.add(key)
-            self._order.append((now + self.window, key))
-            return True

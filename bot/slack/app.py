@@ -3,8 +3,9 @@
 Tokens come from the environment only (`SLACK_BOT_TOKEN`, `SLACK_SIGNING_SECRET`), and the Web
 API base URL from `$SLACK_API_URL` when set, so the whole app runs against a local Slack double.
 bolt's signature check stays on in HTTP mode (missing, wrong or stale: 401, nothing runs); on top
-of it a replay guard refuses a signed request seen before, and the model file's `access` list
-limits who may use the app. Every listener acknowledges inside the request
+of it a replay guard refuses a signed request seen before by any web process (`replay`: a
+table shared through the database), and the model file's `access` list limits who may use the
+app. Every listener acknowledges inside the request
 (`process_before_response`) and does its work in a lazy listener on a thread pool.
 
 The App is built without bolt's `auth.test` at construction, so the process starts while Slack's
@@ -29,17 +30,19 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
 from bot.delivery.slack_client import api_base_url
-from bot.slack.access import AccessControl, ReplayGuard, UserDirectory
+from bot.slack.access import AccessControl, UserDirectory
 from bot.slack.listeners import actions as slack_actions
 from bot.slack.listeners import commands as slack_commands
 from bot.slack.listeners import csm_input, home
 from bot.slack.listeners.answers import notice
 from bot.slack.listeners.write_access import ACK_WAIT, pending_access
 from bot.slack.portfolio import Portfolio
+from bot.slack.replay import ReplayGuard
 from bot.slack.services import Services
 from bot.slack.token_check import TokenCheck
 from scoring.config import Model
 from scoring.errors import HealthbotError
+from scoring.store.request_signatures import replay_engine
 
 log = logging.getLogger("healthbot.slack")
 CLIENT_TIMEOUT = 10  # seconds; a user is waiting on the other end
@@ -95,7 +98,7 @@ def create_app(
         UserDirectory(client),
     )
     if not socket_mode:
-        app.use(refuse_replays(ReplayGuard()))
+        app.use(refuse_replays(ReplayGuard(replay_engine(engine))))
     app.use(limit_access(svc))
     slack_commands.register(app, svc)
     slack_actions.register(app, svc)
@@ -136,11 +139,16 @@ def wait_for_slack(slack: TokenCheck) -> Callable[..., Any]:
 
 
 def refuse_replays(guard: ReplayGuard) -> Callable[..., Any]:
+    """Runs after bolt's signature check: a request whose signature was accepted before (by
+    this or any other web process) gets 401 and nothing runs, as a forged one does."""
+
     def refuse_replays(request: BoltRequest, next: Callable[[], None]) -> BoltResponse | None:
         stamp = request.headers.get("x-slack-request-timestamp", [""])[0]
         signature = request.headers.get("x-slack-signature", [""])[0]
         if request.mode == "http" and not guard.first_time(stamp, signature):
-            log.warning("refused a replayed request (signature seen before)")
+            log.warning(
+                "refused a replayed request (signature seen before) in process %d", os.getpid()
+            )
             return BoltResponse(status=401, body="")
         next()
         return None
