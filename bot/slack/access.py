@@ -13,9 +13,8 @@ yet") rather than miss Slack's 3-second deadline; an expired entry answers while
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
