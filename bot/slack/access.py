@@ -1,4 +1,4 @@
-"""Who may use healthbot, who a Slack user is, and which requests were already seen.
+"""Who may use healthbot and who a Slack user is (replays: bot/slack/replay.py).
 
 The model file's optional `access: {allow: [...], admins: [...]}` names user groups (`@handle`
 or `@S0123ABC`), channels (`#name` or `#C0123ABC`: their members) and single users (`U0123ABC`).
@@ -27,7 +27,6 @@ MEMBERS_TTL = 300.0
 FAILURE_TTL = 30.0
 EMAIL_TTL = 3600.0
 ACCESS_TIMEOUT = 10  # seconds per Web API call; loads run in the background, never in the ack
-REPLAY_WINDOW = 360.0  # bolt refuses stamps older than 5 minutes; remember a little longer
 
 
 class AccessControl:
