@@ -122,6 +122,13 @@ def _undelivered() -> dict[str, Any]:
 
 CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     "admin_failure": lambda: {"period": "2026-W47", "error": LONG},
+    "write_refused": lambda: {
+        "pending": False,
+        "verb": "acknowledge alerts on",
+        "name": HOSTILE,
+        "who": "the account's owner or a healthbot admin",
+        "why": f"it belongs to {HOSTILE}, not to you ({LONG})",
+    },
     "admin_run_state": lambda: (
         {"period": "2026-W47", "status": "blocked", "error": LONG}
         | {"run_id": 1, "holder": HOSTILE, "attempts": 3}
