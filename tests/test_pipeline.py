@@ -16,8 +16,9 @@ from bot.delivery.slack_transport import SlackTransport
 from bot.jobs.scheduler import run_if_due
 from bot.jobs.weekly import run_weekly, run_weekly_reporting
 from scoring.store.clicks import load_actions, record_action
-from scoring.store.ledger import list_runs, period_done
+from scoring.store.ledger import list_runs
 from scoring.store.outbox import set_paused
+from scoring.store.runs import period_done
 from tests.pipeline_fixtures import END, owners, prepare
 from tests.slack_double import TEST_TOKEN, SlackDouble
 

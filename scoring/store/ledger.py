@@ -16,16 +16,6 @@ from scoring.store.tables import Run
 RUNS = Run.__table__
 
 
-def period_done(engine: Engine, period: str, kind: str = "weekly") -> bool:
-    query = (
-        sa.select(sa.func.count())
-        .select_from(RUNS)
-        .where(RUNS.c.kind == kind, RUNS.c.period == period, RUNS.c.status == "succeeded")
-    )
-    with engine.connect() as conn:
-        return bool(conn.execute(query).scalar())
-
-
 RUN_COLUMNS = [
     "id",
     "kind",

@@ -19,7 +19,6 @@ records the accounts it lists in full as shown, in the same transaction (alert_s
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Collection
 from typing import Any
 
@@ -247,11 +246,3 @@ def claim_unreported(engine: Engine, statuses: Collection[str] = ("failed", "unk
     )
     with engine.begin() as conn:
         return sorted((dict(r._mapping) for r in conn.execute(stmt)), key=lambda r: r["id"])
-
-
-def accounts_of(row: dict[str, Any], posted: bool = False) -> list[str]:
-    return listed_accounts(row["posted_accounts" if posted else "accounts"])
-
-
-def dumps_accounts(accounts: list[str]) -> str:
-    return json.dumps(accounts)
