@@ -172,6 +172,15 @@ CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     "modal_outreach": lambda: (
         {"name": LONG, "private_metadata": "{}", "outcomes": ["other"]} | {"note_limit": 3000}
     ),
+    "modal_result": lambda: {
+        "state": "refused",
+        "title": HOSTILE,
+        "verb": "add a note to",
+        "name": HOSTILE,
+        "who": "the account's owner or a healthbot admin",
+        "why": f"it belongs to {HOSTILE}, not to you ({LONG})",
+        "pending": False,
+    },
     "modal_override": lambda: (
         {"name": HOSTILE, "private_metadata": "{}", "reason_limit": 500}
         | {"default_until": "2026-12-31"}

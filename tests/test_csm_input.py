@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import pytest
@@ -69,6 +69,7 @@ def test_overrides_apply_while_in_force_and_keep_the_computed_score(engine):
         reason="Lost the renewal call",
         entered_on=AS_OF,
         valid_until=AS_OF + timedelta(days=7),
+        max_days=90,
         user_email="y@e.com",
     )
     inputs = load_csm_inputs(engine)
@@ -104,7 +105,8 @@ def test_the_audit_trail_says_who_when_what_and_why(engine):
         score=20,
         reason="Data is wrong",
         entered_on=AS_OF,
-        valid_until=date(2027, 1, 1),
+        valid_until=AS_OF + timedelta(days=60),
+        max_days=90,
         user_email="lead@e.com",
     )
     trail = audit_trail(engine, ["a"])
@@ -125,3 +127,31 @@ def test_alert_state_with_and_without_snoozes(engine):
     record_action(engine, "a", "snooze", until=AS_OF + timedelta(days=7))
     assert alert_state(engine, "a", AS_OF)["snoozed_until"] == str(AS_OF + timedelta(days=7))
     assert "snoozed_until" not in alert_state(engine, "a", AS_OF + timedelta(days=8))
+
+
+@pytest.mark.parametrize(
+    ("score", "until_days", "words"),
+    [
+        (50, 91, "runs at most until"),
+        (50, -1, "from today on"),
+        (101, 30, "from 0 to 100"),
+    ],
+)
+def test_the_store_refuses_an_override_outside_the_rules(
+    engine: Engine, score: float, until_days: int, words: str
+) -> None:
+    """The 90-day cap (and the 0-100 range) hold for every writer, not only the Slack modal."""
+    from scoring.errors import DataError
+
+    with pytest.raises(DataError, match=words) as refused:
+        add_override(
+            engine,
+            "a",
+            score=score,
+            reason="Renewal signed",
+            entered_on=AS_OF,
+            valid_until=AS_OF + timedelta(days=until_days),
+            max_days=90,
+        )
+    assert "override of a refused" in str(refused.value)
+    assert load_csm_inputs(engine).empty

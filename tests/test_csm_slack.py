@@ -53,7 +53,11 @@ def opened_view(app: RunningApp, text: str, user: str = "U1") -> dict[str, Any]:
 
 
 def submit(
-    app: RunningApp, view: dict[str, Any], values: dict[str, Any], user: str = "U1"
+    app: RunningApp,
+    view: dict[str, Any],
+    values: dict[str, Any],
+    user: str = "U1",
+    view_id: str = "V1",
 ) -> tuple[int, bytes]:
     state = {}
     for block, value in values.items():
@@ -73,7 +77,7 @@ def submit(
         "user": {"id": user, "name": "someone"},
         "api_app_id": "A0APP00001",
         "trigger_id": "1.2.3",
-        "view": view | {"id": "V1", "state": {"values": state}},
+        "view": view | {"id": view_id, "state": {"values": state}},
     }
     return app.client.interact(payload)
 

@@ -49,6 +49,7 @@ def hostile_weeks(engine: Engine, transport_for: Callable[[Prepared], Transport]
         reason=REASON,
         entered_on=END - timedelta(days=8),
         valid_until=END - timedelta(days=1),
+        max_days=90,
         user_email="<@U999>@example.com",
     )
     transport = transport_for(prepared)

@@ -207,6 +207,7 @@ def test_an_override_survives_weekly_runs_and_expires_on_time(engine, slack_doub
         reason="Champion left, renewal lost",
         entered_on=END - timedelta(days=8),
         valid_until=END - timedelta(days=1),
+        max_days=90,
         user_email="lead@example.com",
     )
     run_weekly(engine, prepared.model, HERE, END - timedelta(days=7), transport, sync=False)

@@ -290,6 +290,7 @@ def test_a_new_scoring_run_reaches_the_cards_with_its_override(app: RunningApp) 
         reason="Champion left <!here>",
         entered_on=END,
         valid_until=END + dt.timedelta(days=30),
+        max_days=90,
         user_email="alice@example.com",
     )
     score_and_store(app.engine, app.model, [END])

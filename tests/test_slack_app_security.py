@@ -98,10 +98,15 @@ def test_the_access_list_admits_groups_and_channel_members_only(
     limited = model.model_copy(update={"access": Access(allow=["@cs-team", "#cs-alerts"])})
     with running_app(engine, limited, slack_double) as app:
         body = command("acme", slack_double.response_url("alice"))
-        status, reply, _ = app.client.post(body)
-        assert status == 200
+        status, reply, _ = app.client.post(body)  # cold: acknowledged, refused after look-up
+        assert (status, reply) == (200, b"")
+        late = wait_for(lambda: slack_double.responses("alice"), what="the late refusal")
+        assert late[0]["response_type"] == "ephemeral"
+        assert late[0]["text"].startswith("Sorry, healthbot is limited")
+        body = command("acme", slack_double.response_url("alice-warm"))
+        status, reply, _ = app.client.post(body)  # warm: refused inside the ack
         refused = json.loads(reply)
-        assert refused["response_type"] == "ephemeral"
+        assert status == 200 and refused["response_type"] == "ephemeral"
         assert refused["text"].startswith("Sorry, healthbot is limited")
         assert app.command("acme", "bob", user_id="U2")["blocks"][0]["type"] == "header"
         assert app.command("acme", "carol", user_id="U3")["blocks"][0]["type"] == "header"
@@ -113,7 +118,8 @@ def test_the_access_list_admits_groups_and_channel_members_only(
         assert app.client.interact(click)[0] == 200
         notice = wait_for(lambda: slack_double.responses("alice-click"), what="the refusal")
         assert notice[0]["text"].startswith("Sorry, healthbot is limited")
-        assert slack_double.responses("alice") == [] and len(load_actions(engine)) == before
+        assert len(slack_double.responses("alice")) == 1  # the refusal, never an answer
+        assert slack_double.responses("alice-warm") == [] and len(load_actions(engine)) == before
         lookups = len(slack_double.calls("usergroups.users.list"))
         assert app.command("help", "bob-again", user_id="U2")["blocks"]
         assert len(slack_double.calls("usergroups.users.list")) == lookups  # cached

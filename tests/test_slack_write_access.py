@@ -8,12 +8,13 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot.messages.render import render_view
@@ -26,7 +27,7 @@ from scoring.store.clicks import load_actions
 from scoring.store.csm_inputs import load_csm_inputs
 from tests.databases import BACKENDS
 from tests.polling import wait_for
-from tests.slack_double import SlackDouble
+from tests.slack_double import TEST_TOKEN, SlackDouble
 from tests.test_csm_slack import submit
 from tests.test_slack_app_support import (
     DEMO_MODEL,
@@ -36,7 +37,6 @@ from tests.test_slack_app_support import (
     running_app,
     texts_of,
 )
-from tests.test_slack_app_support import Client as SignedClient
 
 Demo = tuple[Engine, Model, pd.DataFrame]
 OWNER, ADMIN, OTHER = "U1", "U3", "U4"  # alice owns the account; carol is in @cs-leads; dave not
@@ -85,14 +85,16 @@ def outreach_values() -> dict[str, Any]:
     }
 
 
-def view_submission(view: dict[str, Any], values: dict[str, Any], user: str) -> dict[str, Any]:
+def view_submission(
+    view: dict[str, Any], values: dict[str, Any], user: str, view_id: str = "V1"
+) -> dict[str, Any]:
     return {
         "type": "view_submission",
         "team": {"id": "T0TEAM0001"},
         "user": {"id": user, "name": "someone"},
         "api_app_id": "A0APP00001",
         "trigger_id": "9.8.7",
-        "view": view | {"id": "V1", "state": {"values": values}},
+        "view": view | {"id": view_id, "state": {"values": values}},
     }
 
 
@@ -130,14 +132,17 @@ def attempt(app: RunningApp, action: str, user: str, tag: str) -> str | None:
         assert rows(app.engine) == before and len(double.calls("views.open")) == opened
         return texts_of(reply)
     if action in ("note", "override", "outreach"):
-        view = double.calls("views.open")[-1].params["view"]
+        call = double.calls("views.open")[-1]
+        view, view_id = call.params["view"], call.response["view"]["id"]
         if action == "outreach":
-            status, body = app.client.interact(view_submission(view, outreach_values(), user))
+            payload = view_submission(view, outreach_values(), user, view_id)
+            status, body = app.client.interact(payload)
         else:
             until = today_in(app.model) + dt.timedelta(days=30)
-            status, body = submit(app, view, modal_values(action, until), user)
-        assert (status, body) == (200, b"")
-    assert rows(app.engine) == before + 1
+            status, body = submit(app, view, modal_values(action, until), user, view_id)
+        assert status == 200  # stored at once, or (email not known yet) right after the ack
+        assert body == b"" or json.loads(body)["response_action"] == "update"
+    wait_for(lambda: rows(app.engine) == before + 1, what=f"{action} by {user} stored")
     return None
 
 
@@ -157,50 +162,78 @@ def test_each_write_is_allowed_to_the_owner_and_admins_and_refused_to_others(
     assert "you are not a healthbot admin" in refused
 
 
+def forged_submission(app: RunningApp, action: str) -> tuple[str, Callable[[], Any], str]:
+    """(view id, send, field): a modal opened in the double as if for its owner, and a sender
+    of dave's submission of it; `field` is the block the inline refusal goes to."""
+    account_id, name = alices(app)
+    if action == "outreach":
+        origin = {"c": None, "t": None, "e": True, "k": False, "r": None}
+        metadata = json.dumps({"a": account_id} | origin)
+        view = render_view(
+            "modal_outreach",
+            name=name,
+            private_metadata=metadata,
+            outcomes=["reached"],
+            note_limit=3000,
+        )
+    else:
+        view = render_view(
+            f"modal_{action}",
+            name=name,
+            private_metadata=json.dumps({"account_id": account_id}),
+            default_until="2030-01-01",
+            reason_limit=2000,
+            champion=["left"],
+        )
+    web = WebClient(token=TEST_TOKEN, base_url=app.double.url + "/api/")
+    view_id = web.views_open(trigger_id="1.2.3", view=view)["view"]["id"]
+    until = today_in(app.model) + dt.timedelta(days=30)
+
+    sent = iter(range(1, 100))
+
+    def send() -> tuple[int, bytes]:  # each a new request, not a replay: the text differs
+        n = next(sent)
+        if action == "outreach":
+            values = outreach_values()
+            values["note"]["note"]["value"] += f" ({n})"
+            return app.client.interact(view_submission(view, values, OTHER, view_id))
+        values = modal_values(action, until)
+        values["reason"] += f" ({n})"
+        return submit(app, view, values, OTHER, view_id)
+
+    return (
+        view_id,
+        send,
+        "score" if action == "override" else ("note" if action == "outreach" else "reason"),
+    )
+
+
 @pytest.mark.parametrize("action", ["note", "override", "outreach"])
 def test_a_forged_submission_of_someone_elses_modal_is_refused_inside_it(
     demo: Demo, slack_double: SlackDouble, action: str
 ) -> None:
-    """The modal is refused before it opens, but a submission can be sent without it."""
+    """The modal is refused before it opens, but a submission can be sent without it. Cold
+    (who dave is not known yet): the ack shows "checking" and the refusal replaces it; warm:
+    the refusal is an inline error at once. Nothing is stored either way."""
     with app_with(demo, slack_double) as app:
-        account_id, name = alices(app)
-        if action == "outreach":
-            metadata = json.dumps(
-                {"a": account_id, "c": None, "t": None, "e": True, "k": False, "r": None}
-            )
-            view = render_view(
-                "modal_outreach",
-                name=name,
-                private_metadata=metadata,
-                outcomes=["reached"],
-                note_limit=3000,
-            )
-            payload = view_submission(view, outreach_values(), OTHER)
-            field = "note"
-        else:
-            view = render_view(
-                f"modal_{action}",
-                name=name,
-                private_metadata=json.dumps({"account_id": account_id}),
-                default_until="2030-01-01",
-                reason_limit=2000,
-                champion=["left"],
-            )
-            until = today_in(app.model) + dt.timedelta(days=30)
-            values = modal_values(action, until)
-            payload = None
-            field = "score" if action == "override" else "reason"
+        view_id, send, field = forged_submission(app, action)
         before = rows(app.engine)
-        if payload is None:
-            status, body = submit(app, view, values, OTHER)
-        else:
-            status, body = app.client.interact(payload)
+        status, body = send()
+        assert status == 200 and json.loads(body)["response_action"] == "update"
+        assert "Checking with Slack" in json.dumps(json.loads(body)["view"])
+
+        def refused() -> bool:
+            return "Only the account's owner or a healthbot admin" in json.dumps(
+                slack_double.views[view_id]["blocks"]
+            )
+
+        wait_for(refused, what="the refusal inside the modal")
+        assert rows(app.engine) == before
+        status, body = send()
         assert status == 200
         errors = json.loads(body)["errors"]
-        assert (
-            list(errors) == [field]
-            and "Only the account's owner or a healthbot admin" in (errors[field])
-        )
+        assert list(errors) == [field]
+        assert "Only the account's owner or a healthbot admin" in errors[field]
         assert rows(app.engine) == before
 
 
@@ -238,38 +271,50 @@ def test_an_override_runs_at_most_90_days(demo: Demo, slack_double: SlackDouble)
 
 def test_the_ack_never_waits_on_a_slow_slack(demo: Demo, slack_double: SlackDouble) -> None:
     """A cold start while users.info, conversations.members and usergroups.users.list take 10
-    seconds each: every request is still answered within Slack's 3 seconds, and nothing is
-    recorded for a user whose access is not known yet."""
+    seconds each: every request is acknowledged within Slack's 3 seconds, a modal opens while
+    its trigger is valid, and each answer follows once Slack has told us who the user is: the
+    list through response_url, the click recorded, a stranger's note refused in the modal."""
+    from tests.slack_signing import interaction_body, slash_command_body
+
     slack_double.set_channel_members("C2", [OWNER])
     for method in ("users.info", "conversations.members", "usergroups.users.list"):
         slack_double.method_delays[method] = 10
     with app_with(demo, slack_double, allow=["@cs-leads", "#C2"]) as app:
-        client: SignedClient = app.client
-        from tests.slack_signing import interaction_body, slash_command_body
-
         account_id, name = alices(app)
-        body = slash_command_body(text="mine", user_id=OWNER, response_url="http://x/y")
-        status, reply, seconds = client.post(body)
-        assert status == 200 and seconds < 3, seconds
-        assert "Slack is answering slowly" in json.loads(reply)["text"]
-        click = block_action({"action_id": "alert_ack", "value": account_id}, user=OWNER)
-        status, _, seconds = client.post(interaction_body(click))
-        assert status == 200 and seconds < 3, seconds
-    with app_with(demo, slack_double) as app:  # no allow-list: the write check itself waits
-        view = render_view(
-            "modal_note",
-            name=name,
-            private_metadata=json.dumps({"account_id": account_id}),
-            default_until="2030-01-01",
-            reason_limit=2000,
-            champion=["left"],
+        mine = slack_double.response_url("mine")
+        body = slash_command_body(text="mine", user_id=OWNER, response_url=mine)
+        status, reply, seconds = app.client.post(body)
+        assert status == 200 and seconds < 3 and reply == b"", (seconds, reply)
+        click = block_action(
+            {"action_id": "alert_ack", "value": account_id},
+            user=OWNER,
+            response_url=slack_double.response_url("ack"),
         )
-        until = today_in(app.model) + dt.timedelta(days=30)
+        status, _, seconds = app.client.post(interaction_body(click))
+        assert status == 200 and seconds < 3, seconds
+        note = slash_command_body(text=f"note {name}", user_id=OTHER, response_url="http://x/n")
+        started = time.time()
+        status, _, seconds = app.client.post(note)
+        assert status == 200 and seconds < 3, seconds
+        opened = wait_for(lambda: slack_double.calls("views.open"), what="views.open")[-1]
+        assert opened.time - started < 3  # the trigger_id was still valid
+        listed = wait_for(lambda: slack_double.responses("mine"), what="the list", seconds=30)
+        assert name in texts_of(listed[0])  # alice is in #C2: admitted after the ack
+        wait_for(lambda: rows(app.engine) == 1, what="the acknowledgement stored", seconds=40)
+        view_id = next(iter(slack_double.views))
+
+        def stranger_refused() -> bool:
+            blocks = json.dumps(slack_double.views[view_id]["blocks"])
+            return "Only the account's owner or a healthbot admin" in blocks
+
+        wait_for(stranger_refused, what="dave's note modal turned into a refusal", seconds=40)
+    with app_with(demo, slack_double) as app:  # no allow-list: the write check itself waits
+        view_id, send, _ = forged_submission(app, "note")
         started = time.perf_counter()
-        status, body = submit(app, view, modal_values("note", until), "U2")
+        status, body = send()
         assert status == 200 and time.perf_counter() - started < 3
-        assert "Slack is answering slowly" in json.loads(body)["errors"]["reason"]
-    assert rows(demo[0]) == 0
+        assert json.loads(body)["response_action"] == "update"
+    assert rows(demo[0]) == 1  # only alice's acknowledgement
 
 
 def test_the_cache_loads_each_key_once_under_concurrency() -> None:

@@ -35,7 +35,6 @@ from bot.slack.listeners import actions as slack_actions
 from bot.slack.listeners import commands as slack_commands
 from bot.slack.listeners import csm_input, home
 from bot.slack.listeners.answers import notice
-from bot.slack.listeners.write_access import ACK_WAIT, pending_access
 from bot.slack.portfolio import Portfolio
 from bot.slack.replay import ReplayGuard
 from bot.slack.services import Services
@@ -159,16 +158,19 @@ def refuse_replays(guard: ReplayGuard) -> Callable[..., Any]:
 def limit_access(svc: Services) -> Callable[..., Any]:
     """Commands and clicks from users outside `access.allow` get a short notice and nothing
     else; App Home events pass (the tab itself says so). This runs before the acknowledgement,
-    so it waits at most ACK_WAIT on a membership look-up that Slack has not answered yet (they
-    run in the background and are then cached) and otherwise asks the user to try again."""
+    so it never waits on a membership look-up: a user it cannot place yet (the look-ups run in
+    the background, then are cached) passes with `access_pending`, and the work after the ack
+    waits for the answer (`listeners.gate`)."""
 
     def limit_access(body: dict[str, Any], context: Any, next: Callable[[], None]) -> Any:
-        allowed = True if is_event(body) else svc.access.allowed(context.user_id, wait=ACK_WAIT)
-        if allowed:
+        allowed = True if is_event(body) else svc.access.allowed(context.user_id, wait=0)
+        if allowed is None:
+            context["access_pending"] = True
+        if allowed is not False:
             next()
             return None
-        log.info("refused %s from %s (access: %s)", body.get("type"), context.user_id, allowed)
-        refused = notice("not_allowed") if allowed is False else pending_access()
+        log.info("refused %s from %s (not on the access list)", body.get("type"), context.user_id)
+        refused = notice("not_allowed")
         message = {"response_type": "ephemeral", "text": refused.text, "blocks": refused.blocks}
         if body.get("command"):
             headers = {"content-type": "application/json;charset=utf-8"}

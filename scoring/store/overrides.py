@@ -15,7 +15,24 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
+from scoring.errors import DataError
 from scoring.store.csm_inputs import CSM_INPUTS, insert_input
+
+
+def override_problem(
+    score: float, entered_on: dt.date, valid_until: dt.date, max_days: int
+) -> tuple[str, str] | None:
+    """(field, words) of what makes an override unacceptable, or None. One rule for every way
+    an override is stored: a score from 0 to 100 that runs from its day of entry to at most
+    `max_days` (the model file's `access.override_max_days`) ahead, so none outlives a review."""
+    latest = entered_on + dt.timedelta(days=max_days)
+    if not 0 <= score <= 100:
+        return "score", "A score from 0 to 100."
+    if valid_until < entered_on:
+        return "until", "Pick a date from today on."
+    if valid_until > latest:
+        return "until", f"An override runs at most until {latest}: pick that day or sooner."
+    return None
 
 
 def add_override(
@@ -26,10 +43,18 @@ def add_override(
     reason: str,
     entered_on: dt.date,
     valid_until: dt.date,
+    max_days: int,
     user_id: str | None = None,
     user_email: str | None = None,
 ) -> int:
-    """Store an override of `account_id`'s score until `valid_until`; returns its id."""
+    """Store an override of `account_id`'s score until `valid_until`; returns its id. Raises
+    DataError (nothing stored) past `max_days` ahead or outside 0-100: the cap holds for every
+    writer, not only for the Slack modal."""
+    problem = override_problem(score, entered_on, valid_until, max_days)
+    if problem:
+        raise DataError(
+            f"override of {account_id} refused (score {score}, until {valid_until}): {problem[1]}"
+        )
     with engine.begin() as conn:
         return insert_input(
             conn,

@@ -13,7 +13,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -28,9 +28,17 @@ from bot.messages.render import (
 )
 from bot.slack.cards import current_alert_state, today_in
 from bot.slack.listeners.answers import card_reply, notice, safe_answer
-from bot.slack.listeners.guard import guarded
+from bot.slack.listeners.gate import gated
 from bot.slack.listeners.origin import Origin
-from bot.slack.listeners.write_access import ACK_WAIT, decide, refusal, refusal_text, tell
+from bot.slack.listeners.write_access import (
+    LATE_WAIT,
+    decide,
+    open_checked,
+    refusal,
+    refusal_text,
+    result_view,
+    tell,
+)
 from bot.slack.services import Services
 from bot.slack.ttl_cache import MISSING
 from scoring.store.clicks import record_action
@@ -175,19 +183,15 @@ class Actions:
             respond(text=expired.text, blocks=expired.blocks, response_type="ephemeral")
             return
         kind = "snooze" if values else "ack"
-        decision = decide(self.svc, kind, body["user"]["id"], account_id)
+        decision = decide(self.svc, kind, body["user"]["id"], account_id, wait=LATE_WAIT)
         if not decision.allowed:  # access.writes: who may acknowledge or snooze this account
             tell(client, body, refusal(self.svc, decision))
             return
-        self.record(body, account_id, kind, **values)
+        self.record(body, account_id, kind, wait=LATE_WAIT, **values)
         self.redraw(client, account_id, Origin.of(body))
 
     def open_outreach(self, body: dict[str, Any], client: WebClient) -> None:
         account_id = body["actions"][0]["value"]
-        decision = decide(self.svc, "outreach", body["user"]["id"], account_id)
-        if not decision.allowed:  # refused before the modal opens, not after it is filled in
-            tell(client, body, refusal(self.svc, decision))
-            return
         view = render_view(
             "modal_outreach",
             name=self.svc.portfolio.name_of(account_id),
@@ -195,29 +199,44 @@ class Actions:
             outcomes=OUTCOMES,
             note_limit=NOTE_LIMIT,
         )
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        open_checked(self.svc, client, body, "outreach", account_id, view)
 
-    def store_outreach(self, body: dict[str, Any]) -> dict[str, str]:
-        """Inside the acknowledgement: errors for the modal, or the outreach stored. Stored
-        here, not in the lazy listener (which runs whatever the ack said), so a refusal shown
-        in the modal can never be followed by a row."""
+    def store_outreach(self, body: dict[str, Any]) -> tuple[dict[str, str], bool]:
+        """Inside the acknowledgement: (errors for the modal, whether access is still
+        pending). Stored here when access is already known, not in the lazy listener (which
+        runs whatever the ack said), so a refusal shown in the modal never has a row; when it
+        is not known, nothing is stored and `finish_outreach` decides after the ack."""
         view = body["view"]
         note, outcome, errors = note_and_outcome(view)
-        account_id = Origin.from_metadata(view["private_metadata"])[0]
-        decision = decide(self.svc, "outreach", body["user"]["id"], account_id, wait=ACK_WAIT)
-        if not decision.allowed:  # warm from the modal's opening; a cold look-up waits briefly
-            errors = {"note": refusal_text(self.svc, decision)}
-        if not errors and self.known(account_id):
-            self.record(body, account_id, "outreach", wait=ACK_WAIT, note=note, outcome=outcome)
-        return errors
+        account_id, user_id = Origin.from_metadata(view["private_metadata"])[0], body["user"]["id"]
+        if errors or not self.known(account_id):
+            return errors, False
+        decision = decide(self.svc, "outreach", user_id, account_id, wait=0)
+        if decision.allowed is False:
+            return {"note": refusal_text(self.svc, decision)}, False
+        if decision.allowed is None or self.svc.users.email(user_id, wait=0) is MISSING:
+            return {}, True
+        self.record(body, account_id, "outreach", wait=0, note=note, outcome=outcome)
+        return {}, False
 
-    def redraw_outreach(self, body: dict[str, Any], client: WebClient) -> None:
-        """After the acknowledgement: show the new state where the modal was opened from (a
-        refused or invalid submission stored nothing, so this then shows the state unchanged)."""
+    def finish_outreach(self, body: dict[str, Any], client: WebClient, pending: bool) -> None:
+        """After the acknowledgement: a submission whose access was not known is decided now
+        (stored, or refused inside the modal); then the new state is shown where the modal was
+        opened from (an invalid or refused one stored nothing, so nothing changes)."""
         view = body["view"]
         account_id, origin = Origin.from_metadata(view["private_metadata"])
-        if note_and_outcome(view)[2] or not self.known(account_id):
+        note, outcome, errors = note_and_outcome(view)
+        if errors or not self.known(account_id):
             return
+        if pending:
+            decision = decide(self.svc, "outreach", body["user"]["id"], account_id, LATE_WAIT)
+            if not decision.allowed:
+                why = result_view(self.svc, "outreach", account_id, "refused", decision=decision)
+                client.views_update(view_id=view["id"], view=why)
+                return
+            self.record(body, account_id, "outreach", LATE_WAIT, note=note, outcome=outcome)
+            saved = result_view(self.svc, "outreach", account_id, "saved")
+            client.views_update(view_id=view["id"], view=saved)
         if origin.channel or origin.response_url:
             self.redraw(client, account_id, origin)
 
@@ -228,9 +247,16 @@ def register(app: App, svc: Services) -> None:
     def ack_click(ack: Ack) -> None:
         ack()
 
-    def check_outreach(ack: Ack, body: dict[str, Any]) -> None:
-        errors = act.store_outreach(body)
-        ack(response_action="errors", errors=errors) if errors else ack()
+    def check_outreach(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+        errors, pending = act.store_outreach(body)
+        if errors:
+            ack(response_action="errors", errors=errors)
+        elif pending:
+            context["write_pending"] = True
+            account_id = Origin.from_metadata(body["view"]["private_metadata"])[0]
+            ack(response_action="update", view=result_view(svc, "outreach", account_id, "checking"))
+        else:
+            ack()
 
     def pick(body: dict, client: WebClient, respond: Respond) -> None:
         act.show(body, client, respond, replace=True)
@@ -251,8 +277,8 @@ def register(app: App, svc: Services) -> None:
     def outreach(body: dict, client: WebClient) -> None:
         act.open_outreach(body, client)
 
-    def save(body: dict, client: WebClient) -> None:
-        act.redraw_outreach(body, client)
+    def save(body: dict, client: WebClient, context: BoltContext) -> None:
+        act.finish_outreach(body, client, bool(context.get("write_pending")))
 
     clicks = {
         re.compile(r"^health_pick(_\d+)?$"): pick,
@@ -262,6 +288,8 @@ def register(app: App, svc: Services) -> None:
         re.compile(r"^alert_(ack|snooze)$"): account_action,
         "alert_log_outreach": outreach,
     }
+    writes = {account_action, outreach}
     for action_id, work in clicks.items():
-        app.action(action_id)(ack=ack_click, lazy=[guarded(work)])
-    app.view("outreach_modal")(ack=check_outreach, lazy=[guarded(save)])
+        checked = gated(svc, work, self_checked=lambda body, w=work: w in writes)
+        app.action(action_id)(ack=ack_click, lazy=[checked])
+    app.view("outreach_modal")(ack=check_outreach, lazy=[gated(svc, save, lambda body: True)])

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from bot.slack.listeners.answers import safe_answer
 from bot.slack.listeners.command_text import parse_command
 from bot.slack.listeners.csm_input import from_command
-from bot.slack.listeners.guard import guarded
+from bot.slack.listeners.gate import gated
 from bot.slack.services import Services
 
 
@@ -33,4 +33,8 @@ def register(app: App, svc: Services) -> None:
         message = safe_answer(svc, body.get("text"), body.get("user_id", ""))
         respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
 
-    app.command(re.compile(r"^/health"))(ack=ack_command, lazy=[guarded(answer_command)])
+    def opens_modal(body: dict[str, Any]) -> bool:  # access settled by write_access
+        return parse_command(body.get("text")).kind in ("note", "override")
+
+    answer = gated(svc, answer_command, self_checked=opens_modal)
+    app.command(re.compile(r"^/health"))(ack=ack_command, lazy=[answer])
