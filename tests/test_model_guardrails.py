@@ -67,7 +67,8 @@ def test_a_duplicate_top_level_section_and_one_inside_a_list_item_are_refused():
 
 
 def test_the_same_key_in_two_different_mappings_is_not_a_duplicate():
-    text = f"metrics:\n{METRIC}  seats: {{signal: seats, window_days: 30, scale: {{worst: 0, best: 1}}, weight: 1}}\n"
+    seats = "  seats: {signal: seats, window_days: 30, scale: {worst: 0, best: 1}, weight: 1}\n"
+    text = f"metrics:\n{METRIC}{seats}"
     assert set(parse_model(text, "m.yml", {}).metrics) == {"usage", "seats"}
 
 
@@ -351,11 +352,11 @@ def test_sync_checks_segments_against_the_accounts_it_is_about_to_commit(
 def test_a_weekly_run_with_a_misspelt_signal_fails_with_the_one_line_reason(
     synced: Path, db_url: str
 ):
+    from sqlalchemy import text
+
     from bot.delivery.terminal import TerminalTransport
     from bot.jobs.weekly import run_weekly
     from scoring.config import load_model
-    from sqlalchemy import text
-
     from scoring.store import last_run, make_engine
 
     synced.write_text(model_text(signal="active_user"))

@@ -122,10 +122,8 @@ def _segment_problems(model: Model, accounts: pd.DataFrame) -> list[Problem]:
                 )
             elif not where_matches(accounts[key], wanted).any():
                 hint = closest(wanted, _values(accounts[key]))
-                problems.append(
-                    Problem(where, f"no account has {key} = {wanted!r}, so the segment"
-                            f" matches nobody{hint}")
-                )
+                message = f"no account has {key} = {wanted!r}, so the segment matches nobody"
+                problems.append(Problem(where, f"{message}{hint}"))
     return problems
 
 

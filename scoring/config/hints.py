@@ -1,4 +1,4 @@
-""""Did you mean" hints for model-file errors: the valid value nearest a wrong one."""
+"""Hints for model-file errors ("did you mean"): the valid value nearest a wrong one."""
 
 from __future__ import annotations
 
