@@ -10,9 +10,10 @@ that score or sync, on SQLite and PostgreSQL, and change nothing stored.
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -374,3 +375,31 @@ def test_a_weekly_run_with_a_misspelt_signal_fails_with_the_one_line_reason(
             assert conn.execute(text("select count(*) from score_snapshots")).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_a_backtest_over_weeks_before_a_signal_began_keeps_the_completeness_rules():
+    """A signal that exists in the history handed in, but not yet in an early week, is a gap
+    in those weeks (completeness), not a signal absent entirely."""
+    from scoring.validation.backtest import run_backtest
+
+    m = model({"u": metric("u", weight=1), "v": metric("v", weight=1)}, min_completeness=0.5)
+    rows = signals([("a", 60, "u", 50), ("b", 60, "u", 70), ("a", 0, "u", 50), ("a", 0, "v", 100)])
+    outcomes = pd.DataFrame(columns=["account_id", "date", "outcome"])
+    early = AS_OF - timedelta(days=56)
+    result = run_backtest(m, accounts("a", "b"), rows, outcomes, [early, AS_OF], 30)
+    first = result.rows[result.rows["as_of"] == pd.Timestamp(early)].set_index("account_id")
+    assert first.loc["a", "score"] == pytest.approx(50.0)  # over u alone: v is a gap
+    assert first.loc["b", "score"] == pytest.approx(70.0)
+
+
+def test_run_weekly_command_fails_with_one_line_and_scores_nothing(
+    synced: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+):
+    synced.write_text(model_text(where="{segment: Enterprize}"))
+    capsys.readouterr()
+    code = main(["run-weekly", "--terminal", "--as-of", "2026-11-19", "--config", str(synced)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("healthbot: model file: segments.ent.where.segment: no account has")
+    assert "(closest: 'Enterprise')" in err and "Traceback" not in err
+    assert stored(db_url)["score_snapshots"] == []
