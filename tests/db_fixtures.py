@@ -85,6 +85,12 @@ metrics:
 """
 
 
+def metrics_yaml(signal: str = "logins") -> str:
+    """The one-metric `metrics:` section, reading `signal` (sync refuses a model whose metric
+    reads a signal that is neither stored nor in the sources being synced)."""
+    return METRICS_YAML.replace("signal: logins", f"signal: {signal}")
+
+
 class SyncProject:
     """A model file and its exports in a temporary directory, for sync tests."""
 
@@ -103,11 +109,18 @@ class SyncProject:
         frame.to_parquet(path, index=False)
         return path
 
-    def model(self, sources: str, extra: str = "", environ: dict[str, str] | None = None) -> Any:
-        """Write healthbot.yml (one metric, the given `sources:` YAML) and parse it."""
+    def model(
+        self,
+        sources: str,
+        extra: str = "",
+        environ: dict[str, str] | None = None,
+        signal: str = "logins",
+    ) -> Any:
+        """Write healthbot.yml (one metric reading `signal`, the given `sources:` YAML) and
+        parse it."""
         from scoring.config import parse_model
 
-        text = f"{METRICS_YAML}{extra}sources:\n{sources}"
+        text = f"{metrics_yaml(signal)}{extra}sources:\n{sources}"
         self.write("healthbot.yml", text)
         return parse_model(text, str(self.root / "healthbot.yml"), environ or {})
 

@@ -35,8 +35,10 @@ def test_techcorp_worked_example_scores_79_at_risk():
 
 
 def test_missing_metric_reweights_over_metrics_with_data():
+    """Account a has no `v` in its window (b has): a's score is over the metrics it has."""
     m = model({"u": metric("u", weight=60), "v": metric("v", weight=40)}, min_completeness=0.5)
-    result = score_accounts(m, accounts("a"), signals([("a", 0, "u", 70)]), AS_OF)
+    rows = [("a", 0, "u", 70), ("b", 0, "v", 10)]
+    result = score_accounts(m, accounts("a", "b"), signals(rows), AS_OF)
     row = one(result)
     assert row.score == pytest.approx(70.0)
     assert row.completeness == pytest.approx(0.6)
@@ -55,7 +57,8 @@ def test_fill_turns_an_empty_window_into_a_value():
 
 def test_insufficient_data_below_min_completeness_gets_no_score():
     m = model({"u": metric("u", weight=40), "v": metric("v", weight=60)}, min_completeness=0.5)
-    result = score_accounts(m, accounts("a", "b"), signals([("a", 0, "u", 90)]), AS_OF)
+    rows = [("a", 0, "u", 90), ("c", 0, "v", 90)]
+    result = score_accounts(m, accounts("a", "b", "c"), signals(rows), AS_OF)
     for account in ("a", "b"):
         row = one(result, account)
         assert row.band == "insufficient_data" and row.status == "insufficient_data"
@@ -64,8 +67,9 @@ def test_insufficient_data_below_min_completeness_gets_no_score():
 
 def test_completeness_exactly_at_the_minimum_is_enough():
     m = model({"u": metric("u", weight=50), "v": metric("v", weight=50)}, min_completeness=0.5)
-    result = score_accounts(m, accounts("a"), signals([("a", 0, "u", 90)]), AS_OF)
-    assert one(result).score == pytest.approx(90.0)
+    rows = [("a", 0, "u", 90), ("b", 0, "v", 10)]
+    result = score_accounts(m, accounts("a", "b"), signals(rows), AS_OF)
+    assert one(result, "a").score == pytest.approx(90.0)
 
 
 def test_lower_is_better_scale():

@@ -37,9 +37,12 @@ def build(ws: list[float], lower: list[bool]):
 
 
 def score_of(m, obs: list[float | None]) -> float:
+    """Account a's score; account z has every signal, so a signal a lacks is a gap in a's
+    data (the completeness rules), not a signal absent entirely (which the engine refuses)."""
     rows = [("a", 0, k, v) for k, v in zip(KEYS, obs, strict=True) if v is not None]
-    result = score_accounts(m, accounts("a"), signals(rows), AS_OF)
-    return float(result.accounts["score"].iloc[0])
+    rows += [("z", 0, k, 50.0) for k in KEYS]
+    result = score_accounts(m, accounts("a", "z"), signals(rows), AS_OF)
+    return float(result.accounts.set_index("account_id").at["a", "score"])
 
 
 @settings(max_examples=150, deadline=None)
@@ -80,7 +83,9 @@ def test_score_unchanged_when_all_weights_scale_by_a_constant(ws, obs, factor):
 def test_contributions_always_add_up_to_the_score(ws, obs):
     m = build(ws, [False] * 4)
     rows = [("a", 0, k, v) for k, v in zip(KEYS, obs, strict=True) if v is not None]
-    result = score_accounts(m, accounts("a"), signals(rows), AS_OF)
-    score = float(result.accounts["score"].iloc[0])
+    rows += [("z", 0, k, 50.0) for k in KEYS]  # as in score_of: a's gaps are gaps
+    result = score_accounts(m, accounts("a", "z"), signals(rows), AS_OF)
+    score = float(result.accounts.set_index("account_id").at["a", "score"])
     if not np.isnan(score):
-        assert result.metrics["points"].sum() == pytest.approx(score, abs=1e-9)
+        points = result.metrics.loc[result.metrics["account_id"] == "a", "points"]
+        assert points.sum() == pytest.approx(score, abs=1e-9)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scoring.config.data_checks import check_against_data
 from scoring.config.lint import lint
 from tests.engine_helpers import metric, model
 
@@ -12,7 +13,7 @@ def messages(findings) -> list[str]:
 
 def test_a_balanced_model_has_no_findings():
     m = model({k: metric(k, weight=1) for k in "abc"})
-    assert lint(m, known_signals={"a", "b", "c"}) == []
+    assert lint(m) == []
 
 
 def test_more_than_seven_metrics_is_flagged():
@@ -35,10 +36,13 @@ def test_exactly_half_is_not_flagged():
     assert lint(m) == []
 
 
-def test_a_signal_the_synced_data_never_contains_is_flagged():
+def test_a_signal_the_synced_data_never_contains_is_an_error_not_a_warning():
+    """A metric reading a signal nobody synced would score without its weight: no longer a
+    warning of `check` but a problem every scoring command refuses (data_checks)."""
     m = model({"a": metric("active_users"), "b": metric("nps")})
-    found = messages(lint(m, known_signals={"active_users"}))
-    assert found == [
-        "metrics.b.signal: signal 'nps' never appears in the synced data"
-        " (check the name or the sources)"
+    assert lint(m) == []
+    problems = check_against_data(m, None, stored_signals={"active_users", "nps_avg"})
+    assert [str(p) for p in problems] == [
+        "metrics.b.signal: no signal 'nps' is stored, so scores would leave out this"
+        " metric's weight (closest: 'nps_avg')"
     ]

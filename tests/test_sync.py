@@ -190,7 +190,8 @@ def test_combine(engine: Engine, project: SyncProject, how: str, expected: float
         ),
     )
     model = project.model(
-        ACCOUNTS_SOURCE + f"  - kind: signals\n    path: exports/nps.csv\n    combine: {how}\n"
+        ACCOUNTS_SOURCE + f"  - kind: signals\n    path: exports/nps.csv\n    combine: {how}\n",
+        signal="nps",
     )
     summary = run_sync(engine, model, project.root, TODAY)[1]
     assert (summary.rows_read, summary.values, summary.combined) == (4, 2, 2)
@@ -267,6 +268,7 @@ def test_warehouse_query_from_a_second_database(
     unknown_accounts: skip
 """,
         environ={"WAREHOUSE_URL": f"sqlite:///{warehouse}"},
+        signal="tickets_opened",
     )
     summary = run_sync(engine, model, project.root, TODAY)[1]
     assert summary.source == "signals query"

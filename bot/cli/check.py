@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.context import Context
+from bot.cli.context import Context, add_data_checks
 from scoring.config.lint import lint
 
 
@@ -13,18 +13,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "check",
         parents=[common],
         help="validate the model file and warn about bad practice",
-        description="Fail on errors in the model file; warn about what the field knows to be bad"
-        " practice (more than 7 metrics, one metric holding over half the weight, a signal the"
-        " synced data never contains).",
+        description="Fail on errors in the model file, and on what does not fit the synced data"
+        " (a segment `where:` attribute or value no account has, a metric's signal that was never"
+        " synced, a playbook segment no account is in); warn about what the field knows to be"
+        " bad practice (more than 7 metrics, one metric holding over half the weight).",
         epilog="example: healthbot check --config healthbot.yml",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    add_data_checks(parser)
     parser.set_defaults(func=run)
 
 
 def run(ctx: Context) -> int:
     model = ctx.model
-    findings = lint(model, ctx.known_signals())
+    findings = lint(model)
     for finding in findings:
         print(f"warning: {finding}")
     segments = f", {len(model.segments)} segments" if model.segments else ""

@@ -62,6 +62,14 @@ def add_transport_option(
         parser.set_defaults(preflight=Context.check_transport)
 
 
+def add_data_checks(parser: argparse.ArgumentParser) -> None:
+    """Mark a command that scores with the model (check, score, backtest, calibrate): loading
+    the model also checks it against the stored data (`scoring/config/data_checks.py`). The
+    others load it without. `sync` and the weekly run check for themselves, after reading the
+    sources, so that a new source and the metric reading it can be added in one edit."""
+    parser.set_defaults(checks_data=True)
+
+
 class Context:
     """Lazily loads what a command needs, so `--help` and `check` stay fast and offline."""
 
@@ -75,7 +83,12 @@ class Context:
 
     @cached_property
     def model(self) -> Model:
-        return load_model(self.config_path, self.environ)
+        """The model file, validated; for a data-checked command also checked against the
+        stored data, so a misspelt segment value or signal fails before anything is scored."""
+        model = load_model(self.config_path, self.environ)
+        if getattr(self.args, "checks_data", False):
+            self.check_model_data(model)
+        return model
 
     def check_transport(self) -> str:
         """ "slack" or "terminal" as chosen; raises TransportNotChosen (one line, exit 2)."""
@@ -94,16 +107,22 @@ class Context:
     def database_url(self) -> str:
         return self.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
-    def known_signals(self) -> set[str] | None:
-        """Signal names present in the database, or None when nothing has been synced yet."""
-        from sqlalchemy import text
-
+    def has_database(self) -> bool:
+        """False for a SQLite file that does not exist yet: nothing synced, nothing to check
+        against (and `check` must not create the file)."""
         url = self.database_url
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-            return None
-        with self.engine.connect() as conn:
-            names = {row[0] for row in conn.execute(text("select distinct signal from signals"))}
-        return names or None
+        return not (
+            url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()
+        )
+
+    def check_model_data(self, model: Model) -> None:
+        """The model against the stored data (segment values, signals, playbook segments):
+        ConfigError on a mismatch; an empty database passes. See `add_data_checks`."""
+        if not self.has_database():
+            return
+        from scoring.batch.model_checks import check_model_data
+
+        check_model_data(self.engine, model, str(self.config_path))
 
     def find_account(self, query: str) -> dict:
         """Resolve an ACCOUNT argument like `/health` does; ambiguity lists candidates."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.context import Context, add_output_options
+from bot.cli.context import Context, add_data_checks, add_output_options
 from bot.cli.output import emit
 from scoring.batch.jobs import score_and_store
 from scoring.batch.views import account_history, export_frame, load_period
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     score.add_argument("--as-of", metavar="DATE")
     score.add_argument("--from", dest="start", metavar="DATE")
     score.add_argument("--to", dest="end", metavar="DATE")
+    add_data_checks(score)
     score.set_defaults(func=run_score)
 
     history = sub.add_parser(

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.cli.context import Context
+from bot.cli.context import Context, add_data_checks
 from scoring.errors import HealthbotError
 from scoring.periods import parse_date, weekly_as_ofs
 
@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _options(backtest, "DIR", "directory for the report and charts")
+    add_data_checks(backtest)
     backtest.set_defaults(func=run_backtest_command)
     calibrate = sub.add_parser(
         "calibrate",
@@ -48,6 +49,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _options(calibrate, "FILE", "where to write the proposal (default: <model>.proposed.yml)")
+    add_data_checks(calibrate)
     calibrate.set_defaults(func=run_calibrate_command)
 
 

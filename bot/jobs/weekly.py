@@ -27,6 +27,7 @@ from bot.jobs.digest import collect_outcomes, enqueue_digests
 from bot.jobs.notices import expiry_notices, report_failure
 from bot.jobs.owner_dms import owner_dms
 from scoring.batch.jobs import load_model_signals, score_and_store
+from scoring.batch.model_checks import check_model_data
 from scoring.batch.views import PeriodView, latest_signal_dates, load_period
 from scoring.config import Model
 from scoring.decisions.weekly import decide_week
@@ -130,11 +131,16 @@ def _prepare(
     control: RunControl,
     result: WeeklyResult,
 ) -> None:
-    """Everything up to the outbox: sync, score, decide, render and enqueue."""
+    """Everything up to the outbox: sync, score, decide, render and enqueue.
+
+    The model is checked against the data after the sync (which checks it against what it is
+    about to commit), so a model that no longer fits the data fails the run (ConfigError)
+    instead of scoring without a segment's rules or a metric's weight."""
     if sync and model.sources:
         from scoring.sync import run_sync
 
         run_sync(engine, model, model_dir, today or as_of + timedelta(days=1))
+    check_model_data(engine, model, "model file")
     control.checkpoint()
     signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
     scored = score_and_store(engine, model, [as_of], signals)[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from scoring.config import Model
@@ -19,8 +18,10 @@ class Finding:
         return f"{self.where}: {self.message}"
 
 
-def lint(model: Model, known_signals: Collection[str] | None = None) -> list[Finding]:
-    """Bad-practice findings; `known_signals` (from synced data) enables the signal check."""
+def lint(model: Model) -> list[Finding]:
+    """Bad-practice findings: warnings, errors only under `check --strict`. Mistakes that
+    silently change scores (a signal never synced, a segment matching nobody) are errors of
+    their own, in `scoring/config/data_checks.py`."""
     findings: list[Finding] = []
     if len(model.metrics) > MAX_METRICS:
         findings.append(
@@ -41,16 +42,6 @@ def lint(model: Model, known_signals: Collection[str] | None = None) -> list[Fin
                         f"{where}.{key}" if where != "metrics" else f"metrics.{key}.weight",
                         f"holds {weight / total:.0%} of the weight; one metric"
                         " above half makes the score a proxy for that metric",
-                    )
-                )
-    if known_signals is not None:
-        for key, metric in model.metrics.items():
-            if metric.signal not in known_signals:
-                findings.append(
-                    Finding(
-                        f"metrics.{key}.signal",
-                        f"signal {metric.signal!r} never appears in the synced"
-                        " data (check the name or the sources)",
                     )
                 )
     return findings

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cached_property
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from scoring.config.crontab import zone_problem
+from scoring.config.hints import closest
 from scoring.config.metrics import (
     DEFAULT_COLORS,
     Band,
@@ -59,12 +60,8 @@ class Model(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as UTC)"
-            ) from None
+        if problem := zone_problem(value):
+            raise ValueError(problem)
         return value
 
     @field_validator("bands")
@@ -117,12 +114,12 @@ class Model(Strict):
             if when.driver is not None and when.driver not in self.metrics:
                 raise ValueError(
                     f"playbooks[{i}].when.driver: unknown metric {when.driver!r}"
-                    f" (metrics are {', '.join(self.metrics)})"
+                    f"{closest(when.driver, self.metrics)} (metrics are {', '.join(self.metrics)})"
                 )
             if when.band is not None and when.band not in names:
                 raise ValueError(
                     f"playbooks[{i}].when.band: unknown band {when.band!r}"
-                    f" (bands are {', '.join(names)})"
+                    f"{closest(when.band, names)} (bands are {', '.join(names)})"
                 )
         return self
 

@@ -8,7 +8,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from scoring.config.crontab import crontab_trigger
 from scoring.config.metrics import Strict
+from scoring.errors import ConfigError
 
 SourceKind = Literal["accounts", "signals", "outcomes"]
 
@@ -52,10 +54,10 @@ class Schedule(Strict):
 
     @model_validator(mode="after")
     def _five_fields(self) -> Schedule:
-        if len(self.cron.split()) != 5:
-            raise ValueError(
-                f"cron must have 5 fields (minute hour day month weekday), got {self.cron!r}"
-            )
+        try:  # parsed now, so a bad cron or zone fails `check`, not the scheduler's start
+            crontab_trigger(self.cron, self.timezone)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         if self.stale_after_seconds < 2 * self.heartbeat_seconds:
             raise ValueError(
                 f"stale_after_seconds ({self.stale_after_seconds:g}) must be at least twice"

@@ -17,7 +17,7 @@ from scoring.engine.aggregates import AGGREGATES, ALWAYS_HAS_DATA
 from scoring.engine.scales import apply_scale
 from scoring.engine.segments import segment_rules
 from scoring.engine.signal_table import SignalTable, day_number
-from scoring.errors import OutputCheckFailed
+from scoring.errors import ConfigError, OutputCheckFailed
 from scoring.frames import accounts_frame
 
 SCORE_COLUMNS = [
@@ -78,6 +78,7 @@ def score_accounts(
     metric_scores = _metric_scores(model, raw, has, active)
     rules = segment_rules(model, active)
     weights = _weights(model, rules)
+    _refuse_absent_signals(model, table, weights)
     out_accounts, out_metrics = _combine(model, active, rules, raw, has, metric_scores, weights)
     _check(out_accounts)
     return Scores(as_of, model.version, out_accounts, out_metrics, excluded.reset_index(drop=True))
@@ -101,6 +102,26 @@ def _aggregate(model: Model, table: SignalTable, as_of: int) -> tuple[np.ndarray
         raw[:, j] = np.where(present, value, np.nan)
         has[:, j] = present
     return raw, has
+
+
+def _refuse_absent_signals(model: Model, table: SignalTable, weights: np.ndarray) -> None:
+    """Refuse a metric whose signal is absent from the signals entirely: scoring would quietly
+    share its weight among the other metrics (a misspelt signal: every score inflates).
+    Per-account gaps keep the completeness rules; a metric with `fill` or a count-like
+    aggregate always has a value, so it drops no weight."""
+    names = table.names()
+    for j, key in enumerate(model.metric_keys):
+        metric = model.metrics[key]
+        if metric.signal in names or metric.fill is not None:
+            continue
+        if metric.aggregate in ALWAYS_HAS_DATA or not (weights[:, j] > 0).any():
+            continue
+        known = ", ".join(sorted(names)[:10]) or "none"
+        raise ConfigError(
+            f"metrics.{key}.signal: no {metric.signal!r} rows among the signals scored"
+            f" (signals present: {known}); refusing to score without this metric's weight"
+            " (sync the signal, fix its name, or give the metric a `fill:` value)"
+        )
 
 
 def _metric_scores(

@@ -6,20 +6,13 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import Model
+from scoring.config.data_checks import where_matches
 
 
 def _matches(accounts: pd.DataFrame, key: str, wanted: object) -> np.ndarray:
     if key not in accounts:
         return np.zeros(len(accounts), dtype=bool)
-    column = accounts[key]
-    text = column.astype("string").str.casefold()
-    target = str(wanted).casefold()
-    if isinstance(wanted, bool):
-        target = str(wanted).lower()
-    elif isinstance(wanted, float) and wanted.is_integer():
-        numeric = pd.to_numeric(column, errors="coerce")
-        return (numeric == wanted).fillna(False).to_numpy(dtype=bool)
-    return (text == target).fillna(False).to_numpy(dtype=bool)
+    return where_matches(accounts[key], wanted)
 
 
 def segment_rules(model: Model, accounts: pd.DataFrame) -> pd.Series:

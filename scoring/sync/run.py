@@ -23,6 +23,7 @@ from scoring.sync import merge
 from scoring.sync.collect import collect_sources
 from scoring.sync.combine import build_stage
 from scoring.sync.commit import commit_sync
+from scoring.sync.model_fit import check_synced_model
 from scoring.sync.retention import retention_cutoff
 from scoring.sync.summary import SourceSummary, source_labels
 
@@ -72,6 +73,7 @@ def _sync(
     with engine.connect() as conn:
         stored_ids = merge.stored_account_ids(conn)
     sources = collect_sources(model, model_dir, labels, stored_ids, bar.step)
+    check_synced_model(engine, model, sources)  # before anything is committed
     stage = build_stage(sources.signal_batches)
     seconds["read_validate"] = time.perf_counter() - clock
     bar.step("merging")
