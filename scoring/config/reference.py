@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from scoring.config.model import Model
+from scoring.config.reference_guards import GUARD_DESCRIPTIONS
 
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "timezone": ("IANA time zone that decides dates and periods (ISO weeks).", "Europe/Berlin"),
@@ -114,28 +115,6 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "mean",
     ),
     "sources[].signals": ("Wide layout: only these columns are signals.", "[active_users]"),
-    "sources[].replace": (
-        "`window`: the source is the full truth for the dates it covers (its min..max date):"
-        " stored rows of its signals (outcomes) in that range that it no longer has are removed."
-        " Default: upsert, never remove.",
-        "window",
-    ),
-    "sources[].max_inactive_percent": (
-        "Accounts source: refuse (unless `sync --allow-shrink`) to mark more than this share"
-        " of the active accounts inactive.",
-        "25",
-    ),
-    "sources[].max_drop_percent": (
-        "Signals source: refuse (unless `sync --allow-shrink`) when the accounts with data in"
-        " the latest 7 days of its signals, after the merge, fall by more than this share"
-        " (only when at least 100 accounts had data before).",
-        "80",
-    ),
-    "sources[].max_removed_percent": (
-        "With `replace: window`: refuse (unless `sync --allow-shrink`) to remove more than this"
-        " share of the stored rows in the dates the source covers.",
-        "20",
-    ),
     "schedule": ("When the weekly worker fires.", "{cron: '0 8 * * 1', timezone: UTC}"),
     "schedule.cron": ("Crontab string (0 and 7 are Sunday).", "0 8 * * 1"),
     "schedule.timezone": ("Time zone of the cron string only.", "Europe/Berlin"),
@@ -240,6 +219,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "backtest": ("Validation settings.", "{horizon_days: 90}"),
     "backtest.horizon_days": ("Days after a score in which churn counts.", "90"),
 }
+DESCRIPTIONS.update(GUARD_DESCRIPTIONS)
 
 
 for _field in ("name", "min", "color", "emoji"):
