@@ -22,7 +22,7 @@ from scoring.store.runs import record_run
 from scoring.sync import merge
 from scoring.sync.accounts import plan_accounts
 from scoring.sync.collect import Collected
-from scoring.sync.corrections import absent_rows, check_removals, index_stage, remove_absent
+from scoring.sync.corrections import check_removals, ignored_rows, removals, remove_absent
 from scoring.sync.guards import Window
 from scoring.sync.outcome_changes import OutcomePlan, apply_outcomes, plan_outcomes
 from scoring.sync.stage import Stage, create_stage, drop_stage
@@ -52,6 +52,7 @@ def commit_sync(
     signal_labels = {i: labels[i] for i in sources.signal_batches}
     summaries = sources.summaries
     replacing = [w for w in windows if w.replace]
+    full_stage = stage
     with engine.connect() as conn:
         try:
             clock = time.perf_counter()
@@ -60,15 +61,19 @@ def commit_sync(
                     stage = drop_unchanged(conn, stage, signal_labels)
                 seconds["compare"] = time.perf_counter() - clock
                 create_stage(conn, stage, signal_labels)
-                outcomes = _check(conn, sources, windows, model_sources, allow_shrink)
+                outcomes = _check(conn, sources, replacing, model_sources, allow_shrink)
             seconds["stage"] = time.perf_counter() - clock - seconds["compare"]
             clock = time.perf_counter()
             conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
             with conn.begin():
                 for window in replacing:
-                    summaries[window.src].removed = remove_absent(conn, window)
+                    if summaries[window.src].removed:
+                        summaries[window.src].removed = remove_absent(conn, window)
                 _merge(conn, sources, stage, signal_labels, today)
                 apply_outcomes(conn, outcomes)
+                for window in windows:
+                    if not window.replace:
+                        summaries[window.src].ignored = ignored_rows(conn, window, full_stage)
                 pruned = merge.prune_signals(conn, cutoff) if cutoff is not None else 0
                 seconds["merge"] = time.perf_counter() - clock
                 record_run(
@@ -122,19 +127,17 @@ def _merge(
 def _check(
     conn: Connection,
     sources: Collected,
-    windows: list[Window],
+    replacing: list[Window],
     model_sources: list[Source],
     allow_shrink: bool,
 ) -> OutcomePlan | None:
-    """Before the merge transaction: what each re-export no longer has (the removal guard,
-    the ignored-correction warning) and the outcomes plan (which is guarded too)."""
-    if windows:
-        index_stage(conn)
-    for window in windows:
-        stored, absent = absent_rows(conn, window)
+    """Before the merge transaction: what each `replace: window` file would remove (guarded;
+    the count is kept to skip the delete when nothing goes) and the outcomes plan (guarded
+    too)."""
+    for window in replacing:
+        stored, absent = removals(conn, window)
         check_removals(window, stored, absent, allow_shrink)
-        if not window.replace:
-            sources.summaries[window.src].ignored = absent
+        sources.summaries[window.src].removed = absent
     outcome_sources = {i: model_sources[i] for i in sources.outcome_batches}
     return plan_outcomes(
         conn, sources.outcome_batches, outcome_sources, sources.summaries, allow_shrink
