@@ -167,3 +167,19 @@ def test_the_cli_refuses_in_one_line_and_the_flag_confirms(cli, project, capsys)
     code, out, err = cli("sync", "--today", "2026-11-22", "--allow-shrink", capsys=capsys)
     assert code == 0, err
     assert "289 marked inactive" in out
+
+
+def test_closing_most_accounts_by_status_is_a_mass_change_too(
+    engine: Engine, project: SyncProject
+) -> None:
+    model = project.model(ACCOUNTS_SOURCE)
+    project.write("exports/accounts.csv", accounts_csv(300))
+    run_sync(engine, model, project.root, TODAY)
+    lines = accounts_csv(300).splitlines()
+    closed = [lines[0] + ",status"] + [
+        f"{line},{'churned' if i < 150 else 'active'}" for i, line in enumerate(lines[1:])
+    ]
+    project.write("exports/accounts.csv", "\n".join(closed) + "\n")
+    with pytest.raises(Blocked) as caught:
+        run_sync(engine, model, project.root, TODAY)
+    assert "would mark 150 of 300 active accounts inactive (50%, limit 10%)" in str(caught.value)

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from scoring.config.sections import Source
 from scoring.errors import Blocked
 from scoring.store.bulk import execute, in_list, read_frame
+from scoring.sync.accounts import INACTIVE_STATUSES
 from scoring.sync.collect import Collected
 from scoring.sync.signals import SignalBatch
 
@@ -75,7 +76,10 @@ def check_accounts(
     active = pd.Index(stored["account_id"].astype(object))
     if not len(active):
         return
-    missing = int((~active.isin(pd.Index(export["account_id"].astype(object)))).sum())
+    status = export["status"].astype(object).where(export["status"].notna(), "")
+    closed = status.astype(str).str.strip().str.lower().isin(INACTIVE_STATUSES).to_numpy()
+    staying = pd.Index(export["account_id"].astype(object)[~closed])
+    missing = int((~active.isin(staying)).sum())  # left out of the export, or closed in it
     limit = min(source.max_inactive_percent for _, source in sources)
     share = percent(missing, len(active))
     if share > limit:
