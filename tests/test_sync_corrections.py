@@ -135,3 +135,16 @@ def test_a_correction_names_the_stored_periods_to_rescore(synced) -> None:
         "  note: stored scores of 2026-W45..2026-W46 were computed before this change; to"
         " rescore them, run: healthbot score --from 2026-11-08 --to 2026-11-15"
     ]
+
+
+def test_a_re_dated_outcome_without_replace_is_warned_about(synced) -> None:
+    engine, project = synced
+    model = project.model(sources(OUTCOMES_SOURCE))
+    project.write(
+        "exports/outcomes.csv",
+        "account_id,date,outcome\nacme,2026-11-04,renewed\nacme,2026-11-06,renewed\n",
+    )
+    summary = run_sync(engine, model, project.root, TODAY)[2]
+    assert (summary.inserted, summary.ignored) == (2, 1)  # 11-05 kept, as the upsert always did
+    assert "set `replace: window` on source renewals" in summary.notes()[0]
+    assert len(load_outcomes(engine)) == 3

@@ -87,11 +87,26 @@ def plan_outcomes(
         summary.replaced = int((replaced & mine).sum())
         summary.unchanged = int((same & mine).sum())
     for i, source in sources.items():
+        if not source.replace and i in batches and len(batches[i].frame):
+            summaries[i].ignored = _absent(stored_keys, frame, batches[i], covered_only=True)
         if source.replace and i in batches and len(batches[i].frame):
             gone = _retracted(stored_keys, frame, batches[i], source, summaries[i], allow_shrink)
             deletes.append(gone)
     inserts = joined.loc[new | replaced, ["account_id", "date", "outcome"]]
     return OutcomePlan(inserts.reset_index(drop=True), pd.concat(deletes, ignore_index=True))
+
+
+def _absent(
+    stored: pd.DataFrame, frame: pd.DataFrame, batch: OutcomeBatch, covered_only: bool
+) -> int:
+    """Stored outcomes in the batch's dates that no outcomes source has now (of accounts the
+    batch has, with `covered_only`: the look of a correction `replace` would apply)."""
+    low, high = batch.frame["date"].min(), batch.frame["date"].max()
+    inside = stored[(stored["date"] >= low) & (stored["date"] <= high)]
+    if covered_only:
+        inside = inside[inside["account_id"].isin(batch.frame["account_id"])]
+    present = inside.merge(frame[KEY].assign(_here=True), on=KEY, how="left")["_here"].notna()
+    return int(inside.loc[~present.to_numpy(), "n"].sum())
 
 
 def _retracted(
