@@ -148,3 +148,20 @@ def test_a_re_dated_outcome_without_replace_is_warned_about(synced) -> None:
     assert (summary.inserted, summary.ignored) == (2, 1)  # 11-05 kept, as the upsert always did
     assert "set `replace: window` on source renewals" in summary.notes()[0]
     assert len(load_outcomes(engine)) == 3
+
+
+def test_the_cli_prints_the_warning_under_its_source(
+    synced, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import bot.cli
+
+    engine, project = synced
+    monkeypatch.setattr(bot.cli, "COMMAND_MODULES", ["bot.cli.sync"])
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("HEALTHBOT_CONFIG", str(project.root / "healthbot.yml"))
+    project.model(sources())
+    project.write("exports/usage.csv", MOVED)
+    assert bot.cli.main(["sync", "--today", "2026-11-21", "--no-progress"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("signals usage: 4 rows read; 1 inserted")
+    assert lines[2].startswith("  warning: 1 stored rows of accounts this file covers")
