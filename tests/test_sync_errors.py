@@ -325,3 +325,47 @@ def test_a_database_failure_is_one_line_and_changes_nothing(tmp_path, project) -
     assert run_sync(engine, model, project.root, TODAY)[1].inserted == 1  # and it recovers
     other.dispose()
     engine.dispose()
+
+
+# Refusals of mass changes and inconsistent corrections: (files to write, extra sources YAML,
+# expected message fragments). The database is exactly as it was, like every case above.
+GUARD_CASES = {
+    "truncated accounts export": (
+        {"accounts.csv": "account_id,name\nacme,Acme\n"},
+        "",
+        [
+            'accounts source "exports/accounts.csv" would mark 2 of 3 active accounts inactive'
+            " (67%, limit 10%); if this export is complete, run: healthbot sync --allow-shrink"
+        ],
+    ),
+    "replace window removing most rows": (
+        {"good.csv": "account_id,date,signal,value\nacme,2026-11-01,logins,1\n"},
+        "    replace: window\n",
+        ['signals source "exports/good.csv" would remove 1 of 2 stored rows', "--allow-shrink"],
+    ),
+    "two outcomes for one account and date": (
+        {"bad.csv": "account_id,date,outcome\nacme,2026-11-05,renewed\nacme,2026-11-05,churned\n"},
+        "  - kind: outcomes\n    path: exports/bad.csv\n",
+        ["line 3", "'churned' conflicts with 'renewed'", "one outcome per date"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(GUARD_CASES))
+def test_mass_changes_and_conflicting_corrections_change_nothing(
+    synced: tuple[Engine, SyncProject], case: str
+) -> None:
+    engine, project = synced
+    files, extra, fragments = GUARD_CASES[case]
+    run_sync(engine, project.model(GOOD_SOURCES), project.root, TODAY)  # 3 accounts, 3 rows
+    for name, content in files.items():
+        project.write(f"exports/{name}", content)
+    model = project.model(GOOD_SOURCES + extra)
+    before = dump_tables(engine)
+    with pytest.raises(DataError) as caught:
+        run_sync(engine, model, project.root, TODAY)
+    message = str(caught.value)
+    for fragment in fragments:
+        assert fragment in message
+    assert "\n" not in message
+    assert dump_tables(engine) == before

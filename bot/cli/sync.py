@@ -28,6 +28,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="the sync day (default: today in the model's time zone); accounts missing from"
         " the export are inactive from this day",
     )
+    parser.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="confirm a sync the guardrails refused: one that marks more than"
+        " `max_inactive_percent` of the active accounts inactive, leaves more than"
+        " `max_drop_percent` fewer accounts with recent data, or (with `replace: window`)"
+        " removes more than `max_removed_percent` of the stored rows",
+    )
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     parser.set_defaults(func=run)
 
@@ -50,7 +58,10 @@ def run(ctx: Context) -> int:
         ctx.config_path.resolve().parent,
         today,
         progress=not ctx.args.no_progress,
+        allow_shrink=ctx.args.allow_shrink,
     )
     for summary in summaries:
         print(summary.line())
+        for note in summary.notes():
+            print(note)
     return 0

@@ -6,7 +6,8 @@ schedule: the cron fires `tick` (run the due period if it still needs a run), an
 failed run is retried and a dead worker's period is taken over without waiting a week. Jobs
 run one at a time. Whether a period needs a run is the database's call: a period with a
 succeeded or delivering run is done; a failed one is retried `schedule.retries` times,
-`schedule.retry_minutes` apart, then reported; a blocked one waits for a person. A lease
+`schedule.retry_minutes` apart, then reported; a blocked one waits for a person (to change
+its sources or confirm the sync, bot/jobs/blocked.py). A lease
 (`weekly:<period>`, kept alive by the heartbeat) lets one worker run it at a time and is
 taken over once its heartbeat is `schedule.stale_after_seconds` old.
 """
@@ -25,6 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
 from bot.delivery.transport_types import Transport
+from bot.jobs.blocked import remember_sources, sources_now, unblocked
 from bot.jobs.control import Interrupted, RunControl, holder_id
 from bot.jobs.crontab import crontab_trigger, previous_fire_time
 from bot.jobs.heartbeat import Heartbeat
@@ -78,6 +80,7 @@ def run_now(
         )
     control.leases.add(lease)
     abandon_running(engine, period)
+    sources = sources_now(model, model_dir) if sync else None
     try:
         with Heartbeat.for_model(engine, model, control):
             return run_weekly_reporting(
@@ -91,6 +94,8 @@ def run_now(
                 attempt=len(period_runs(engine, period)) + 1,
             )
     finally:
+        if sources is not None:
+            remember_sources(engine, period, sources)
         control.leases.discard(lease)
         release_lease(engine, lease, control.holder)
 
@@ -113,7 +118,7 @@ def run_if_due(
     period = period_of(as_of)
     stale = timedelta(seconds=model.schedule.stale_after_seconds)
     reap_dead_runs(engine, model, stale, None, control)
-    attempt = _next_attempt(engine, model, period, transport.via)
+    attempt = _next_attempt(engine, model, model_dir, period, transport.via)
     if attempt is None:
         return None
     lease = f"weekly:{period}"
@@ -136,7 +141,9 @@ def run_if_due(
         release_lease(engine, lease, control.holder)
 
 
-def _next_attempt(engine: Engine, model: Model, period: str, via: str) -> int | None:
+def _next_attempt(
+    engine: Engine, model: Model, model_dir: Path, period: str, via: str
+) -> int | None:
     """The attempt number of a run the period needs now, or None (see run_if_due)."""
     if period_done(engine, period, via):
         return None
@@ -144,7 +151,7 @@ def _next_attempt(engine: Engine, model: Model, period: str, via: str) -> int | 
     if not runs:
         return 1
     last = runs[-1]
-    if last["status"] == "blocked":
+    if last["status"] == "blocked" and not unblocked(engine, model, model_dir, last):
         return None
     failed = sum(r["status"] == "failed" for r in runs)
     if last["status"] == "failed":
@@ -166,6 +173,7 @@ def _run(
     attempt: int,
 ) -> WeeklyResult | None:
     period = period_of(as_of)
+    sources = sources_now(model, model_dir)
     try:
         return run_weekly(
             engine, model, model_dir, as_of, transport, control=control, attempt=attempt
@@ -174,6 +182,8 @@ def _run(
         log.warning("%s: run interrupted: %s", period, exc)
         return None
     except Exception as exc:  # noqa: BLE001  (recorded on the run; reported below)
+        if sources is not None:
+            remember_sources(engine, period, sources)
         _after_failure(engine, model, period, exc, control, attempt, transport)
         return None
 

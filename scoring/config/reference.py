@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from scoring.config.model import Model
+from scoring.config.reference_guards import GUARD_DESCRIPTIONS
 
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "timezone": ("IANA time zone that decides dates and periods (ISO weeks).", "Europe/Berlin"),
@@ -218,6 +219,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "backtest": ("Validation settings.", "{horizon_days: 90}"),
     "backtest.horizon_days": ("Days after a score in which churn counts.", "90"),
 }
+DESCRIPTIONS.update(GUARD_DESCRIPTIONS)
 
 
 for _field in ("name", "min", "color", "emoji"):

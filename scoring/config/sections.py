@@ -26,6 +26,11 @@ class Source(Strict):
     unknown_accounts: Literal["reject", "skip"] = "reject"
     combine: Literal["mean", "sum", "max", "last"] | None = None
     signals: list[str] | None = None
+    # guardrails (scoring/sync/guards.py): past these a sync needs `--allow-shrink`
+    replace: Literal["window"] | None = None
+    max_inactive_percent: float = Field(default=10, ge=0, le=100)
+    max_drop_percent: float = Field(default=50, ge=0, le=100)
+    max_removed_percent: float = Field(default=10, ge=0, le=100)
 
     @model_validator(mode="after")
     def _one_location(self) -> Source:
@@ -37,6 +42,8 @@ class Source(Strict):
             raise ValueError("`query` goes with `url`, not with `path`")
         if self.layout == "wide" and self.kind != "signals":
             raise ValueError("`layout: wide` only applies to signals sources")
+        if self.replace is not None and self.kind == "accounts":
+            raise ValueError("`replace` applies to signals and outcomes sources")
         return self
 
     @property

@@ -12,20 +12,20 @@ import time
 from dataclasses import asdict
 from datetime import date, datetime
 
-import numpy as np
-import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from scoring.config.sections import Source
 from scoring.errors import HealthbotError
 from scoring.store.db import SQLITE_BEGIN, first_line
 from scoring.store.runs import record_run
 from scoring.sync import merge
 from scoring.sync.accounts import plan_accounts
 from scoring.sync.collect import Collected
-from scoring.sync.outcomes import OutcomeBatch
+from scoring.sync.corrections import check_removals, ignored_rows, removals, remove_absent
+from scoring.sync.guards import Window
+from scoring.sync.outcome_changes import OutcomePlan, apply_outcomes, plan_outcomes
 from scoring.sync.stage import Stage, create_stage, drop_stage
-from scoring.sync.summary import SourceSummary
 from scoring.sync.unchanged import drop_unchanged
 
 
@@ -39,25 +39,41 @@ def commit_sync(
     cutoff: date | None,
     started: datetime,
     seconds: dict[str, float],
+    windows: list[Window],
+    model_sources: list[Source],
+    allow_shrink: bool = False,
 ) -> None:
-    """Stage, merge, prune and record the run; fills the summaries' counts and `seconds`.
+    """Stage, check removals, merge, prune and record the run; fills the summaries' counts
+    and `seconds`.
 
-    Raises HealthbotError (one line) when the database fails; nothing is changed then.
+    Raises Blocked before the merge transaction when a `replace: window` source would remove
+    too much, and HealthbotError (one line) when the database fails; nothing is changed then.
     """
     signal_labels = {i: labels[i] for i in sources.signal_batches}
     summaries = sources.summaries
+    replacing = [w for w in windows if w.replace]
+    full_stage = stage
     with engine.connect() as conn:
         try:
             clock = time.perf_counter()
             with conn.begin():
-                stage = drop_unchanged(conn, stage, signal_labels)
+                if not replacing:  # a removal needs every staged row to tell what is absent
+                    stage = drop_unchanged(conn, stage, signal_labels)
                 seconds["compare"] = time.perf_counter() - clock
                 create_stage(conn, stage, signal_labels)
+                outcomes = _check(conn, sources, replacing, model_sources, allow_shrink)
             seconds["stage"] = time.perf_counter() - clock - seconds["compare"]
             clock = time.perf_counter()
             conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
             with conn.begin():
+                for window in replacing:
+                    if summaries[window.src].removed:
+                        summaries[window.src].removed = remove_absent(conn, window)
                 _merge(conn, sources, stage, signal_labels, today)
+                apply_outcomes(conn, outcomes)
+                for window in windows:
+                    if not window.replace:
+                        summaries[window.src].ignored = ignored_rows(conn, window, full_stage)
                 pruned = merge.prune_signals(conn, cutoff) if cutoff is not None else 0
                 seconds["merge"] = time.perf_counter() - clock
                 record_run(
@@ -70,6 +86,7 @@ def commit_sync(
                         "pruned_signals": pruned,
                         "staged_signals": int(len(stage.value)),
                         "retention_cutoff": cutoff,
+                        "allow_shrink": allow_shrink,
                         "seconds": {k: round(v, 3) for k, v in seconds.items()},
                     },
                 )
@@ -105,7 +122,26 @@ def _merge(
         summary = summaries[i]
         summary.inserted, summary.updated = ins, upd
         summary.unchanged = stage.per_source.get(i, 0) - ins - upd
-    _merge_outcomes(conn, sources.outcome_batches, summaries)
+
+
+def _check(
+    conn: Connection,
+    sources: Collected,
+    replacing: list[Window],
+    model_sources: list[Source],
+    allow_shrink: bool,
+) -> OutcomePlan | None:
+    """Before the merge transaction: what each `replace: window` file would remove (guarded;
+    the count is kept to skip the delete when nothing goes) and the outcomes plan (guarded
+    too)."""
+    for window in replacing:
+        stored, absent = removals(conn, window)
+        check_removals(window, stored, absent, allow_shrink)
+        sources.summaries[window.src].removed = absent
+    outcome_sources = {i: model_sources[i] for i in sources.outcome_batches}
+    return plan_outcomes(
+        conn, sources.outcome_batches, outcome_sources, sources.summaries, allow_shrink
+    )
 
 
 def _clean_up(conn: Connection, quiet: bool) -> None:
@@ -119,20 +155,3 @@ def _clean_up(conn: Connection, quiet: bool) -> None:
     except Exception:
         if not quiet:
             raise
-
-
-def _merge_outcomes(
-    conn: Connection, batches: dict[int, OutcomeBatch], summaries: list[SourceSummary]
-) -> None:
-    """Insert outcomes not stored yet (the first source wins a duplicate) and count them."""
-    if not batches:
-        return
-    frames = [b.frame.assign(_src=i) for i, b in batches.items()]
-    frame = pd.concat(frames, ignore_index=True)
-    first = ~frame.duplicated(["account_id", "date", "outcome"]).to_numpy()
-    new = np.zeros(len(frame), dtype=bool)
-    new[first] = merge.insert_outcomes(conn, frame[first].reset_index(drop=True))
-    for i in batches:
-        mine = (frame["_src"] == i).to_numpy()
-        summaries[i].inserted = int((new & mine).sum())
-        summaries[i].unchanged = int((~new & mine).sum())

@@ -1,16 +1,15 @@
-"""The database side of a sync: merge the staged signals, accounts and outcomes at once.
+"""The database side of a sync: merge the staged signals and the accounts at once.
 
 Everything here runs inside the one merge transaction: an upsert of the staged signals (only
-the series that differ from what is stored, see `unchanged.py`), the accounts changes, new
-outcomes; the caller adds retention and the run record and commits, or rolls it all back.
-Readers are never blocked (WAL on SQLite, MVCC on PostgreSQL).
+the series that differ from what is stored, see `unchanged.py`) and the accounts changes
+(outcomes: `outcome_changes.py`); the caller adds retention and the run record and commits,
+or rolls it all back. Readers are never blocked (WAL on SQLite, MVCC on PostgreSQL).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -209,27 +208,6 @@ def apply_accounts(conn: sa.Connection, changes: AccountChanges, today: date) ->
         )
         conn.execute(statement, [{"b_id": a} for a in changes.went_missing])
     return len(changes.went_missing)
-
-
-def insert_outcomes(conn: sa.Connection, frame: pd.DataFrame) -> np.ndarray:
-    """Insert the outcomes not stored yet; returns a mask of the rows that were new."""
-    if frame.empty:
-        return np.zeros(0, dtype=bool)
-    stored = read_frame(
-        conn,
-        "SELECT account_id, date, outcome FROM outcomes",
-        {"account_id": "str", "date": "date", "outcome": "str"},
-    )
-    key = ["account_id", "date", "outcome"]
-    probe = frame[key].astype({"account_id": object, "outcome": object})
-    known = stored.astype({"account_id": object, "outcome": object})
-    merged = probe.merge(known.assign(_stored=True), on=key, how="left")
-    new = merged["_stored"].isna().to_numpy()
-    if new.any():
-        write_frame(
-            conn, "outcomes", frame[new], {"account_id": "str", "date": "date", "outcome": "str"}
-        )
-    return new
 
 
 def prune_signals(conn: sa.Connection, cutoff: date) -> int:

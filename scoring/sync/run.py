@@ -23,7 +23,9 @@ from scoring.sync import merge
 from scoring.sync.collect import collect_sources
 from scoring.sync.combine import build_stage
 from scoring.sync.commit import commit_sync
+from scoring.sync.guards import check_mass_changes
 from scoring.sync.model_fit import check_synced_model
+from scoring.sync.rescore import suggest_rescore
 from scoring.sync.retention import retention_cutoff
 from scoring.sync.summary import SourceSummary, source_labels
 
@@ -49,24 +51,37 @@ class _Progress:
 
 
 def run_sync(
-    engine: Engine, model: Model, model_dir: Path, today: date, progress: bool = False
+    engine: Engine,
+    model: Model,
+    model_dir: Path,
+    today: date,
+    progress: bool = False,
+    allow_shrink: bool = False,
 ) -> list[SourceSummary]:
     """Load every source of the model; returns one summary per source, in model order.
 
-    Raises DataError (and changes nothing) when any source breaks a rule.
+    Raises DataError (and changes nothing) when any source breaks a rule, and Blocked (a
+    DataError) when it would shrink the stored data past a guard (scoring/sync/guards.py)
+    and `allow_shrink` is not set.
     """
     if not model.sources:
         raise DataError("the model file lists no `sources:`, so there is nothing to sync")
     labels = source_labels(model.sources)
     bar = _Progress(progress, total=len(model.sources) + 2)
     try:
-        return _sync(engine, model, Path(model_dir), today, labels, bar)
+        return _sync(engine, model, Path(model_dir), today, labels, bar, allow_shrink)
     finally:
         bar.close()
 
 
 def _sync(
-    engine: Engine, model: Model, model_dir: Path, today: date, labels: list[str], bar: _Progress
+    engine: Engine,
+    model: Model,
+    model_dir: Path,
+    today: date,
+    labels: list[str],
+    bar: _Progress,
+    allow_shrink: bool,
 ) -> list[SourceSummary]:
     started, clock = utcnow(), time.perf_counter()
     seconds: dict[str, float] = {}
@@ -75,6 +90,8 @@ def _sync(
     sources = collect_sources(model, model_dir, labels, stored_ids, bar.step)
     check_synced_model(engine, model, sources)  # before anything is committed
     stage = build_stage(sources.signal_batches)
+    with engine.connect() as conn:
+        windows = check_mass_changes(conn, sources, model.sources, labels, allow_shrink)
     seconds["read_validate"] = time.perf_counter() - clock
     bar.step("merging")
     cutoff = retention_cutoff(model, today)
@@ -87,7 +104,11 @@ def _sync(
         cutoff=cutoff,
         started=started,
         seconds=seconds,
+        windows=windows,
+        model_sources=model.sources,
+        allow_shrink=allow_shrink,
     )
+    suggest_rescore(engine, model, sources, windows)
     clock = time.perf_counter()
     inserted = sum(sources.summaries[i].inserted for i in sources.signal_batches)
     if merge.settle_after_bulk_load(engine, inserted):

@@ -25,6 +25,11 @@ class SourceSummary:
     skipped: int = 0  # unknown accounts with `unknown_accounts: skip`, unlisted signals
     combined: int = 0  # duplicate rows merged by `combine`
     inactive: int = 0  # accounts missing from the export, inactive from today
+    removed: int = 0  # stored rows a `replace: window` source no longer has, deleted
+    replaced: int = 0  # outcomes whose account and date now carry another outcome
+    ignored: int = 0  # stored rows absent from a re-export without `replace` (kept)
+    recent_accounts: int | None = None  # signals: accounts with data in the latest 7 days
+    rescore: str | None = None  # the command that rescores the periods this sync changed
 
     def line(self) -> str:
         read = f"{self.rows_read:,} rows read"
@@ -41,7 +46,24 @@ class SourceSummary:
             parts.append(f"{self.combined:,} combined")
         if self.inactive:
             parts.append(f"{self.inactive:,} marked inactive")
+        if self.replaced:
+            parts.append(f"{self.replaced:,} replaced")
+        if self.removed:
+            parts.append(f"{self.removed:,} removed")
         return f"{self.kind} {self.source}: {read}; {', '.join(parts)}"
+
+    def notes(self) -> list[str]:
+        """Warnings and advice printed under the summary line."""
+        out: list[str] = []
+        if self.ignored:
+            out.append(
+                f"  warning: {self.ignored:,} stored rows of accounts this file covers, dated"
+                " within its dates, are missing from it and were kept; if they were corrected"
+                f" or retracted, set `replace: window` on source {self.source}"
+            )
+        if self.rescore:
+            out.append(f"  note: {self.rescore}")
+        return out
 
 
 def source_labels(sources: list[Source]) -> list[str]:

@@ -1,0 +1,76 @@
+"""A fingerprint of what a sync would read, so a blocked run can tell when its sources change.
+
+A scheduled run whose sync was refused (`Blocked`) waits for a person, but replacing the bad
+export with a good one is also a person acting: the run records this fingerprint when it is
+blocked, and the scheduler runs the period again once the sources differ. Files are compared by
+size and modification time first and hashed (SHA-256) only when those differ, so an unchanged
+multi-gigabyte export costs a `stat` per tick, and a file merely touched does not count as
+changed. A query source is fingerprinted by its query text: a warehouse's data can change
+under the same query, so such a block is lifted by `healthbot sync --allow-shrink` (or a
+changed query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from scoring.config import Model
+from scoring.config.sections import Source
+
+CHUNK = 1 << 20
+
+
+def _paths(source: Source, model_dir: Path) -> list[Path]:
+    """The files a path source reads now (the same resolution as readers.py)."""
+    pattern = source.path or ""
+    base = Path(pattern).expanduser()
+    if not base.is_absolute():
+        base = model_dir / base
+    if any(ch in pattern for ch in "*?["):
+        anchor = Path(base.anchor)
+        return sorted(p for p in anchor.glob(str(base.relative_to(anchor))) if p.is_file())
+    return [base] if base.is_file() else []
+
+
+def _sha(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _queries(model: Model) -> list[str]:
+    """Each query source's query text, hashed (never its URL: it may carry credentials)."""
+    return [hashlib.sha256((s.query or "").encode()).hexdigest() for s in model.sources if s.url]
+
+
+def fingerprint(model: Model, model_dir: Path) -> dict[str, Any]:
+    """{"files": {path: [size, mtime_ns, sha256]}, "queries": [sha256 of each query]}."""
+    files: dict[str, list[Any]] = {}
+    for source in model.sources:
+        if source.path is None:
+            continue
+        for path in _paths(source, Path(model_dir)):
+            stat = path.stat()
+            files[str(path)] = [stat.st_size, stat.st_mtime_ns, _sha(path)]
+    return {"files": files, "queries": _queries(model)}
+
+
+def sources_changed(model: Model, model_dir: Path, recorded: dict[str, Any]) -> bool:
+    """Whether the sources differ from a `fingerprint` recorded earlier: another set of
+    files or queries, or a file whose content changed (hashed only when size or mtime did)."""
+    if _queries(model) != recorded.get("queries", []):
+        return True
+    before: dict[str, list[Any]] = recorded.get("files", {})
+    now = [p for s in model.sources if s.path is not None for p in _paths(s, Path(model_dir))]
+    if sorted({str(p) for p in now}) != sorted(before):
+        return True
+    for path in now:
+        size, mtime, sha = before[str(path)]
+        stat = path.stat()
+        if (stat.st_size, stat.st_mtime_ns) != (size, mtime) and _sha(path) != sha:
+            return True
+    return False
