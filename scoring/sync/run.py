@@ -71,7 +71,7 @@ def _sync(
     seconds: dict[str, float] = {}
     with engine.connect() as conn:
         stored_ids = merge.stored_account_ids(conn)
-    sources = collect_sources(model, model_dir, labels, stored_ids, bar.step)
+    sources = collect_sources(model, model_dir, labels, stored_ids, bar.step, today)
     stage = build_stage(sources.signal_batches)
     seconds["read_validate"] = time.perf_counter() - clock
     bar.step("merging")
