@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from scoring.config.model import Model
+from scoring.config.signal_bounds import DESCRIPTIONS as BOUNDS_DESCRIPTIONS
 
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "timezone": ("IANA time zone that decides dates and periods (ISO weeks).", "Europe/Berlin"),
@@ -217,29 +218,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     ),
     "backtest": ("Validation settings.", "{horizon_days: 90}"),
     "backtest.horizon_days": ("Days after a score in which churn counts.", "90"),
-    # plausible values (scoring/config/signal_bounds.py, checked by scoring/sync/bounds.py)
-    "signals": (
-        "Bounds of each signal's values, by signal name; sync refuses a row outside them."
-        " Undeclared signals accept any value within ±1e12 (changes may be negative).",
-        "{tickets: {kind: count}, nps: {min: 0, max: 10}}",
-    ),
-    "signals.<name>.kind": (
-        "number, or count: a whole number ≥ 0 (negative or fractional values are refused).",
-        "count",
-    ),
-    "signals.<name>.min": ("Lowest accepted value.", "-100"),
-    "signals.<name>.max": ("Highest accepted value.", "100"),
-    "signals.<name>.max_abs": ("Largest accepted |value| (at most 1e100).", "1e15"),
-    "date_limits": (
-        "How far back and ahead a source's dates may lie. Signal dates never after the"
-        " sync's today.",
-        "{earliest: 2010-01-01}",
-    ),
-    "date_limits.earliest": ("No date in any source before this day.", "2010-01-01"),
-    "date_limits.renewal_years_ahead": (
-        "Renewal, churn and outcome dates at most this many years after the sync's today.",
-        "10",
-    ),
+    **BOUNDS_DESCRIPTIONS,
 }
 
 

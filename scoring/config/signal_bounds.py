@@ -69,3 +69,30 @@ class DateLimits(Strict):
 
 def bounds_of(signals: dict[str, SignalBounds], name: str) -> SignalBounds:
     return signals.get(name, UNDECLARED)
+
+
+# The generated reference's entries for these sections (scoring/config/reference.py merges them).
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "signals": (
+        "Bounds of each signal's values, by signal name; sync refuses a row outside them."
+        " Undeclared signals accept any value within ±1e12 (changes may be negative).",
+        "{tickets: {kind: count}, nps: {min: 0, max: 10}}",
+    ),
+    "signals.<name>.kind": (
+        "number, or count: a whole number ≥ 0 (negative or fractional values are refused).",
+        "count",
+    ),
+    "signals.<name>.min": ("Lowest accepted value.", "-100"),
+    "signals.<name>.max": ("Highest accepted value.", "100"),
+    "signals.<name>.max_abs": ("Largest accepted |value| (at most 1e100).", "1e15"),
+    "date_limits": (
+        "How far back and ahead a source's dates may lie. Signal dates never after the"
+        " sync's today.",
+        "{earliest: 2010-01-01}",
+    ),
+    "date_limits.earliest": ("No date in any source before this day.", "2010-01-01"),
+    "date_limits.renewal_years_ahead": (
+        "Renewal, churn and outcome dates at most this many years after the sync's today.",
+        "10",
+    ),
+}
