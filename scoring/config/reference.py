@@ -108,6 +108,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "long (account_id, date, signal, value) or wide (a column per signal).",
         "wide",
     ),
+    "sources[].encoding": ("A CSV's encoding if not UTF-8: utf-16, cp1252, latin-1, …", "utf-16"),
     "sources[].unknown_accounts": ("reject (default) or skip rows of unknown accounts.", "skip"),
     "sources[].combine": (
         "How several values of one account, day and signal combine: mean,"

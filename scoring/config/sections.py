@@ -3,6 +3,7 @@ playbooks, digest, access, retention, backtest, chart."""
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Literal
 
@@ -21,9 +22,21 @@ class Source(Strict):
     query: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     layout: Literal["long", "wide"] = "long"
+    encoding: str | None = None  # of a CSV file; None: UTF-8 (scoring/sync/encodings.py)
     unknown_accounts: Literal["reject", "skip"] = "reject"
     combine: Literal["mean", "sum", "max", "last"] | None = None
     signals: list[str] | None = None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        """A typo'd codec would otherwise surface only at the next sync."""
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r} (e.g. utf-16, cp1252)") from None
+        return value
 
     @model_validator(mode="after")
     def _one_location(self) -> Source:
@@ -35,6 +48,10 @@ class Source(Strict):
             raise ValueError("`query` goes with `url`, not with `path`")
         if self.layout == "wide" and self.kind != "signals":
             raise ValueError("`layout: wide` only applies to signals sources")
+        if self.encoding is not None and (
+            self.url is not None or (self.path or "").lower().endswith((".parquet", ".pq"))
+        ):
+            raise ValueError("`encoding` applies to CSV files only (Parquet and SQL have theirs)")
         return self
 
     @property
