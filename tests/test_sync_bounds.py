@@ -7,7 +7,7 @@ so a partial load would show up as a changed table.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -22,6 +22,8 @@ from scoring.sync import run_sync
 from tests.db_fixtures import SyncProject, dump_tables
 
 TODAY = date(2026, 11, 21)
+REAL_TODAY = datetime.now(UTC).date()  # the model's time zone is UTC
+FUTURE = REAL_TODAY + timedelta(days=3)
 ACCOUNTS = "account_id,name,arr\nacme,Acme,1000\nbeta,Beta,2000\n"
 GOOD = "account_id,date,signal,value\nacme,2026-11-01,logins,1\n"
 NEW_GOOD = GOOD + "beta,2026-11-01,logins,2\n"
@@ -109,13 +111,13 @@ CASES = {
         "line 3, column value: 12 (after `combine: sum`) is out of bounds for signal 'nps':"
         " above the maximum 10",
     ),
-    "a signal dated after today": (
+    "a signal dated in the future": (
         "bad.csv",
-        LONG + "acme,2026-11-22,logins,1\n",
+        LONG + f"acme,{FUTURE},logins,1\n",
         "",
         "",
-        "line 3, column date: 2026-11-22 is after 2026-11-21 (the sync's today: a signal"
-        " cannot be observed in the future)",
+        f"line 3, column date: {FUTURE} is after {REAL_TODAY} (today: a signal cannot be"
+        " observed in the future)",
     ),
     "a signal dated in 1900": (
         "bad.csv",
@@ -244,6 +246,17 @@ def test_values_on_the_bounds_and_undeclared_negatives_are_accepted(
     assert [s.inserted for s in summaries] == [2, 6, 1]
     assert load_accounts(engine).set_index("account_id").loc["beta", "arr"] == 1e12
     assert len(load_outcomes(engine)) == 1
+
+
+def test_a_sync_for_a_past_day_accepts_data_that_exists_by_now(
+    engine: Engine, project: SyncProject
+) -> None:
+    """A weekly run retried days after its as-of syncs with today = as_of + 1: the days since
+    are real data, not the future."""
+    project.write("exports/accounts.csv", ACCOUNTS)
+    project.write("exports/good.csv", GOOD + f"acme,{REAL_TODAY},logins,2\n")
+    summaries = run_sync(engine, project.model(SOURCES), project.root, date(2026, 11, 1))
+    assert summaries[1].inserted == 2
 
 
 @pytest.mark.parametrize(

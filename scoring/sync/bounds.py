@@ -9,7 +9,8 @@ over whole arrays; a refusal names the first offending row in file order, like p
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,13 @@ def _first(bad: np.ndarray, pos: np.ndarray) -> int | None:
         return None
     where = np.flatnonzero(bad)
     return int(where[np.argmin(pos[where])])
+
+
+def latest_signal_day(model: Model, today: date) -> date:
+    """The sync's today, or the real one if later: a sync for a past day (`sync --today`, or a
+    weekly run retried days after its as-of, whose today is as_of + 1) must not refuse data
+    that exists by now; only a day still to come is impossible."""
+    return max(today, datetime.now(ZoneInfo(model.timezone)).date())
 
 
 def latest_allowed(model: Model, today: date) -> date:
@@ -85,8 +93,8 @@ def check_signals(batch: SignalBatch, model: Model, today: date, combined: bool 
             batch.pos,
             batch.cols.shown("date"),
             model.date_limits.earliest,
-            today,
-            "the sync's today: a signal cannot be observed in the future",
+            latest_signal_day(model, today),
+            "today: a signal cannot be observed in the future",
         )
     bounds = [bounds_of(model.signals, str(name)) for name in batch.signals]
     i = _first(_out_of_bounds(batch.value, batch.sig, bounds), batch.pos)
