@@ -170,6 +170,31 @@ CASES = {
         "kind: accounts",
         ["account 'beta' is also in source exports/accounts.csv (line 3)"],
     ),
+    # values within bounds (issue #18; every kind of rule: tests/test_sync_bounds.py)
+    "a finite but absurd value": (
+        "bad.csv",
+        "account_id,date,signal,value\nacme,2026-11-01,logins,1\nacme,2026-11-02,logins,1e308\n",
+        "",
+        ["line 3, column value: 1e+308 is out of bounds for signal 'logins': beyond ±1e+12"],
+    ),
+    "a signal dated 1900": (
+        "bad.csv",
+        "account_id,date,signal,value\nacme,1900-01-01,logins,1\n",
+        "",
+        ["line 2, column date: 1900-01-01 is before 2000-01-01 (`date_limits.earliest`)"],
+    ),
+    "negative arr": (
+        "bad.csv",
+        "account_id,arr\ndelta,-5\n",
+        "kind: accounts",
+        ["line 2, column arr: -5 is negative (ARR is ≥ 0)"],
+    ),
+    "renewal more than 10 years ahead": (
+        "bad.csv",
+        "account_id,renewal_date\ndelta,2040-01-01\n",
+        "kind: accounts",
+        ["line 2, column renewal_date: 2040-01-01 is after 2036-11-21"],
+    ),
     "text arr": (
         "bad.csv",
         "account_id,arr\ndelta,12k\n",
