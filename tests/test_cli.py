@@ -113,3 +113,51 @@ def test_run_weekly_defaults_to_the_period_the_scheduler_would_run(
     main(["run-weekly", "--no-sync", "--terminal"])
     out = capsys.readouterr().out
     assert f"(as of {expected})" in out or f"weekly run for {expected} failed" in out, out
+
+
+OUTPUT_COMMANDS = [
+    ["export", "scores"],
+    ["export", "audit", "--format", "csv"],
+    ["history", "northwind"],
+    ["runs"],
+    ["outbox"],
+    ["reference"],
+    ["calibrate"],  # FILE, its missing folders are made
+    ["backtest"],  # DIR, made when missing
+]
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS, ids=" ".join)
+def test_an_unwritable_output_is_one_line_before_any_work(
+    demo_dir, monkeypatch, capsys, tmp_path, command
+):
+    """Issue #18: `export --output /nonexistent/dir/x.csv` printed a traceback."""
+    monkeypatch.chdir(demo_dir)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("keep\n")
+    folder = command[0] == "backtest"
+    cases = [
+        (a_file / "inside" / "x", f"{a_file} is a file, not a folder"),
+        (a_file, "it is a file; give a folder") if folder else (tmp_path, "it is a folder"),
+    ]
+    if command[0] not in ("backtest", "calibrate"):
+        cases.append((tmp_path / "missing" / "x.csv", f"the folder {tmp_path}/missing does not"))
+    for target, problem in cases:
+        assert main([*command, "--output", str(target)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"healthbot: cannot write --output {target}: {problem}"), err
+        assert err.count("\n") == 1 and "Traceback" not in err
+    assert a_file.read_text() == "keep\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_runs_shows_a_sync_run_without_a_period_as_a_dash(demo_dir, monkeypatch, capsys):
+    """Issue #18: sync rows showed period `nan`; they have no period."""
+    monkeypatch.chdir(demo_dir)
+    assert main(["runs"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    syncs = [row for row in rows if len(row) > 2 and row[1] == "sync"]
+    assert syncs and all(row[2] == "-" for row in syncs)
+    assert main(["runs", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out.lower() and ",sync,," in out

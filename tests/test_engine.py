@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from scoring.engine.score import score_accounts, shown
+from scoring.errors import DataError
 from tests.engine_helpers import AS_OF, accounts, metric, model, signals, techcorp_model
 
 
@@ -122,12 +123,28 @@ def test_window_edges_row_exactly_w_days_old_is_out_and_as_of_is_in():
     assert metric_row(result, "x").raw == 11
 
 
-def test_non_finite_aggregate_means_no_data():
-    m = model({"x": metric("x", "mean"), "y": metric("y")}, min_completeness=0)
-    rows = [("a", 1, "x", float("inf")), ("a", 1, "y", 50)]
-    result = score_accounts(m, accounts("a"), signals(rows), AS_OF)
-    assert not metric_row(result, "x").has_data
-    assert one(result).score == pytest.approx(50.0)
+@pytest.mark.parametrize(
+    ("aggregate", "values"),
+    [
+        ("mean", [float("inf")]),
+        ("last", [float("nan")]),
+        ("sum", [1e308, 1e308]),  # each finite; the sum is not (issue #18: the best score)
+        ("max", [float("-inf"), 3.0]),
+    ],
+)
+def test_a_non_finite_aggregate_is_refused_naming_metric_and_account(
+    aggregate: str, values: list[float]
+):
+    """Read as "no data", an infinite sum used to be filled with `fill: 0`: the best score."""
+    m = model({"x": metric("x", aggregate), "y": metric("y")}, min_completeness=0)
+    rows = [("b", 1, "x", 2.0), ("b", 1, "y", 50)]
+    rows += [("a", day, "x", v) for day, v in enumerate(values, start=1)]
+    with pytest.raises(DataError) as caught:
+        score_accounts(m, accounts("a", "b"), signals(rows), AS_OF)
+    message = str(caught.value)
+    assert f"metric 'x' ({aggregate} of signal 'x' over 30 days)" in message
+    assert "for account 'a' as of 2026-11-21" in message
+    assert "and 1 more" not in message  # b's values are fine
 
 
 def test_steps_scale_first_matching_step_wins():

@@ -93,7 +93,7 @@ def test_every_run_status_is_shown_with_its_transport_and_attempt(cli: Engine, c
         assert ("terminal" in fields) == bool(i % 2) and str(i + 1) in fields
     assert "nan" not in text
     sync = next(line for line in lines.values() if " sync " in line)
-    assert sync.split()[1:3] == ["sync", "succeeded"]
+    assert sync.split()[1:4] == ["sync", "-", "succeeded"]  # no period: a dash, never `nan`
 
     listed = runs_json(capsys)
     assert {r["id"]: r["status"] for r in listed if r["kind"] == "weekly"} == {

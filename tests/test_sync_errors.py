@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from scoring.errors import DataError
+from scoring.store import load_accounts
 from scoring.sync import commit as sync_commit
 from scoring.sync import run_sync
 from tests.db_fixtures import SyncProject, dump_tables
@@ -168,6 +169,31 @@ CASES = {
         "account_id,name\nbeta,B\n",
         "kind: accounts",
         ["account 'beta' is also in source exports/accounts.csv (line 3)"],
+    ),
+    # values within bounds (issue #18; every kind of rule: tests/test_sync_bounds.py)
+    "a finite but absurd value": (
+        "bad.csv",
+        "account_id,date,signal,value\nacme,2026-11-01,logins,1\nacme,2026-11-02,logins,1e308\n",
+        "",
+        ["line 3, column value: 1e+308 is out of bounds for signal 'logins': beyond ±1e+12"],
+    ),
+    "a signal dated 1900": (
+        "bad.csv",
+        "account_id,date,signal,value\nacme,1900-01-01,logins,1\n",
+        "",
+        ["line 2, column date: 1900-01-01 is before 2000-01-01 (`date_limits.earliest`)"],
+    ),
+    "negative arr": (
+        "bad.csv",
+        "account_id,arr\ndelta,-5\n",
+        "kind: accounts",
+        ["line 2, column arr: -5 is negative (ARR is ≥ 0)"],
+    ),
+    "renewal more than 10 years ahead": (
+        "bad.csv",
+        "account_id,renewal_date\ndelta,2040-01-01\n",
+        "kind: accounts",
+        ["line 2, column renewal_date: 2040-01-01 is after 2036-11-21"],
     ),
     "text arr": (
         "bad.csv",
@@ -369,3 +395,55 @@ def test_mass_changes_and_conflicting_corrections_change_nothing(
         assert fragment in message
     assert "\n" not in message
     assert dump_tables(engine) == before
+
+
+# Every optional column of every source kind, present in the file but with no value in any row
+# (a young customer base has no churned_on or renewal_date yet): simply empty, never a crash.
+BLANK_ACCOUNTS = pd.DataFrame(
+    {
+        "account_id": ["acme", "beta"],
+        "name": ["", ""],
+        "owner_email": ["", ""],
+        "segment": ["", ""],
+        "status": ["", ""],
+        "arr": ["", ""],
+        "renewal_date": ["", ""],
+        "churned_on": ["", ""],
+        "plan": ["", ""],
+    }
+)
+BLANK_WIDE = pd.DataFrame(
+    {"account_id": ["acme", "beta"], "date": ["2026-11-03"] * 2, "logins": ["4", ""], "nps": ""}
+)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet", "parquet-nulls"])
+def test_blank_optional_columns_are_simply_empty(
+    engine: Engine, project: SyncProject, file_format: str
+) -> None:
+    def write(name: str, frame: pd.DataFrame) -> str:
+        if file_format == "csv":
+            project.write(f"exports/{name}.csv", frame.to_csv(index=False))
+            return f"exports/{name}.csv"
+        if file_format == "parquet-nulls":  # typed, all-null columns (what a warehouse writes)
+            frame = frame.replace("", None)
+            for column in ("arr",):
+                if column in frame:
+                    frame[column] = frame[column].astype("float64")
+            for column in ("renewal_date", "churned_on"):
+                if column in frame:
+                    frame[column] = pd.to_datetime(frame[column])
+        project.parquet(f"exports/{name}.parquet", frame)
+        return f"exports/{name}.parquet"
+
+    accounts, wide = write("accounts", BLANK_ACCOUNTS), write("wide", BLANK_WIDE)
+    model = project.model(
+        f"  - kind: accounts\n    path: {accounts}\n"
+        f"  - kind: signals\n    path: {wide}\n    layout: wide\n"
+    )
+    summaries = run_sync(engine, model, project.root, TODAY)
+    assert [s.inserted for s in summaries] == [2, 1]
+    stored = load_accounts(engine).set_index("account_id")
+    assert stored.loc["acme", "name"] == "acme"  # no name: the id stands in
+    for column in ("owner_email", "segment", "status", "arr", "renewal_date", "churned_on"):
+        assert stored[column].isna().all(), column

@@ -48,8 +48,10 @@ ROWS = [
     ("acme", "2026-11-03", "logins", 0.0),
     ("acme", "2026-11-01", "seats", 5e-324),
     ("beta", "2026-11-01", "logins", -0.5),
-    ("beta", "2026-11-02", "logins", 1e300),
+    ("beta", "2026-11-02", "logins", 1e100),
 ]
+# the extreme values above are on purpose (the hash must survive them), so they are declared
+WIDE_BOUNDS = "signals: {logins: {max_abs: 1e100}}\n"
 
 
 @pytest.mark.parametrize("db_url", [BACKENDS[1]], indirect=True)  # SQLite hashes in numpy
@@ -97,7 +99,7 @@ def test_resync_skips_what_is_stored_and_merges_every_change(
 ) -> None:
     project.write("exports/accounts.csv", "account_id\nacme\nbeta\n")
     project.write("exports/usage.csv", usage(ROWS))
-    model = project.model(SOURCES)
+    model = project.model(SOURCES, WIDE_BOUNDS)
     run_sync(engine, model, project.root, TODAY)
     before = stored(engine)
     assert before[("acme", "seats", "2026-11-01")] == 5e-324
@@ -128,7 +130,7 @@ def test_a_series_stored_under_another_source_or_expiring_is_merged(
 ) -> None:
     project.write("exports/accounts.csv", "account_id\nacme\nbeta\n")
     project.write("exports/usage.csv", usage(ROWS))
-    run_sync(engine, project.model(SOURCES), project.root, TODAY)
+    run_sync(engine, project.model(SOURCES, WIDE_BOUNDS), project.root, TODAY)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE signals SET source = 'manual' WHERE account_id = 'beta'"))
         conn.execute(
@@ -143,7 +145,7 @@ def test_a_series_stored_under_another_source_or_expiring_is_merged(
                 " ('acme', 'logins', '2026-11-04', 9, 'exports/usage.csv')"
             )
         )
-    summary = run_sync(engine, project.model(SOURCES), project.root, TODAY)[1]
+    summary = run_sync(engine, project.model(SOURCES, WIDE_BOUNDS), project.root, TODAY)[1]
     assert (summary.inserted, summary.updated, summary.unchanged) == (0, 3, 3)
     with engine.connect() as conn:
         sources = conn.execute(sa.text("SELECT DISTINCT source FROM signals")).scalars().all()
@@ -171,7 +173,7 @@ def test_a_sync_without_signals_compares_nothing(engine: Engine, project: SyncPr
 def test_only_new_or_changed_series_are_staged(engine: Engine, project: SyncProject) -> None:
     project.write("exports/accounts.csv", "account_id\nacme\nbeta\ngamma\n")
     project.write("exports/usage.csv", usage(ROWS))
-    model = project.model(SOURCES)
+    model = project.model(SOURCES, WIDE_BOUNDS)
     run_sync(engine, model, project.root, TODAY)
     more = [*ROWS, ("gamma", "2026-11-02", "logins", 4.0), ("beta", "2026-11-01", "seats", 1.0)]
     project.write("exports/usage.csv", usage(more))

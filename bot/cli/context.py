@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bot.cli.output import check_output_option
 from scoring.config import Model, load_model, resolve_path
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         "--json", dest="format", action="store_const", const="json", help="short for --format json"
     )
     parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.set_defaults(preflight=check_output_option)  # a bad FILE is refused before the work
 
 
 def add_transport_option(

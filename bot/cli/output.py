@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from scoring.errors import HealthbotError
 
 
 def _plain(value: Any) -> Any:
@@ -51,7 +55,50 @@ def emit(
             body += "\n"
     target = getattr(args, "output", None)
     if target:
-        Path(target).write_text(body, encoding="utf-8")
+        write_output(target, body)
         print(f"wrote {len(frame)} rows to {target}", file=sys.stderr)
     else:
         sys.stdout.write(body)
+
+
+def _refuse(path: Path, problem: str) -> HealthbotError:
+    return HealthbotError(f"cannot write --output {path}: {problem}")
+
+
+def check_output(target: str | Path, kind: str = "file", creates_folders: bool = False) -> Path:
+    """Refuse an --output FILE (or a DIR, which is created) that cannot be written, before the
+    command does its work: one line naming the path and the problem, never a traceback.
+    `creates_folders`: the command makes a FILE's missing folders (calibrate does)."""
+    path = Path(target).expanduser()
+    if kind == "file" and path.is_dir():
+        raise _refuse(path, "it is a folder; give a file name")
+    if kind == "folder" and path.exists() and not path.is_dir():
+        raise _refuse(path, "it is a file; give a folder")
+    existing = path if path.exists() else path.parent
+    while not existing.exists():  # a folder still to be created: its nearest existing parent
+        existing = existing.parent
+    if existing != path and not existing.is_dir():
+        raise _refuse(path, f"{existing} is a file, not a folder")
+    if kind == "file" and not creates_folders and not path.parent.exists():
+        raise _refuse(path, f"the folder {path.parent} does not exist")
+    if not os.access(existing, os.W_OK):
+        raise _refuse(path, "permission denied")
+    return path
+
+
+def write_output(target: str | Path, body: str) -> None:
+    """Write a command's output file; an OS refusal is one line (what a check could not
+    foresee: a full disk, a file made read-only meanwhile)."""
+    try:
+        Path(target).expanduser().write_text(body, encoding="utf-8")
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        if exc.errno == errno.ENOENT:
+            reason = f"the folder {Path(target).parent} does not exist"
+        raise _refuse(Path(target), reason.lower() if exc.errno else reason) from None
+
+
+def check_output_option(ctx: Any) -> None:
+    """`preflight` of the commands with `--output FILE` (bot/cli/context.py)."""
+    if getattr(ctx.args, "output", None):
+        check_output(ctx.args.output)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from bot.cli.context import Context
+from bot.cli.output import check_output_option, write_output
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--output", metavar="FILE")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, preflight=check_output_option)
 
 
 def run(ctx: Context) -> int:
@@ -26,7 +26,7 @@ def run(ctx: Context) -> int:
 
     text = reference_markdown()
     if ctx.args.output:
-        Path(ctx.args.output).write_text(text, encoding="utf-8")
+        write_output(ctx.args.output, text)
     else:
         print(text, end="")
     return 0

@@ -121,7 +121,7 @@ def text(
     ]
     for r in runs:
         lines.append(
-            f"{r['id']:>4} {r['kind']:<8} {r['period'] or '':<9} {r['status']:<11} "
+            f"{r['id']:>4} {r['kind']:<8} {r['period'] or '-':<9} {r['status']:<11} "
             f"{r['transport'] or '':<8} {r['attempt'] or '':>3} {_time(r['started_at']):<16} "
             f"{r['accounts_scored']:>6} {r['alerts']:>6} {r['sent']:>5} {r['printed']:>5} "
             f"{r['failed']:>5} {r['unknown']:>5} {r['in_doubt']:>5} {r['pending']:>5}"

@@ -69,10 +69,20 @@ def _options(parser: argparse.ArgumentParser, output: str, output_help: str) -> 
         help="churn horizon (default: the model's backtest.horizon_days, 90)",
     )
     parser.add_argument("--output", metavar=output, help=output_help)
+    kind = "folder" if output == "DIR" else "file"
+    parser.set_defaults(preflight=lambda ctx: _check_output(ctx, kind))
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.add_argument(
         "--json", dest="format", action="store_const", const="json", help="short for --format json"
     )
+
+
+def _check_output(ctx: Context, kind: str) -> None:
+    """A bad --output is refused before minutes of backtesting, not after."""
+    from bot.cli.output import check_output
+
+    if ctx.args.output:
+        check_output(ctx.args.output, kind, creates_folders=True)
 
 
 def _signal_range(ctx: Context) -> tuple[date, date]:

@@ -31,6 +31,7 @@ from scoring.config.sections import (
     Schedule,
     Source,
 )
+from scoring.config.signal_bounds import DateLimits, SignalBounds
 
 DEFAULT_BANDS = [
     Band(name="healthy", min=80),
@@ -56,6 +57,8 @@ class Model(Strict):
     access: Access = Field(default_factory=Access)
     retention: Retention = Field(default_factory=Retention)
     backtest: Backtest = Field(default_factory=Backtest)
+    signals: dict[str, SignalBounds] = Field(default_factory=dict)
+    date_limits: DateLimits = Field(default_factory=DateLimits)
 
     @field_validator("timezone")
     @classmethod

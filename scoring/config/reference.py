@@ -18,6 +18,7 @@ from pydantic_core import PydanticUndefined
 
 from scoring.config.model import Model
 from scoring.config.reference_guards import GUARD_DESCRIPTIONS
+from scoring.config.signal_bounds import DESCRIPTIONS as BOUNDS_DESCRIPTIONS
 
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "timezone": ("IANA time zone that decides dates and periods (ISO weeks).", "Europe/Berlin"),
@@ -108,6 +109,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "long (account_id, date, signal, value) or wide (a column per signal).",
         "wide",
     ),
+    "sources[].encoding": ("A CSV's encoding if not UTF-8: utf-16, cp1252, latin-1, …", "utf-16"),
     "sources[].unknown_accounts": ("reject (default) or skip rows of unknown accounts.", "skip"),
     "sources[].combine": (
         "How several values of one account, day and signal combine: mean,"
@@ -218,9 +220,9 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     ),
     "backtest": ("Validation settings.", "{horizon_days: 90}"),
     "backtest.horizon_days": ("Days after a score in which churn counts.", "90"),
+    **BOUNDS_DESCRIPTIONS,
+    **GUARD_DESCRIPTIONS,
 }
-DESCRIPTIONS.update(GUARD_DESCRIPTIONS)
-
 
 for _field in ("name", "min", "color", "emoji"):
     DESCRIPTIONS[f"segments.<name>.bands[].{_field}"] = DESCRIPTIONS[f"bands[].{_field}"]

@@ -3,6 +3,7 @@ playbooks, digest, access, retention, backtest, chart."""
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Literal
 
@@ -23,6 +24,7 @@ class Source(Strict):
     query: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     layout: Literal["long", "wide"] = "long"
+    encoding: str | None = None  # of a CSV file; None: UTF-8 (scoring/sync/encodings.py)
     unknown_accounts: Literal["reject", "skip"] = "reject"
     combine: Literal["mean", "sum", "max", "last"] | None = None
     signals: list[str] | None = None
@@ -31,6 +33,17 @@ class Source(Strict):
     max_inactive_percent: float = Field(default=10, ge=0, le=100)
     max_drop_percent: float = Field(default=50, ge=0, le=100)
     max_removed_percent: float = Field(default=10, ge=0, le=100)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        """A typo'd codec would otherwise surface only at the next sync."""
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r} (e.g. utf-16, cp1252)") from None
+        return value
 
     @model_validator(mode="after")
     def _one_location(self) -> Source:
@@ -44,6 +57,10 @@ class Source(Strict):
             raise ValueError("`layout: wide` only applies to signals sources")
         if self.replace is not None and self.kind == "accounts":
             raise ValueError("`replace` applies to signals and outcomes sources")
+        if self.encoding is not None and (
+            self.url is not None or (self.path or "").lower().endswith((".parquet", ".pq"))
+        ):
+            raise ValueError("`encoding` applies to CSV files only (Parquet and SQL have theirs)")
         return self
 
     @property

@@ -3,14 +3,20 @@
 Each function gets the rows of one signal inside one metric's window, as parallel arrays
 (`codes`: account position 0..n-1, `days`: day number, `values`), and returns one float per
 account: NaN where the account has no value. Count-like aggregates never return NaN.
+
+`aggregate()` is how scoring calls them: it refuses an aggregate that is not a finite number
+(an infinite sum, or a window holding a stored NaN/inf), which the engine would otherwise read
+as "no data" and fill, e.g. with 0 tickets: the best score.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from scoring.errors import DataError
 
 Array = np.ndarray
 
@@ -102,3 +108,32 @@ AGGREGATES: dict[str, Callable[[Window], Array]] = {
     "days_since": _days_since,
 }
 ALWAYS_HAS_DATA = frozenset({"count", "days_since"})
+
+
+def aggregate(
+    name: str, window: Window, metric: str, signal: str, accounts: Sequence[str]
+) -> Array:
+    """`AGGREGATES[name]` over the window; DataError naming the metric and the first account
+    whose value is not finite (vectorised: one mask over accounts, one over the rows).
+
+    DataError, not OutputCheckFailed: the engine is not at fault, the stored data is (values
+    synced before the bounds existed, or written around `healthbot sync`), and a person fixes it
+    by correcting the source and syncing again.
+    """
+    value = AGGREGATES[name](window)
+    bad = np.isinf(value)
+    if name != "count":  # every other aggregate reads the values themselves
+        broken = ~np.isfinite(window.values)
+        if broken.any():
+            bad |= np.bincount(window.codes[broken], minlength=window.n) > 0
+    if not bad.any():
+        return value
+    where = np.flatnonzero(bad)
+    more = f" (and {len(where) - 1} more)" if len(where) > 1 else ""
+    day = np.datetime_as_string(np.datetime64(int(window.as_of), "D"))
+    raise DataError(
+        f"metric {metric!r} ({name} of signal {signal!r} over {window.window_days} days) is not"
+        f" a finite number for account {accounts[int(where[0])]!r}{more} as of {day}: its"
+        " stored values are infinite, NaN or too large to add up; correct them in the source"
+        " and run `healthbot sync` again"
+    )

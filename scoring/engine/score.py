@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import INSUFFICIENT_DATA, Model
-from scoring.engine.aggregates import AGGREGATES, ALWAYS_HAS_DATA
+from scoring.engine.aggregates import ALWAYS_HAS_DATA, aggregate
 from scoring.engine.scales import apply_scale
 from scoring.engine.segments import segment_rules
 from scoring.engine.signal_table import SignalTable, day_number
@@ -74,7 +74,7 @@ def score_accounts(
         reason="churned on or before the as-of date"
     )
     table = SignalTable(signals, pd.Index(active["account_id"]), layout)
-    raw, has = _aggregate(model, table, day_number(as_of))
+    raw, has = _aggregate(model, table, day_number(as_of), active["account_id"].to_numpy())
     metric_scores = _metric_scores(model, raw, has, active)
     rules = segment_rules(model, active)
     weights = _weights(model, rules)
@@ -84,7 +84,9 @@ def score_accounts(
     return Scores(as_of, model.version, out_accounts, out_metrics, excluded.reset_index(drop=True))
 
 
-def _aggregate(model: Model, table: SignalTable, as_of: int) -> tuple[np.ndarray, np.ndarray]:
+def _aggregate(
+    model: Model, table: SignalTable, as_of: int, account_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Raw aggregate and has-data flag per (account, metric), with `fill` applied."""
     keys = model.metric_keys
     raw = np.full((table.n, len(keys)), np.nan)
@@ -92,7 +94,7 @@ def _aggregate(model: Model, table: SignalTable, as_of: int) -> tuple[np.ndarray
     for j, key in enumerate(keys):
         metric = model.metrics[key]
         window = table.window(metric.signal, as_of, metric.window_days)
-        value = AGGREGATES[metric.aggregate](window)
+        value = aggregate(metric.aggregate, window, key, metric.signal, account_ids)
         present = np.isfinite(value)
         if metric.aggregate not in ALWAYS_HAS_DATA:
             present &= window.count() > 0

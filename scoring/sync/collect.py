@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from scoring.config import Model
 from scoring.sync.accounts import AccountBatch, combine_batches, prepare_accounts
+from scoring.sync.bounds import check_accounts, check_outcomes, check_signals
 from scoring.sync.outcomes import OutcomeBatch, drop_unknown_outcomes, prepare_outcomes
 from scoring.sync.readers import read_source
 from scoring.sync.signals import SignalBatch, dedupe, drop_unknown, prepare_signals
@@ -38,8 +40,10 @@ def collect_sources(
     labels: list[str],
     stored_ids: pd.Index,
     step: Callable[[str], None],
+    today: date,
 ) -> Collected:
-    """Read and validate every source; `step` is called once per source (progress)."""
+    """Read and validate every source; `step` is called once per source (progress). Dates and
+    values are held to the model's bounds (scoring/sync/bounds.py), signal dates to `today`."""
     tz = model.timezone
     sources = list(enumerate(model.sources))
     summaries = [SourceSummary(labels[i], s.kind) for i, s in sources]
@@ -51,6 +55,7 @@ def collect_sources(
             account_batches[i] = prepare_accounts(
                 read_source(source, labels[i], model_dir), source, tz
             )
+            check_accounts(account_batches[i], model, today)
             summaries[i].rows_read = summaries[i].values = len(account_batches[i].frame)
     export = combine_batches(list(account_batches.values())) if account_batches else None
     known = stored_ids if export is None else stored_ids.union(pd.Index(export["account_id"]))
@@ -62,7 +67,10 @@ def collect_sources(
             step(labels[i])
             batch = prepare_signals(read_source(source, labels[i], model_dir), source, tz)
             drop_unknown(batch, known, source.unknown_accounts)
+            check_signals(batch, model, today)
             dedupe(batch, source.combine)
+            if source.combine == "sum":  # the one merge that can leave a signal's bounds
+                check_signals(batch, model, today, combined=True)
             _release(batch)
             signal_batches[i] = batch
             summaries[i].rows_read, summaries[i].values = batch.rows_read, len(batch)
@@ -71,6 +79,7 @@ def collect_sources(
             step(labels[i])
             outcome = prepare_outcomes(read_source(source, labels[i], model_dir), source, tz)
             drop_unknown_outcomes(outcome, known, source.unknown_accounts)
+            check_outcomes(outcome, model, today)
             outcome_batches[i] = outcome
             summaries[i].rows_read, summaries[i].values = outcome.rows_read, len(outcome.frame)
             summaries[i].skipped = outcome.skipped

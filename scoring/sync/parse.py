@@ -138,10 +138,11 @@ def dates(cols: Columns, name: str, timezone: str, allow_blank: bool) -> np.ndar
     else:
         codes, uniques = pd.factorize(series.where(~pd.Series(missing, index=series.index)))
         parsed = _parse_uniques(list(uniques), timezone)
-        unique_days = parsed.to_numpy().astype("datetime64[D]")
-        unique_bad = np.isnat(unique_days)
-        days = np.where(codes >= 0, unique_days[np.maximum(codes, 0)], np.datetime64("NaT"))
-        bad = (codes >= 0) & unique_bad[np.maximum(codes, 0)]
+        # a NaT sentinel after the distinct days: an empty cell (code -1) maps to it, which
+        # also keeps the look-up valid when every cell is empty (no distinct days at all)
+        unique_days = np.append(parsed.to_numpy().astype("datetime64[D]"), np.datetime64("NaT"))
+        days = unique_days[codes]
+        bad = (codes >= 0) & np.isnat(days)
     if bad.any():
         pos = int(np.argmax(bad))
         raise cols.raw.fail(

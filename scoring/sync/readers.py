@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from scoring.config.sections import Source
 from scoring.errors import DataError, HealthbotError
 from scoring.store.db import first_line, normalize_url, shown_url
+from scoring.sync.encodings import guess_encoding, head_of, not_utf8
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".tsv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -77,7 +78,7 @@ def _read_files(source: Source, label: str, model_dir: Path) -> RawTable:
         if not base.is_file():
             raise DataError(f"source {label}: file not found: {base}")
         paths = [base]
-    tables: list[RawTable] = [_read_file(label, path, model_dir) for path in paths]
+    tables = [_read_file(label, path, model_dir, source.encoding) for path in paths]
     if len(tables) == 1:
         return tables[0]
     columns = list(tables[0].frame.columns)
@@ -108,13 +109,13 @@ def _shown_path(path: Path, model_dir: Path) -> str:
         return str(path)
 
 
-def _read_file(label: str, path: Path, model_dir: Path) -> RawTable:
+def _read_file(label: str, path: Path, model_dir: Path, encoding: str | None) -> RawTable:
     name = path.name.lower()
     shown = _shown_path(path, model_dir)
     if name.endswith(PARQUET_SUFFIXES):
         frame, unit, text, first = _read_parquet(label, path, shown), "row", False, 1
     elif name.endswith(CSV_SUFFIXES):
-        frame, unit, text, first = _read_csv(label, path, shown), "line", True, 2
+        frame, unit, text, first = _read_csv(label, path, shown, encoding), "line", True, 2
     else:
         raise DataError(
             f"source {label}: {shown}: unknown file type (use .csv, .csv.gz, .parquet or .pq)"
@@ -132,16 +133,23 @@ def _read_file(label: str, path: Path, model_dir: Path) -> RawTable:
     )
 
 
-def _read_csv(label: str, path: Path, shown: str) -> pd.DataFrame:
-    """Every cell as text; an empty cell is an empty string, never a guessed NaN."""
+def _read_csv(label: str, path: Path, shown: str, encoding: str | None) -> pd.DataFrame:
+    """Every cell as text; an empty cell is an empty string, never a guessed NaN.
+
+    Without `encoding:` the file must be UTF-8: one that looks like another encoding is refused
+    with a line naming it (scoring/sync/encodings.py), before the parser reports nonsense."""
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     parse = pacsv.ParseOptions(delimiter=delimiter)
+    read = pacsv.ReadOptions(encoding=encoding or "utf8")
     try:
-        with pacsv.open_csv(path, parse_options=parse) as reader:
+        if encoding is None and (guess := guess_encoding(head_of(path))) is not None:
+            raise DataError(not_utf8(label, shown, guess))
+        with pacsv.open_csv(path, read_options=read, parse_options=parse) as reader:
             names = reader.schema.names
         _check_header(label, shown, names)
         table = pacsv.read_csv(
             path,
+            read_options=read,
             parse_options=parse,
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
@@ -152,8 +160,18 @@ def _read_csv(label: str, path: Path, shown: str) -> pd.DataFrame:
         message = str(exc).splitlines()[0]
         if "Empty CSV file" in message:
             raise DataError(f"source {label}: {shown} is empty; sync changed nothing") from None
+        guess = None
+        if encoding is None and "invalid UTF8" in message:  # past the bytes sniffed above
+            guess = guess_encoding(head_of(path, None), complete=True)
+        if guess is not None:
+            raise DataError(not_utf8(label, shown, guess)) from None
         raise DataError(f"source {label}: {shown} is not valid CSV: {message}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeError as exc:  # the declared `encoding:` does not fit the file
+        raise DataError(
+            f"source {label}: cannot read {shown} as {encoding} (`encoding:`): {exc};"
+            " sync changed nothing"
+        ) from None
+    except OSError as exc:
         raise DataError(f"source {label}: cannot read {shown}: {exc}") from None
     return table.to_pandas()
 

@@ -87,7 +87,7 @@ def _sync(
     seconds: dict[str, float] = {}
     with engine.connect() as conn:
         stored_ids = merge.stored_account_ids(conn)
-    sources = collect_sources(model, model_dir, labels, stored_ids, bar.step)
+    sources = collect_sources(model, model_dir, labels, stored_ids, bar.step, today)
     check_synced_model(engine, model, sources)  # before anything is committed
     stage = build_stage(sources.signal_batches)
     with engine.connect() as conn:
