@@ -21,8 +21,7 @@ from scoring.config.model import Model
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "timezone": ("IANA time zone that decides dates and periods (ISO weeks).", "Europe/Berlin"),
     "min_completeness": (
-        "Share of the weight that must have data; below it an account gets"
-        " no score and the band `insufficient_data`.",
+        "Share of the weight that must have data; below it: no score, band `insufficient_data`.",
         "0.5",
     ),
     "bands": (
@@ -129,10 +128,14 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "alerts.score_drop": ("Points lost week over week that alert (0: off).", "10"),
     "alerts.band_downgrade": ("Alert on a move to a lower band.", "true"),
     "alerts.metric_drop": (
-        "Alert when a metric's raw value moves the bad way against its previous window.",
-        "{percent: 30}",
+        "Alert when a metric moves the bad way, far from its usual weeks and its segment's move.",
+        "{percent: 30, z: 3}",
     ),
-    "alerts.metric_drop.percent": ("Size of the move, in percent.", "30"),
+    "alerts.metric_drop.percent": ("Least move against the usual value, in percent.", "30"),
+    "alerts.metric_drop.z": ("Least robust z-score (median, MAD); needs 4 weeks of data.", "3"),
+    "alerts.metric_drop.history_weeks": ("Weeks before the as-of day giving the usual.", "8"),
+    "alerts.metric_drop.min_change": ("Least raw move (default: 10 points).", "{tickets: 3}"),
+    "alerts.metric_drop.min_base": ("Least usual or new value (default 0).", "{usage: 5}"),
     "alerts.renewal_days": ("Alert on a renewal within N days while below the top band.", "90"),
     "alerts.stale_days": ("Report accounts with no signals for N days (a data problem).", "14"),
     "alerts.cooldown_days": ("Days the same account and rule stay quiet.", "14"),
