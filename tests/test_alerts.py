@@ -329,7 +329,7 @@ def signals(rows: list[tuple[str, str, float, float]]) -> pd.DataFrame:
     """(account, signal, value in the earlier window, value in the current window)."""
     out = []
     for account, signal, before, now in rows:
-        out.append((account, AS_OF - timedelta(days=10), signal, before))
+        out.append((account, AS_OF - timedelta(days=13), signal, before))
         out.append((account, AS_OF - timedelta(days=3), signal, now))
     frame = pd.DataFrame(out, columns=["account_id", "date", "signal", "value"])
     return frame.assign(date=pd.to_datetime(frame["date"]))

@@ -24,6 +24,7 @@ from scoring.config import Metric, Model, Scale
 from scoring.config.sections import MetricDrop
 from scoring.decisions.metric_history import (
     MIN_HISTORY_WEEKS,
+    WeeklyWindows,
     default_min_change,
     group_codes,
     seen_by,
@@ -118,10 +119,12 @@ def metric_drops(
     ids = account_index(accounts)
     if rule is None or len(ids) == 0:
         return _empty_drops()
-    table = SignalTable(signals, ids, layout)
-    day = day_number(as_of)
     metrics = {k: m for k, m in model.metrics.items() if m.aggregate != "trend"}
-    weekly = {k: weekly_values(m, table, day, rule.history_weeks) for k, m in metrics.items()}
+    longest = max((m.window_days for m in metrics.values()), default=0)
+    table = SignalTable(signals, ids, layout)
+    windows = WeeklyWindows(table, signals, day_number(as_of), rule.days_read(longest))
+    start = windows.data_start({m.signal for m in metrics.values()})
+    weekly = {k: weekly_values(m, windows, rule.history_weeks, start) for k, m in metrics.items()}
     seen = seen_by([rows for _, rows in weekly.values()]) if weekly else None
     groups = group_codes(segments, len(ids))
     parts = [

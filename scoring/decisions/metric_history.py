@@ -10,6 +10,8 @@ is whole arrays over accounts; the only loops are over weeks and groups.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -26,6 +28,8 @@ MAD_SCALE = 1.4826
 SCORE_POINTS = 10.0
 # A group median of fewer accounts than this is one account's luck, not a segment's move.
 MIN_GROUP_ACCOUNTS = 5
+# Aggregates that grow with the days a window covers: a partly covered window is not usual.
+ADDITIVE = frozenset({"sum", "count"})
 
 
 def raw_values(metric: Metric, window: Window) -> np.ndarray:
@@ -39,17 +43,80 @@ def raw_values(metric: Metric, window: Window) -> np.ndarray:
     return np.where(present, value, np.nan)
 
 
+class WeeklyWindows:
+    """Each metric's window ending on the as-of day and on each of the weeks before it.
+
+    One wide read of a signal, with each row's age in days as a small int, makes every week's
+    window a cheap mask over that signal's rows instead of another pass over every row of every
+    signal; rows keep the table's order, so each aggregate sees exactly what the engine's window
+    would. A signal with `valid_until` rows (CSM inputs) is read week by week instead: which of
+    its rows hold depends on the as-of day.
+    """
+
+    def __init__(self, table: SignalTable, signals: pd.DataFrame, day: int, days: int) -> None:
+        self.table, self.day, self.days = table, day, days
+        self._dated = _signals_with_validity(signals)
+        self._wide: dict[str, tuple[Window, np.ndarray]] = {}
+
+    def _rows(self, signal: str) -> tuple[Window, np.ndarray]:
+        if signal not in self._wide:
+            wide = self.table.window(signal, self.day, self.days)
+            age = (self.day - wide.days).astype(np.int16 if self.days < 2**15 else np.int32)
+            self._wide[signal] = (wide, age)
+        return self._wide[signal]
+
+    def window(self, signal: str, weeks_back: int, window_days: int) -> Window:
+        """Exactly `table.window(signal, day - 7 * weeks_back, window_days)`."""
+        as_of = self.day - 7 * weeks_back
+        if self._dated is None or signal in self._dated:
+            return self.table.window(signal, as_of, window_days)
+        wide, age = self._rows(signal)
+        rows = (age >= 7 * weeks_back) & (age < 7 * weeks_back + window_days)
+        codes, days, values = wide.codes[rows], wide.days[rows], wide.values[rows]
+        return Window(codes, days, values, wide.n, as_of, window_days)
+
+    def data_start(self, signals: Iterable[str]) -> int | None:
+        """First day any account has a row of any of `signals` within the read (None: none):
+        where the data begins, on a first run or over a short export."""
+        firsts = []
+        for signal in signals:
+            if self._dated is None or signal in self._dated:
+                days = self.table.window(signal, self.day, self.days).days
+            else:
+                days = self._rows(signal)[0].days
+            firsts += [int(days.min())] if len(days) else []
+        return min(firsts, default=None)
+
+
+def _signals_with_validity(signals: pd.DataFrame) -> set[str] | None:
+    """Signals with some `valid_until` (read week by week); None: every signal (wide layout)."""
+    if "valid_until" not in signals or not signals["valid_until"].notna().any():
+        return set()
+    if "signal" not in signals:
+        return None
+    return set(signals.loc[signals["valid_until"].notna(), "signal"].astype(str).unique())
+
+
 def weekly_values(
-    metric: Metric, table: SignalTable, day: int, weeks: int
+    metric: Metric, windows: WeeklyWindows, weeks: int, data_start: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(values, has_rows), each (weeks + 1) x accounts: row k is the metric's window ending
-    k weeks before `day` (row 0: this week), exactly as the engine aggregates it then."""
-    values = np.empty((weeks + 1, table.n))
-    has_rows = np.empty((weeks + 1, table.n), dtype=bool)
+    k weeks before the as-of day (row 0: this week), exactly as the engine aggregates it then.
+
+    A sum or count over a window the data only partly covers (the data starts inside it: a
+    first run) would look like a quiet week, so such weeks are NaN: not history.
+    """
+    n = windows.table.n
+    values = np.empty((weeks + 1, n))
+    has_rows = np.empty((weeks + 1, n), dtype=bool)
+    start = data_start if metric.aggregate in ADDITIVE else None
     for k in range(weeks + 1):
-        window = table.window(metric.signal, day - 7 * k, metric.window_days)
+        window = windows.window(metric.signal, k, metric.window_days)
         values[k] = raw_values(metric, window)
         has_rows[k] = window.count() > 0
+        first_day = window.as_of - metric.window_days + 1
+        if k and start is not None and start > first_day + metric.window_days // 10:
+            values[k] = np.nan
     return values, has_rows
 
 
