@@ -23,6 +23,7 @@ import pandas as pd
 from scoring.config import Metric, Model, Scale
 from scoring.config.sections import MetricDrop
 from scoring.decisions.metric_history import (
+    ADDITIVE,
     MIN_HISTORY_WEEKS,
     WeeklyWindows,
     default_min_change,
@@ -159,7 +160,12 @@ def _judge(
     with np.errstate(invalid="ignore", divide="ignore"):
         change = now - expected
         percent = 100.0 * change / np.abs(expected)
-        z = np.abs(change) / np.maximum(spread, min_change / rule.z)
+        floor = np.full(len(now), min_change / rule.z)
+        if metric.aggregate in ADDITIVE:
+            # A count varies by about its square root on its own (Poisson), which weekly
+            # windows that overlap by all but a week cannot show: 2 -> 4 tickets in 90 days.
+            floor = np.maximum(floor, np.sqrt(np.maximum(np.abs(usual), 1.0)))
+        z = np.abs(change) / np.maximum(spread, floor)
     usable = np.isfinite(usual) & np.isfinite(now)
     size = np.abs(np.where(usable, change, 0.0))
     # Round away float noise so that a move of exactly P percent (or the minimum) counts.
