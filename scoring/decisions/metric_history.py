@@ -104,7 +104,7 @@ def weekly_values(
     k weeks before the as-of day (row 0: this week), exactly as the engine aggregates it then.
 
     A sum or count over a window the data only partly covers (the data starts inside it: a
-    first run) would look like a quiet week, so such weeks are NaN: not history.
+    first run, a short export) would look like a quiet week, so such weeks are NaN: no history.
     """
     n = windows.table.n
     values = np.empty((weeks + 1, n))
@@ -115,7 +115,7 @@ def weekly_values(
         values[k] = raw_values(metric, window)
         has_rows[k] = window.count() > 0
         first_day = window.as_of - metric.window_days + 1
-        if k and start is not None and start > first_day + metric.window_days // 10:
+        if k and start is not None and start > first_day:
             values[k] = np.nan
     return values, has_rows
 
