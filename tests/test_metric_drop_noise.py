@@ -19,6 +19,7 @@ from scoring.config import Model, parse_model
 from scoring.decisions.alert_words import metric_drop_reasons
 from scoring.decisions.metric_drop import METRIC_DROP_COLUMNS, metric_drops
 from scoring.errors import HealthbotError
+from scoring.validation.backtest import run_backtest
 
 AS_OF = date(2026, 11, 22)
 METRICS = {
@@ -214,3 +215,14 @@ def test_a_bad_rule_is_one_clear_line(rule: dict[str, Any], message: str) -> Non
     with pytest.raises(HealthbotError) as error:
         parse_model(text)
     assert message in str(error.value)
+
+
+def test_the_backtest_fires_metric_drop_as_the_rule_does():
+    signals, segments = holiday_week()
+    accounts = pd.DataFrame(
+        {"account_id": list(segments), "segment": list(segments.values()), "status": "active"}
+    )
+    outcomes = pd.DataFrame({"account_id": [], "date": [], "outcome": []})
+    result = run_backtest(model(), accounts, signals, outcomes, [AS_OF], horizon_days=30)
+    fired = result.alerts.loc[result.alerts["rule"] == "metric_drop", "account_id"]
+    assert set(fired) == alerted(drops(model(), signals, segments)) == {"smb_slider", "ent_dip"}

@@ -107,14 +107,16 @@ def metric_drops(
     """Metrics that moved the bad way by enough to tell a CSM (METRIC_DROP_COLUMNS).
 
     For a metric with window W and as-of day D, `raw` is its value over (D - W, D] and
-    `usual` the median of the same window ending 1..history_weeks weeks earlier (weeks before
-    the account's first signal do not count). `segments` (one label per account, e.g. the
-    CRM segment; default: the whole portfolio) gives the common move that is taken out:
-    `segment_percent` is the segment's median move this week, `change_percent` the account's
-    move beyond it, against usual x that ratio. `z`: that move over the history's MAD x 1.4826
-    (NaN with under 4 weeks, where it does not apply). `signals` must reach back
-    `MetricDrop.days_read(W)` days. Skipped: `trend` metrics and accounts with no usual value.
-    Empty when the model has no metric_drop rule. Rows: account order, then biggest move first.
+    `usual` the median of the same window ending 1..history_weeks weeks earlier (not counted:
+    weeks before the account's first signal, and sum/count weeks the data does not cover).
+    `segments` (one label per account, e.g. the CRM segment; default: the whole portfolio)
+    gives the common move that is taken out: `segment_percent` is the segment's median move
+    this week, `change_percent` the account's move beyond it (against usual x that ratio).
+    `z`: that move over the history's MAD x 1.4826, floored at min_change / z (a flat history)
+    and, for sum/count, at sqrt(usual) (a count's own noise); NaN with under 4 history weeks,
+    where it does not apply. `signals` must reach back `MetricDrop.days_read(W)` days.
+    Skipped: `trend` metrics and accounts without a usual value. Empty when the model has no
+    metric_drop rule. Rows: account order, then the biggest move first.
     """
     rule = model.alerts.metric_drop
     ids = account_index(accounts)
