@@ -26,6 +26,7 @@ from scoring.decisions.metric_history import (
     ADDITIVE,
     MIN_HISTORY_WEEKS,
     WeeklyWindows,
+    data_start,
     default_min_change,
     group_codes,
     seen_by,
@@ -125,14 +126,19 @@ def metric_drops(
     metrics = {k: m for k, m in model.metrics.items() if m.aggregate != "trend"}
     longest = max((m.window_days for m in metrics.values()), default=0)
     table = SignalTable(signals, ids, layout)
-    windows = WeeklyWindows(table, signals, day_number(as_of), rule.days_read(longest))
-    start = windows.data_start({m.signal for m in metrics.values()})
-    weekly = {k: weekly_values(m, windows, rule.history_weeks, start) for k, m in metrics.items()}
+    day, days = day_number(as_of), rule.days_read(longest)
+    windows = WeeklyWindows(table, signals, day, days)
+    start = data_start(signals, {m.signal for m in metrics.values()}, day - days + 1)
+    weekly = {}
+    for key, metric in sorted(metrics.items(), key=lambda item: item[1].signal):
+        weekly[key] = weekly_values(metric, windows, rule.history_weeks, start)
+        if all(m.signal != metric.signal for k, m in metrics.items() if k not in weekly):
+            windows.release(metric.signal)
     seen = seen_by([rows for _, rows in weekly.values()]) if weekly else None
     groups = group_codes(segments, len(ids))
     parts = [
         _judge(key, metric, rule, weekly[key][0], seen, groups, ids)
-        for key, metric in metrics.items()
+        for key, metric in metrics.items()  # model order: ties keep the model's metric order
     ]
     parts = [p for p in parts if not p.empty]
     if not parts:

@@ -10,14 +10,12 @@ is whole arrays over accounts; the only loops are over weeks and groups.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import pandas as pd
 
 from scoring.config import Metric, Scale
 from scoring.engine.aggregates import AGGREGATES, ALWAYS_HAS_DATA, Window
-from scoring.engine.signal_table import SignalTable
+from scoring.engine.signal_table import SignalTable, day_number
 
 # Fewer history weeks than this and the spread of the history says nothing: only the
 # absolute minimums judge a move (new accounts, a first run).
@@ -32,12 +30,13 @@ MIN_GROUP_ACCOUNTS = 5
 ADDITIVE = frozenset({"sum", "count"})
 
 
-def raw_values(metric: Metric, window: Window) -> np.ndarray:
-    """The engine's raw value for one window: NaN without data, `fill` where the model says."""
+def raw_values(metric: Metric, window: Window, count: np.ndarray | None = None) -> np.ndarray:
+    """The engine's raw value for one window: NaN without data, `fill` where the model says.
+    `count`: the window's rows per account, when the caller has it already."""
     value = AGGREGATES[metric.aggregate](window)
     present = np.isfinite(value)
     if metric.aggregate not in ALWAYS_HAS_DATA:
-        present &= window.count() > 0
+        present &= (window.count() if count is None else count) > 0
     if metric.fill is not None:
         return np.where(present, value, metric.fill)
     return np.where(present, value, np.nan)
@@ -75,17 +74,20 @@ class WeeklyWindows:
         codes, days, values = wide.codes[rows], wide.days[rows], wide.values[rows]
         return Window(codes, days, values, wide.n, as_of, window_days)
 
-    def data_start(self, signals: Iterable[str]) -> int | None:
-        """First day any account has a row of any of `signals` within the read (None: none):
-        where the data begins, on a first run or over a short export."""
-        firsts = []
-        for signal in signals:
-            if self._dated is None or signal in self._dated:
-                days = self.table.window(signal, self.day, self.days).days
-            else:
-                days = self._rows(signal)[0].days
-            firsts += [int(days.min())] if len(days) else []
-        return min(firsts, default=None)
+    def release(self, signal: str) -> None:
+        """Forget a signal's rows once no metric left needs them (they are the peak memory)."""
+        self._wide.pop(signal, None)
+
+
+def data_start(signals: pd.DataFrame, names: set[str], earliest: int) -> int | None:
+    """First day with a row of any of `names` (a first run, a short export), never before
+    `earliest`, the first day the rule reads; None without rows. From the frame itself, so
+    that no signal's rows are held in memory just to find it."""
+    if "signal" in signals:
+        signals = signals[signals["signal"].isin(list(names))]
+    if signals.empty:
+        return None
+    return max(day_number(pd.Timestamp(signals["date"].min())), earliest)
 
 
 def _signals_with_validity(signals: pd.DataFrame) -> set[str] | None:
@@ -112,8 +114,8 @@ def weekly_values(
     start = data_start if metric.aggregate in ADDITIVE else None
     for k in range(weeks + 1):
         window = windows.window(metric.signal, k, metric.window_days)
-        values[k] = raw_values(metric, window)
         has_rows[k] = window.count() > 0
+        values[k] = raw_values(metric, window, has_rows[k])
         first_day = window.as_of - metric.window_days + 1
         if k and start is not None and start > first_day:
             values[k] = np.nan
