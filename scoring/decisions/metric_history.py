@@ -83,11 +83,12 @@ def data_start(signals: pd.DataFrame, names: set[str], earliest: int) -> int | N
     """First day with a row of any of `names` (a first run, a short export), never before
     `earliest`, the first day the rule reads; None without rows. From the frame itself, so
     that no signal's rows are held in memory just to find it."""
+    dates = signals["date"].to_numpy()
     if "signal" in signals:
-        signals = signals[signals["signal"].isin(list(names))]
-    if signals.empty:
+        dates = dates[signals["signal"].isin(list(names)).to_numpy()]
+    if not len(dates):
         return None
-    return max(day_number(pd.Timestamp(signals["date"].min())), earliest)
+    return max(day_number(pd.Timestamp(dates.min())), earliest)
 
 
 def _signals_with_validity(signals: pd.DataFrame) -> set[str] | None:
