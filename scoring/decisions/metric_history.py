@@ -101,7 +101,7 @@ def _signals_with_validity(signals: pd.DataFrame) -> set[str] | None:
 
 
 def weekly_values(
-    metric: Metric, windows: WeeklyWindows, weeks: int, data_start: int | None
+    metric: Metric, windows: WeeklyWindows, weeks: int, data_from: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(values, has_rows), each (weeks + 1) x accounts: row k is the metric's window ending
     k weeks before the as-of day (row 0: this week), exactly as the engine aggregates it then.
@@ -112,7 +112,7 @@ def weekly_values(
     n = windows.table.n
     values = np.empty((weeks + 1, n))
     has_rows = np.empty((weeks + 1, n), dtype=bool)
-    start = data_start if metric.aggregate in ADDITIVE else None
+    start = data_from if metric.aggregate in ADDITIVE else None
     for k in range(weeks + 1):
         window = windows.window(metric.signal, k, metric.window_days)
         has_rows[k] = window.count() > 0
