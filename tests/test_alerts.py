@@ -290,9 +290,10 @@ def test_insufficient_data_gets_only_data_problems():
         {
             "account_id": ["a"],
             "metric": ["product_usage"],
-            "previous_raw": [30.0],
+            "usual": [30.0],
             "raw": [10.0],
             "change_percent": [-66.7],
+            "segment_percent": [0.0],
         }
     )
     champion = pd.DataFrame({"account_id": ["a"], "current": [0.0], "previous": [1.0]})
@@ -328,7 +329,7 @@ def signals(rows: list[tuple[str, str, float, float]]) -> pd.DataFrame:
     """(account, signal, value in the earlier window, value in the current window)."""
     out = []
     for account, signal, before, now in rows:
-        out.append((account, AS_OF - timedelta(days=10), signal, before))
+        out.append((account, AS_OF - timedelta(days=13), signal, before))
         out.append((account, AS_OF - timedelta(days=3), signal, now))
     frame = pd.DataFrame(out, columns=["account_id", "date", "signal", "value"])
     return frame.assign(date=pd.to_datetime(frame["date"]))
@@ -348,7 +349,8 @@ def drops_for(rows: list[tuple[str, str, float, float]], percent: float = 40) ->
         ("usage", 30, 50, None, None),
         ("tickets", 4, 6, "support_tickets", 50.0),
         ("tickets", 6, 3, None, None),
-        ("tickets", 0, 5, None, None),
+        ("tickets", 0, 5, "support_tickets", np.inf),
+        ("tickets", 4, 5, None, None),
         ("tier", 6, 3, "tier", -50.0),
         ("tier", 4, 2.4, "tier", -40.0),
         ("tier", 3, 6, None, None),
@@ -359,7 +361,8 @@ def drops_for(rows: list[tuple[str, str, float, float]], percent: float = 40) ->
         "higher-better-rises",
         "lower-better-rises-is-a-drop",
         "lower-better-falls",
-        "earlier-zero-skipped",
+        "lower-better-rises-from-zero",
+        "lower-better-rises-under-min-change",
         "steps-lower-step",
         "steps-same-step-falls",
         "steps-higher-step",
@@ -373,7 +376,8 @@ def test_metric_drop_direction_and_threshold(signal, before, now, metric, change
         assert found.empty, found
     else:
         row = found.iloc[0]
-        assert (len(found), row.metric, row.previous_raw, row.raw) == (1, metric, before, now)
+        assert (len(found), row.metric, row.usual, row.raw) == (1, metric, before, now)
+        assert row.history_weeks == 1 and np.isnan(row.z)  # too few weeks: no z-score
         assert row.change_percent == pytest.approx(change)
 
 
@@ -409,8 +413,8 @@ def test_metric_drop_alert_reason_joins_metrics_biggest_first():
     row = one(alerts, "metric_drop")
     assert row.severity == "medium" and rules(alerts, "b") == []
     assert row.reason == (
-        "Support tickets up 200% (4.0 \u2192 12.0) against the previous 7 days; "
-        "Product usage down 42% (31.0 \u2192 18.0) against the previous 7 days"
+        "Support tickets rose from a usual 4 to 12 (last 7 days); "
+        "Product usage fell from a usual 31 to 18 (7-day average)"
     )
 
 

@@ -43,12 +43,13 @@ def lookback_days(model: Model) -> int:
 
 
 def signal_windows(model: Model, for_alerts: bool = False) -> dict[str, int]:
-    """Days of history each signal needs: its longest window, doubled when the metric-drop
-    rule compares a window with the one before it."""
-    factor = 2 if for_alerts and model.alerts.metric_drop is not None else 1
+    """Days of history each signal needs: its longest window, reaching `history_weeks` further
+    back when the metric-drop rule compares this week with the weeks before it."""
+    drop = model.alerts.metric_drop if for_alerts else None
     out: dict[str, int] = {}
     for metric in model.metrics.values():
-        out[metric.signal] = max(out.get(metric.signal, 0), metric.window_days * factor)
+        days = drop.days_read(metric.window_days) if drop else metric.window_days
+        out[metric.signal] = max(out.get(metric.signal, 0), days)
     if for_alerts and model.alerts.champion_left is not None:
         longest = max(m.window_days for m in model.metrics.values())
         out[CHAMPION_SIGNAL] = max(out.get(CHAMPION_SIGNAL, 0), longest + 7)

@@ -112,6 +112,14 @@ class Model(Strict):
             weights = {k: seg.weights.get(k, m.weight) for k, m in self.metrics.items()}
             if not any(w > 0 for w in weights.values()):
                 raise ValueError(f"segments.{seg_name}.weights: at least one weight must be > 0")
+        drop = self.alerts.metric_drop
+        for key in ("min_change", "min_base"):
+            for metric in getattr(drop, key, {}):
+                if metric not in self.metrics:
+                    raise ValueError(
+                        f"alerts.metric_drop.{key}.{metric}: unknown metric"
+                        f" (metrics are {', '.join(self.metrics)})"
+                    )
         for i, playbook in enumerate(self.playbooks):
             when = playbook.when
             if when.driver is not None and when.driver not in self.metrics:

@@ -91,7 +91,28 @@ class Schedule(Strict):
 
 
 class MetricDrop(Strict):
-    percent: float = Field(gt=0, le=100)
+    """A metric moving the bad way: large against the account's own recent weeks (robust z)
+    and in absolute terms (min_change, min_base, percent), so 1 -> 2 tickets is not news."""
+
+    percent: float = Field(default=30, gt=0, le=100)
+    z: float = Field(default=3, gt=0, le=100)
+    history_weeks: int = Field(default=8, ge=4, le=52)
+    min_change: dict[str, float] = Field(default_factory=dict)
+    min_base: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("min_change", "min_base")
+    @classmethod
+    def _not_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in value.items() if not v >= 0}
+        if bad:
+            key, number = next(iter(bad.items()))
+            raise ValueError(f"{key}: must be 0 or more, got {number}")
+        return value
+
+    def days_read(self, window_days: int) -> int:
+        """Days of signals a metric with this window needs: its window ending on each of the
+        `history_weeks` weeks before the as-of day, and the current one."""
+        return window_days + 7 * self.history_weeks
 
 
 class ChampionLeft(Strict):

@@ -61,28 +61,50 @@ def driver_summary(model: Model, driver_frame: pd.DataFrame, top: int = 3) -> pd
     return words.groupby(falling["account_id"].astype(str), sort=False).agg(", ".join)
 
 
+# What a metric's raw value is, after "from a usual 40 to 12", per aggregate ("" for none).
+WINDOW_WORDS = {
+    "sum": " (last {days} days)",
+    "count": " (last {days} days)",
+    "mean": " ({days}-day average)",
+    "min": " ({days}-day low)",
+    "max": " ({days}-day high)",
+}
+# A segment's common move is worth mentioning from this size on (in percent).
+SEGMENT_WORTH_SAYING = 10
+
+
 def metric_drop_reasons(model: Model, drops: pd.DataFrame) -> pd.Series:
-    """Reason per account_id: its dropped metrics, biggest move first, joined by '; '."""
+    """Reason per account_id, as what happened: 'Support tickets rose from a usual 1 to 6
+    (last 90 days)'; the segment's own move when it was big ('… while its segment fell 30%').
+    Several metrics: biggest move first, joined by '; '."""
     drops = drops.assign(
         account_id=drops["account_id"].astype(str), _size=-drops["change_percent"].abs()
     )
     drops = drops.sort_values(["account_id", "_size"], kind="stable")
-    label = drops["metric"].map({k: m.label or k for k, m in model.metrics.items()})
-    window = drops["metric"].map({k: str(m.window_days) for k, m in model.metrics.items()})
-    way = np.where(drops["change_percent"] < 0, " down ", " up ")
-    change = number_text(drops["change_percent"].abs(), 0)
-    before = number_text(drops["previous_raw"], 1, True)
-    now = number_text(drops["raw"], 1, True)
+    metrics = model.metrics
+    label = drops["metric"].map({k: m.label or k for k, m in metrics.items()})
+    window = drops["metric"].map(
+        {
+            k: WINDOW_WORDS.get(m.aggregate, "").format(days=m.window_days)
+            for k, m in metrics.items()
+        }
+    )
+    way = np.where(drops["raw"] < drops["usual"], " fell", " rose")
+    segment = drops["segment_percent"].fillna(0.0)
+    segment_way = np.where(segment < 0, " fell ", " rose ")
+    segment_words = np.where(
+        segment.abs().round(6) >= SEGMENT_WORTH_SAYING,
+        "; its segment" + segment_way + number_text(segment.abs(), 0) + "% this week",
+        "",
+    )
     words = join_text(
         label,
         way,
-        change,
-        "% (",
-        before,
-        f" {ARROW} ",
-        now,
-        ") against the previous ",
-        window,
-        " days",
+        " from a usual ",
+        number_text(drops["usual"], 1),
+        " to ",
+        number_text(drops["raw"], 1),
+        window.fillna(""),
+        segment_words,
     )
     return words.groupby(drops["account_id"], sort=False).agg("; ".join)

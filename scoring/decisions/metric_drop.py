@@ -1,9 +1,13 @@
-"""Metric drops: each metric's raw aggregate this window against the window just before it.
+"""Metric drops: a metric's raw value this week against what is usual for the account.
 
 A score can hold steady while one input falls off a cliff (usage halves but the scale was
 already at its floor, or other metrics make up for it), so the `metric_drop` alert looks at raw
-values. Both windows go through the same vectorised aggregates as the engine, so "31.0 → 18.0"
-in an alert is exactly what the engine would have computed on each as-of date.
+values. But raw values are noisy (one extra ticket is "+100%"), so a move alerts only when it
+is large three ways: against the account's own last `history_weeks` weeks (a robust z-score:
+median and MAD of the metric's window ending on each of those weeks, through the engine's own
+aggregates), in absolute terms (`min_change`, `min_base`, `percent`), and after taking out
+what its whole segment did this week (a holiday dip moves everyone; a real slider still
+stands out). With fewer than 4 weeks of history only the absolute minimums apply.
 
 Also here: the current/previous value of the champion signal, the input of `champion_left`.
 """
@@ -17,11 +21,33 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import Metric, Model, Scale
-from scoring.engine.aggregates import AGGREGATES, ALWAYS_HAS_DATA, Window
+from scoring.config.sections import MetricDrop
+from scoring.decisions.metric_history import (
+    ADDITIVE,
+    MIN_HISTORY_WEEKS,
+    WeeklyWindows,
+    data_start,
+    default_min_change,
+    group_codes,
+    seen_by,
+    segment_ratio,
+    usual_and_spread,
+    weekly_values,
+)
+from scoring.engine.aggregates import AGGREGATES
 from scoring.engine.scales import apply_scale, steps
 from scoring.engine.signal_table import SignalTable, day_number
 
-METRIC_DROP_COLUMNS = ["account_id", "metric", "previous_raw", "raw", "change_percent"]
+METRIC_DROP_COLUMNS = [
+    "account_id",
+    "metric",
+    "usual",
+    "raw",
+    "change_percent",
+    "segment_percent",
+    "z",
+    "history_weeks",
+]
 CHAMPION_COLUMNS = ["account_id", "current", "previous"]
 CHAMPION_SIGNAL = "champion_status"
 
@@ -33,17 +59,6 @@ def account_index(accounts: AccountIds) -> pd.Index:
     if isinstance(accounts, pd.DataFrame):
         return pd.Index(accounts["account_id"].astype(str).to_numpy(dtype=object))
     return pd.Index([str(a) for a in accounts], dtype=object)
-
-
-def raw_values(metric: Metric, window: Window) -> np.ndarray:
-    """The engine's raw value for one window: NaN without data, `fill` where the model says."""
-    value = AGGREGATES[metric.aggregate](window)
-    present = np.isfinite(value)
-    if metric.aggregate not in ALWAYS_HAS_DATA:
-        present &= window.count() > 0
-    if metric.fill is not None:
-        return np.where(present, value, metric.fill)
-    return np.where(present, value, np.nan)
 
 
 def _step_direction(scale: Scale) -> int:
@@ -88,48 +103,44 @@ def metric_drops(
     signals: pd.DataFrame,
     as_of: date,
     layout: str = "long",
+    segments: pd.Series | np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Metrics that moved at least `alerts.metric_drop.percent` percent the bad way.
+    """Metrics that moved the bad way by enough to tell a CSM (METRIC_DROP_COLUMNS).
 
-    For a metric with window W and as-of day D: `previous_raw` over (D - 2W, D - W], `raw`
-    over (D - W, D]; `change_percent` = 100 x (raw - previous_raw) / |previous_raw| (negative
-    for a fall, positive for a rise). Skipped: `trend` metrics (a slope against a slope is not
-    a meaningful percentage) and an earlier value of 0 or missing. Empty when the model has no
+    For a metric with window W and as-of day D, `raw` is its value over (D - W, D] and
+    `usual` the median of the same window ending 1..history_weeks weeks earlier (not counted:
+    weeks before the account's first signal, and sum/count weeks the data does not cover).
+    `segments` (one label per account, e.g. the CRM segment; default: the whole portfolio)
+    gives the common move that is taken out: `segment_percent` is the segment's median move
+    this week, `change_percent` the account's move beyond it (against usual x that ratio).
+    `z`: that move over the history's MAD x 1.4826, floored at min_change / z (a flat history)
+    and, for sum/count, at sqrt(usual) (a count's own noise); NaN with under 4 history weeks,
+    where it does not apply. `signals` must reach back `MetricDrop.days_read(W)` days.
+    Skipped: `trend` metrics and accounts without a usual value. Empty when the model has no
     metric_drop rule. Rows: account order, then the biggest move first.
     """
     rule = model.alerts.metric_drop
     ids = account_index(accounts)
     if rule is None or len(ids) == 0:
         return _empty_drops()
+    metrics = {k: m for k, m in model.metrics.items() if m.aggregate != "trend"}
+    longest = max((m.window_days for m in metrics.values()), default=0)
     table = SignalTable(signals, ids, layout)
-    day = day_number(as_of)
-    parts: list[pd.DataFrame] = []
-    for key, metric in model.metrics.items():
-        if metric.aggregate == "trend":
-            continue
-        now = raw_values(metric, table.window(metric.signal, day, metric.window_days))
-        before = raw_values(
-            metric, table.window(metric.signal, day - metric.window_days, metric.window_days)
-        )
-        with np.errstate(invalid="ignore", divide="ignore"):
-            change = 100.0 * (now - before) / np.abs(before)
-        usable = np.isfinite(before) & (before != 0) & np.isfinite(now)
-        # Round away float noise so that a move of exactly P percent counts as P.
-        big = np.round(np.abs(np.where(usable, change, 0.0)), 6) >= rule.percent
-        hit = usable & big & worse(metric.scale, before, now)
-        if hit.any():
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "account_id": ids.to_numpy()[hit],
-                        "metric": key,
-                        "previous_raw": before[hit],
-                        "raw": now[hit],
-                        "change_percent": change[hit],
-                        "_order": np.flatnonzero(hit),
-                    }
-                )
-            )
+    day, days = day_number(as_of), rule.days_read(longest)
+    windows = WeeklyWindows(table, signals, day, days)
+    start = data_start(signals, {m.signal for m in metrics.values()}, day - days + 1)
+    weekly = {}
+    for key, metric in sorted(metrics.items(), key=lambda item: item[1].signal):
+        weekly[key] = weekly_values(metric, windows, rule.history_weeks, start)
+        if all(m.signal != metric.signal for k, m in metrics.items() if k not in weekly):
+            windows.release(metric.signal)
+    seen = seen_by([rows for _, rows in weekly.values()]) if weekly else None
+    groups = group_codes(segments, len(ids))
+    parts = [
+        _judge(key, metric, rule, weekly[key][0], seen, groups, ids)
+        for key, metric in metrics.items()  # model order: ties keep the model's metric order
+    ]
+    parts = [p for p in parts if not p.empty]
     if not parts:
         return _empty_drops()
     out = pd.concat(parts, ignore_index=True)
@@ -138,16 +149,63 @@ def metric_drops(
     return out[METRIC_DROP_COLUMNS].reset_index(drop=True)
 
 
-def _empty_drops() -> pd.DataFrame:
+def _judge(
+    key: str,
+    metric: Metric,
+    rule: MetricDrop,
+    values: np.ndarray,
+    seen: np.ndarray | None,
+    groups: np.ndarray | None,
+    ids: pd.Index,
+) -> pd.DataFrame:
+    """The accounts whose `metric` moved enough, as rows of METRIC_DROP_COLUMNS (+ _order)."""
+    now = values[0]
+    history = np.where(seen, values[1:], np.nan) if seen is not None else values[1:]
+    usual, spread, weeks = usual_and_spread(history)
+    ratio = segment_ratio(usual, now, groups)
+    expected = usual * ratio
+    min_change = rule.min_change.get(key, default_min_change(metric.scale, now))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = now - expected
+        percent = 100.0 * change / np.abs(expected)
+        floor = np.full(len(now), min_change / rule.z)
+        if metric.aggregate in ADDITIVE:
+            # A count varies by about its square root on its own (Poisson), which weekly
+            # windows that overlap by all but a week cannot show: 2 -> 4 tickets in 90 days.
+            floor = np.maximum(floor, np.sqrt(np.maximum(np.abs(usual), 1.0)))
+        z = np.abs(change) / np.maximum(spread, floor)
+    usable = np.isfinite(usual) & np.isfinite(now)
+    size = np.abs(np.where(usable, change, 0.0))
+    # Round away float noise so that a move of exactly P percent (or the minimum) counts.
+    big = np.round(np.abs(np.where(usable, percent, 0.0)), 6) >= rule.percent
+    large = np.round(size, 9) >= min_change
+    large &= np.maximum(np.abs(usual), np.abs(now)) >= rule.min_base.get(key, 0.0)
+    unusual = (weeks < MIN_HISTORY_WEEKS) | (np.round(z, 9) >= rule.z)
+    # The bad way beyond the segment's move, and the bad way in itself: a flat account in a
+    # rising segment is not "falling".
+    way = worse(metric.scale, expected, now) & worse(metric.scale, usual, now)
+    hit = usable & (size > 0) & big & large & unusual & way
+    if not hit.any():
+        return _empty_drops()
     return pd.DataFrame(
         {
-            "account_id": pd.Series(dtype=object),
-            "metric": pd.Series(dtype=object),
-            "previous_raw": pd.Series(dtype=float),
-            "raw": pd.Series(dtype=float),
-            "change_percent": pd.Series(dtype=float),
+            "account_id": ids.to_numpy()[hit],
+            "metric": key,
+            "usual": usual[hit],
+            "raw": now[hit],
+            "change_percent": percent[hit],
+            "segment_percent": 100.0 * (ratio[hit] - 1.0),
+            "z": np.where(weeks[hit] >= MIN_HISTORY_WEEKS, z[hit], np.nan),
+            "history_weeks": weeks[hit],
+            "_order": np.flatnonzero(hit),
         }
     )
+
+
+def _empty_drops() -> pd.DataFrame:
+    kinds = dict.fromkeys(METRIC_DROP_COLUMNS, float) | {"account_id": object, "metric": object}
+    kinds["history_weeks"] = int
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in kinds.items()})
 
 
 def champion_values(

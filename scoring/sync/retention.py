@@ -1,8 +1,8 @@
 """How much signal history to keep when `retention: {signal_days: N}` is set (off by default).
 
-Never less than what the model still reads: the longest metric window twice over (metric_drop
-compares a window with the one before it), a backtest horizon plus a window (scores as of
-`horizon_days` ago), and the stale-data alert's look-back.
+Never less than what the model still reads: the longest metric window twice over (with
+metric_drop on: that window ending on each of its history weeks), a backtest horizon plus a
+window (scores as of `horizon_days` ago), and the stale-data alert's look-back.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def keep_days(model: Model) -> int | None:
     return max(
         model.retention.signal_days,
         2 * longest,
+        model.alerts.metric_drop.days_read(longest) if model.alerts.metric_drop else 0,
         model.backtest.horizon_days + longest,
         model.alerts.stale_days or 0,
     )

@@ -97,11 +97,11 @@ def churn_events(accounts: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame
 
 
 def lookback_days(model: Model) -> int:
-    """How much history one period needs: the longest window (twice for metric drops, whose
-    previous window ends where the current one starts) plus a week for last week's champion."""
+    """How much history one period needs: the longest window (plus the history weeks metric
+    drops compare against) plus a week for last week's champion."""
     longest = max(m.window_days for m in model.metrics.values())
     if model.alerts.metric_drop is not None:
-        longest *= 2
+        longest = model.alerts.metric_drop.days_read(longest)
     return longest + 7 + (model.alerts.stale_days or 0)
 
 
@@ -156,7 +156,9 @@ def _period_alerts(
     ids = cur["account_id"]
     drops = champion = last = None
     if cfg.metric_drop is not None:
-        drops = metric_drops(model, ids, windows.upto(as_of, spans(model, 2)), as_of, layout)
+        history = spans(model, extra=7 * cfg.metric_drop.history_weeks)
+        segments = ids.map(accounts.set_index("account_id")["segment"])
+        drops = metric_drops(model, ids, windows.upto(as_of, history), as_of, layout, segments)
     if cfg.champion_left is not None:
         longest = max(m.window_days for m in model.metrics.values())
         span = spans(model, extra=7).get(CHAMPION_SIGNAL, longest + 7)
