@@ -13,6 +13,10 @@ from __future__ import annotations
 
 # Rule order is also the order of an account's alerts in every output.
 RULES = ("score_drop", "band_downgrade", "metric_drop", "renewal", "champion_left", "stale")
+# Health alerts say a customer may be sliding; the other rules are notices (a renewal coming,
+# a stale feed) and are counted apart, so alert volumes and precision measure health alerts.
+HEALTH_RULES = ("score_drop", "band_downgrade", "metric_drop", "champion_left")
+NOTICE_RULES = tuple(r for r in RULES if r not in HEALTH_RULES)
 SEVERITIES = ("critical", "high", "medium", "data")
 ALERT_COLUMNS = (
     "account_id rule severity reason score_shown previous_score delta band previous_band band_rank"
