@@ -71,7 +71,7 @@ def _recent_matrix(recent: pd.DataFrame, ids: pd.Series, runs: int) -> np.ndarra
         index="account_id", columns="runs_ago", values="score_shown", aggfunc="last"
     )
     table = table.reindex(index=ids.astype(str).to_numpy(), columns=range(1, runs + 1))
-    return table.to_numpy(dtype=float)
+    return table.to_numpy(dtype=float, copy=True)
 
 
 def band_downgrades(

@@ -17,7 +17,7 @@ import pandas as pd
 from scoring.config import Model
 
 SHIFT_COLUMNS = ["account_id", "segment", "segment_shift", "segment_delta"]
-MOVE_COLUMNS = ["segment", "accounts", "dropped", "share", "median_delta"]
+MOVE_COLUMNS = ["segment", "accounts", "dropped", "share", "median_delta", "points"]
 TOP_LEVEL = ""  # accounts in no model segment form one group of their own
 
 
@@ -76,7 +76,7 @@ def segment_moves(scores: pd.DataFrame, model: Model) -> pd.DataFrame:
     )
     grouped = grouped[grouped["accounts"] >= rule.min_accounts]
     share = 100.0 * grouped["dropped"] / grouped["accounts"]
-    moved = grouped.assign(share=share)[share >= rule.percent - 1e-9]
+    moved = grouped.assign(share=share, points=rule.points)[share >= rule.percent - 1e-9]
     moved = moved.sort_values("share", ascending=False, kind="stable").reset_index()
     return moved.astype({"accounts": int, "dropped": int})[MOVE_COLUMNS]
 
@@ -90,6 +90,7 @@ def move_records(moves: pd.DataFrame) -> list[dict[str, object]]:
             "dropped": int(m["dropped"]),
             "share": float(m["share"]),
             "median_delta": float(m["median_delta"]),
+            "points": float(m["points"]),
         }
         for m in moves.to_dict("records")
     ]
