@@ -108,9 +108,12 @@ def digest_contexts() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     scores["override_id"] = 1.0
     scores["override_by"] = HOSTILE
     scores["override_reason"] = LONG
+    scores["segment_rule"] = HOSTILE  # a segment-wide dip names its (model file's) segment
+    scores["delta"] = scores["delta"] - 5
     where = {HOSTILE: HOSTILE}
     digest = build_digest(model, view, END, stale=stale)
     context = digest_context(model, digest, quiet_line=True, where=where)
+    assert context["moves"], "the hostile digest must explain a shared dip"
     thread = overflow_context(model, digest)
     assert thread is not None
     trend = [
@@ -141,6 +144,7 @@ CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     ),
     "admin_undelivered": _undelivered,
     "alert_dm": alert_dm,
+    "renewal_past_check": lambda: {"count": 12, "name": LONG, "renewal_date": HOSTILE},
     "alert_dm_change": lambda: {"added": [HOSTILE, LONG], "removed": [HOSTILE]},
     "card": card,
     "health_card": card,
