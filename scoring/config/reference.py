@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from scoring.config.model import Model
+from scoring.config.reference_alerts import ALERT_DESCRIPTIONS
 
 DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "timezone": ("IANA time zone that decides dates and periods (ISO weeks).", "Europe/Berlin"),
@@ -125,23 +126,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "schedule.retries": ("Times a failed weekly run is retried before it is reported.", "3"),
     "schedule.retry_minutes": ("Minutes between retries of a failed run.", "15"),
     "admin_channel": ("Channel told when a run fails.", "#healthbot-admin"),
-    "alerts": ("Alert rules and their cooldown.", "{score_drop: 10, ...}"),
-    "alerts.score_drop": ("Points lost week over week that alert (0: off).", "10"),
-    "alerts.band_downgrade": ("Alert on a move to a lower band.", "true"),
-    "alerts.metric_drop": (
-        "Alert when a metric's raw value moves the bad way against its previous window.",
-        "{percent: 30}",
-    ),
-    "alerts.metric_drop.percent": ("Size of the move, in percent.", "30"),
-    "alerts.renewal_days": ("Alert on a renewal within N days while below the top band.", "90"),
-    "alerts.stale_days": ("Report accounts with no signals for N days (a data problem).", "14"),
-    "alerts.cooldown_days": ("Days the same account and rule stay quiet.", "14"),
-    "alerts.fallback_channel": ("Where alerts go for owners not found in Slack.", "#cs-alerts"),
-    "alerts.champion_left": (
-        "Alert when the champion left (CSM input).",
-        "{renewal_within_days: 120}",
-    ),
-    "alerts.champion_left.renewal_within_days": ("Only when renewing within N days.", "120"),
+    **ALERT_DESCRIPTIONS,
     "delivery": ("How messages leave.", "{redirect: '#healthbot-test'}"),
     "delivery.redirect": (
         "Send every message to this channel instead (trying it out).",
