@@ -131,25 +131,26 @@ def decide_alerts(
     if cfg.score_drop > 0:
         shift = segment_shift(base, model)
         judged = pd.Series(shift["segment_delta"].to_numpy(), index=base.index)
-        drivers = base["account_id"].map(driver_summary(model, driver_frame)).astype(object)
+        fired = (ok & (judged <= -cfg.score_drop + EPS)).to_numpy(dtype=bool)
+        hit = base[fired]  # words only for the accounts that alert: a week is 100,000 rows
+        drivers = hit["account_id"].map(driver_summary(model, driver_frame)).astype(object)
         mostly = np.where(drivers.notna(), ", mostly " + drivers.fillna("").astype(str), "")
-        before, now = number_text(base["previous_score"], 1), number_text(base["score_shown"], 1)
-        note = segment_note(pd.Series(shift["segment_shift"].to_numpy(), index=base.index))
-        reason = join_text(
-            "Score ", before, f" {ARROW} ", now, " (", number_text(delta, 1), note, ")", mostly
+        before, now = number_text(hit["previous_score"], 1), number_text(hit["score_shown"], 1)
+        note = segment_note(pd.Series(shift["segment_shift"].to_numpy()[fired], index=hit.index))
+        words = join_text(
+            "Score ", before, f" {ARROW} ", now, " (", number_text(hit["delta"], 1), note, ")"
         )
-        fired = ok & (judged <= -cfg.score_drop + EPS)
-        severity = np.where(judged <= -2 * cfg.score_drop + EPS, "critical", "high")
-        parts.append(_rows(base, fired, "score_drop", severity, reason))
+        severity = np.where(judged[fired] <= -2 * cfg.score_drop + EPS, "critical", "high")
+        parts.append(_rows(hit, np.ones(len(hit), bool), "score_drop", severity, words + mostly))
     if cfg.band_downgrade is not None:
         down = band_downgrades(model, cfg.band_downgrade, base, recent)
+        fired = (ok & down.fired).to_numpy(dtype=bool)
+        hit = base[fired]
         reason = band_downgrade_words(
-            down.left_band, base["band"], down.threshold, down.confirmed_runs
+            down.left_band[fired], hit["band"], down.threshold[fired], down.confirmed_runs[fired]
         )
-        fired = ok & down.fired
-        parts.append(
-            _rows(base, fired, "band_downgrade", np.where(lowest, "critical", "high"), reason)
-        )
+        severity = np.where(lowest[fired], "critical", "high")
+        parts.append(_rows(hit, np.ones(len(hit), bool), "band_downgrade", severity, reason))
     if cfg.metric_drop is not None and metric_drop_frame is not None:
         reason = base["account_id"].map(metric_drop_reasons(model, metric_drop_frame))
         fired = ok & reason.notna()
