@@ -253,8 +253,7 @@ def test_owners_get_one_line_about_the_shared_dip_in_their_dm():
 def test_the_digest_explains_a_shared_dip():
     m = model(score_drop=10)
     view, stale = synthetic_view(100, moved=False)
-    view.scores["delta"] = -5.0
-    view.scores["segment_rule"] = None
+    view.scores["delta"] = -5.0  # synthetic_view has no segment_rule: all top level
     digest = build_digest(m, view, AS_OF, stale=stale)
     text = render_message("digest", **digest_context(m, digest)).text
     assert "Shared dip: 100 of 100 accounts (100%) fell 3+ points together" in text

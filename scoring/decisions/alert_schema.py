@@ -2,7 +2,8 @@
 cooldown and the store that remembers sent alerts.
 
 Severity (one mapping for every rule, so channels can filter on it):
-    critical  score drop of at least 2 x score_drop; band downgrade into the lowest band
+    critical  score drop of at least 2 x score_drop (beyond the segment's shared dip); band
+              downgrade into the lowest band
     high      other score drops and band downgrades; champion left; renewal while in the
               lowest band
     medium    metric drop; renewal while in any other band below the top

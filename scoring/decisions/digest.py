@@ -11,7 +11,7 @@ import pandas as pd
 
 from scoring.config import INSUFFICIENT_DATA, Model
 from scoring.decisions.history import main_driver
-from scoring.decisions.portfolio_moves import move_records, segment_moves
+from scoring.decisions.portfolio_moves import account_segments, move_records, segment_moves
 
 TOP_MOVERS = 5
 
@@ -124,8 +124,7 @@ def build_digest(
         .sort_values("arr", ascending=False)
     )
     moves = segment_moves(view.scores, model)
-    in_scope = set(frame.get("segment_rule", pd.Series(dtype=object)).fillna("").astype(str))
-    moves = moves[moves["segment"].isin(in_scope)]
+    moves = moves[moves["segment"].isin(set(account_segments(frame)))]
     quiet = drops.empty and gains.empty and downgrades.empty
     scored = frame["score_shown"].dropna()
     return Digest(

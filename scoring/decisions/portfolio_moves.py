@@ -21,7 +21,7 @@ MOVE_COLUMNS = ["segment", "accounts", "dropped", "share", "median_delta", "poin
 TOP_LEVEL = ""  # accounts in no model segment form one group of their own
 
 
-def _segments(scores: pd.DataFrame) -> pd.Series:
+def account_segments(scores: pd.DataFrame) -> pd.Series:
     """The model segment of each account (`segment_rule`), TOP_LEVEL for none."""
     if "segment_rule" not in scores:
         return pd.Series(TOP_LEVEL, index=scores.index, dtype=object)
@@ -40,7 +40,7 @@ def segment_shift(scores: pd.DataFrame, model: Model) -> pd.DataFrame:
     """
     least = model.alerts.portfolio_move.min_accounts
     delta = pd.to_numeric(scores["delta"], errors="coerce")
-    segment = _segments(scores)
+    segment = account_segments(scores)
     known = delta.notna()
     counts = known.groupby(segment).transform("sum")
     medians = delta.groupby(segment).transform("median")
@@ -65,7 +65,7 @@ def segment_moves(scores: pd.DataFrame, model: Model) -> pd.DataFrame:
     delta = pd.to_numeric(scores["delta"], errors="coerce")
     frame = pd.DataFrame(
         {
-            "segment": _segments(scores).to_numpy(),
+            "segment": account_segments(scores).to_numpy(),
             "known": delta.notna().to_numpy(),
             "fell": (delta <= -rule.points).to_numpy(),
             "delta": delta.to_numpy(),

@@ -24,7 +24,7 @@ from scoring.decisions.playbooks import (
     playbook_dict,
     playbook_inputs,
 )
-from scoring.decisions.portfolio_moves import move_records, segment_moves
+from scoring.decisions.portfolio_moves import account_segments, move_records, segment_moves
 
 # The default of `alerts.max_per_dm`: more than this in one DM and the last ones go unread.
 MAX_ACCOUNTS_PER_DM = 10
@@ -129,8 +129,7 @@ def _owner_moves(scores: pd.DataFrame, moves: pd.DataFrame | None) -> dict[str, 
     if moves is None or moves.empty:
         return {}
     owners = scores["owner_email"].fillna("").astype(str)
-    segment = scores.get("segment_rule", pd.Series(None, index=scores.index, dtype=object))
-    segment = segment.astype(object).where(segment.notna(), "").astype(str)
+    segment = account_segments(scores)
     pairs = pd.DataFrame({"owner": owners, "segment": segment}).drop_duplicates()
     records = dict(zip(moves["segment"], move_records(moves), strict=True))
     pairs = pairs[pairs["segment"].isin(records)]
