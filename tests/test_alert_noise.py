@@ -402,6 +402,8 @@ def test_recent_scores_reads_the_weeks_before_in_one_frame(engine):
     got = recent[recent["account_id"] == "a"].sort_values("runs_ago")
     assert got[["runs_ago", "score_shown"]].values.tolist() == [[1, 78.5], [2, 79.0]]
     assert recent_scores(engine, "2026-W48", 0).empty
+    beyond = recent_scores(engine, "2026-W48", 3, first=2)  # the view carries the week before
+    assert sorted(set(beyond["runs_ago"])) == [2, 3]
     # Read back, the stored runs confirm a slide: 79 and 78.5 after 85 in W45 (W48 at 78).
     m = model(band_downgrade=True)
     alerts = decide(m, {"a": 78.0}, {"a": 78.5}, recent=recent)

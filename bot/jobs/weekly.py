@@ -215,7 +215,7 @@ def weekly_messages(
         signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
     last = latest_signal_dates(engine, signals, accounts["account_id"])
     history = shown_alert_history(engine, before=as_of)
-    recent = recent_scores(engine, view.period, runs_needed(model))
+    recent = recent_scores(engine, view.period, runs_needed(model), first=2)  # 1: the view
     decision = decide_week(
         model, as_of, view, accounts, signals, last, history, snoozes(engine), recent=recent
     )
