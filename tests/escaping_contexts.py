@@ -28,6 +28,7 @@ def _item(i: int, name: str) -> dict[str, Any]:
         "delta": -31.5,
         "arr": 1e6,
         "renewal_date": "2027-01-31",
+        "renewal_past": name,
         "owner": name,
         "segment": name,
         "reasons": [HOSTILE, LONG],
@@ -82,7 +83,12 @@ def alert_dm() -> dict[str, Any]:
     line = render_text("override_notice", PLAIN, **notice)  # as owner_dms hands it over
     change = render_text("alert_dm_change", PLAIN, added=[HOSTILE], removed=[LONG]).strip()
     base = {"period": "2026-W47", "owner_name": HOSTILE, "items": items(), "more": 3}
-    return base | {"notices": [notice | {"line": line}], "change": change}
+    moves = [
+        {"segment": name, "accounts": 40, "dropped": 20, "share": 50.0, "median_delta": -4.2}
+        | {"points": 3.0}
+        for name in (HOSTILE, LONG)
+    ]
+    return base | {"notices": [notice | {"line": line}], "change": change, "moves": moves}
 
 
 def digest_contexts() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -102,9 +108,12 @@ def digest_contexts() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     scores["override_id"] = 1.0
     scores["override_by"] = HOSTILE
     scores["override_reason"] = LONG
+    scores["segment_rule"] = HOSTILE  # a segment-wide dip names its (model file's) segment
+    scores["delta"] = scores["delta"] - 5
     where = {HOSTILE: HOSTILE}
     digest = build_digest(model, view, END, stale=stale)
     context = digest_context(model, digest, quiet_line=True, where=where)
+    assert context["moves"], "the hostile digest must explain a shared dip"
     thread = overflow_context(model, digest)
     assert thread is not None
     trend = [
@@ -135,6 +144,7 @@ CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     ),
     "admin_undelivered": _undelivered,
     "alert_dm": alert_dm,
+    "renewal_past_check": lambda: {"count": 12, "name": LONG, "renewal_date": HOSTILE},
     "alert_dm_change": lambda: {"added": [HOSTILE, LONG], "removed": [HOSTILE]},
     "card": card,
     "health_card": card,

@@ -29,9 +29,38 @@ def run(ctx: Context) -> int:
     findings = lint(model)
     for finding in findings:
         print(f"warning: {finding}")
+    for line in _data_lines(ctx):
+        print(line)
     segments = f", {len(model.segments)} segments" if model.segments else ""
     print(
         f"{ctx.config_path}: OK ({len(model.metrics)} metrics{segments}, model version"
         f" {model.version}; {len(findings)} warning{'s' if len(findings) != 1 else ''})"
     )
     return 1 if findings and ctx.args.strict else 0
+
+
+def _data_lines(ctx: Context) -> list[str]:
+    """Problems in the synced data itself (not warnings about the model file): one line per
+    count. Nothing when no database has been synced yet."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.messages.render import PLAIN, render_text
+    from scoring.decisions.card import past_renewals
+    from scoring.store import load_accounts
+
+    if ctx.known_signals() is None:
+        return []
+    today = datetime.now(UTC).astimezone(ZoneInfo(ctx.model.timezone)).date()
+    past = past_renewals(load_accounts(ctx.engine), today)
+    if past.empty:
+        return []
+    first = past.iloc[0]
+    line = render_text(
+        "renewal_past_check",
+        PLAIN,
+        count=len(past),
+        name=first["name"],
+        renewal_date=first["renewal_date"],
+    )
+    return [line.strip()]

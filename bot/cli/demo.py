@@ -128,7 +128,10 @@ def run(ctx: Context) -> int:
     # The run's texts are what Slack gets (escaped); a person reads them here literally.
     print(unescape(last.digest_text))
     print("─" * 72)
-    print(f"Alert DMs for {last.period}: {len(last.texts)} owner(s), {last.alerts} alert(s)\n")
+    print(
+        f"Alert DMs for {last.period}: {len(last.texts)} owner(s), {last.alerts} health"
+        f" alert(s), {last.notices} notice(s)\n"
+    )
     for text in last.texts[:3]:
         print(unescape(text))
         print("─" * 72)

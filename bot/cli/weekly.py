@@ -105,7 +105,8 @@ def summary_line(result) -> str:  # noqa: ANN001  (bot.jobs.weekly.WeeklyResult)
     report = result.delivery
     return (
         f"{result.period} (as of {result.as_of}): {result.status}; {result.accounts_scored}"
-        f" accounts scored, {result.alerts} alerts ({result.suppressed} held back by cooldown"
+        f" accounts scored, {result.alerts} health alerts and {result.notices} notices"
+        f" ({result.suppressed} held back by cooldown"
         f" or snooze), {result.messages} messages; sent {getattr(report, 'sent', 0)},"
         f" updated {getattr(report, 'updated', 0)}, failed {getattr(report, 'failed', 0)},"
         f" unknown {getattr(report, 'unknown', 0)}, waiting {len(result.waiting)}"

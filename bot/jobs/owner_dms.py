@@ -71,6 +71,7 @@ def owner_dms(
             "owner_name": owner_name(owner),
             "items": dm.items,
             "more": dm.alerts.more if dm.alerts else 0,
+            "moves": dm.alerts.moves if dm.alerts else [],
             "notices": notices_shown,
         }
         change = _change_line(existing.get(key), dm.listed, names, context)

@@ -28,8 +28,9 @@ from bot.jobs.notices import expiry_notices, report_failure
 from bot.jobs.owner_dms import owner_dms
 from scoring.batch.jobs import load_model_signals, score_and_store
 from scoring.batch.model_checks import check_model_data
-from scoring.batch.views import PeriodView, latest_signal_dates, load_period
+from scoring.batch.views import PeriodView, latest_signal_dates, load_period, recent_scores
 from scoring.config import Model
+from scoring.decisions.band_hysteresis import runs_needed
 from scoring.decisions.weekly import decide_week
 from scoring.errors import Blocked
 from scoring.periods import period_of
@@ -50,7 +51,8 @@ class WeeklyResult:
     run_id: int | None = None
     status: str = "running"
     accounts_scored: int = 0
-    alerts: int = 0
+    alerts: int = 0  # health alerts (HEALTH_RULES); renewal and data notices are counted apart
+    notices: int = 0
     suppressed: int = 0
     messages: int = 0
     delivery: DeliveryReport | None = None
@@ -219,8 +221,12 @@ def weekly_messages(
         signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
     last = latest_signal_dates(engine, signals, accounts["account_id"])
     history = shown_alert_history(engine, before=as_of)
-    decision = decide_week(model, as_of, view, accounts, signals, last, history, snoozes(engine))
-    result.alerts = len(decision.alerts)
+    recent = recent_scores(engine, view.period, runs_needed(model), first=2)  # 1: the view
+    decision = decide_week(
+        model, as_of, view, accounts, signals, last, history, snoozes(engine), recent=recent
+    )
+    result.alerts = len(decision.health_alerts)
+    result.notices = len(decision.alerts) - result.alerts
     result.suppressed = len(decision.suppressed)
     record_alerts(engine, decision.alerts, view.period, as_of, run_id, decision.keys_by_account)
     names = dict(zip(view.scores["account_id"].astype(str), view.scores["name"], strict=True))

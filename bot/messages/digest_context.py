@@ -46,6 +46,7 @@ def _rows(model: Model, frame: pd.DataFrame, limit: int) -> tuple[list[dict[str,
                 "stale_days": None
                 if pd.isna(r.get("stale_days", float("nan")))
                 else int(r["stale_days"]),
+                "renewal_past": bool(r.get("renewal_past") is True),
             }
         )
     return rows, max(len(frame) - limit, 0)
@@ -85,6 +86,7 @@ def digest_context(
         "quiet_line": quiet_line,
         "where": dict(where or {}),
         "sections": sections,
+        "moves": digest.moves,
     }
 
 

@@ -119,6 +119,27 @@ def load_period(engine: Engine, period: str | None = None) -> PeriodView:
     )
 
 
+RECENT_TYPES: dict[str, Kind] = {k: SCORE_TYPES[k] for k in ("period", "account_id", "score_shown")}
+
+
+def recent_scores(engine: Engine, period: str, runs: int, first: int = 1) -> pd.DataFrame:
+    """Shown scores of the weeks `first`..`runs` before `period`, in one query, as
+    (account_id, runs_ago, score_shown) with runs_ago 1 = the week before: what band
+    hysteresis reads to tell a slow slide from a wobble. The weekly run passes first=2: its
+    comparison already carries the week before. A week with no snapshot is absent, so a
+    streak across a skipped week is never confirmed."""
+    weeks = [previous_period(period)]
+    while len(weeks) < runs:
+        weeks.append(previous_period(weeks[-1]))
+    wanted = weeks[first - 1 : runs]
+    if not wanted:
+        return pd.DataFrame({"account_id": [], "runs_ago": [], "score_shown": []})
+    with engine.connect() as conn:
+        rows = snapshot_rows(conn, "score_snapshots", RECENT_TYPES, wanted)
+    runs_ago = rows.pop("period").map({p: i + 1 for i, p in enumerate(weeks)})
+    return rows.assign(runs_ago=runs_ago.to_numpy())[["account_id", "runs_ago", "score_shown"]]
+
+
 def _points(
     conn: Connection, period: str, texts: pd.Series, account_ids: pd.Series
 ) -> pd.DataFrame:

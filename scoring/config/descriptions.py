@@ -7,6 +7,7 @@ stays beside its schema.
 
 from __future__ import annotations
 
+from scoring.config.reference_alerts import ALERT_DESCRIPTIONS
 from scoring.config.reference_guards import GUARD_DESCRIPTIONS
 from scoring.config.signal_bounds import DESCRIPTIONS as BOUNDS_DESCRIPTIONS
 
@@ -118,30 +119,7 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "schedule.retries": ("Times a failed weekly run is retried before it is reported.", "3"),
     "schedule.retry_minutes": ("Minutes between retries of a failed run.", "15"),
     "admin_channel": ("Channel told when a run fails.", "#healthbot-admin"),
-    "alerts": ("Alert rules and their cooldown.", "{score_drop: 10, ...}"),
-    "alerts.score_drop": ("Points lost week over week that alert (0: off).", "10"),
-    "alerts.band_downgrade": ("Alert on a move to a lower band.", "true"),
-    "alerts.metric_drop": (
-        "Alert when a metric moves the bad way, far from its usual weeks and its segment's move.",
-        "{percent: 30, z: 3}",
-    ),
-    "alerts.metric_drop.percent": ("Least move against the usual value, in percent.", "30"),
-    "alerts.metric_drop.z": ("Least robust z-score (median, MAD); needs 4 weeks of data.", "3"),
-    "alerts.metric_drop.history_weeks": ("Weeks before the as-of day giving the usual.", "8"),
-    "alerts.metric_drop.min_change": (
-        "Least raw move per metric (default: the move worth 10 points of its score).",
-        "{tickets: 3}",
-    ),
-    "alerts.metric_drop.min_base": ("Least usual or new value (default 0).", "{usage: 5}"),
-    "alerts.renewal_days": ("Alert on a renewal within N days while below the top band.", "90"),
-    "alerts.stale_days": ("Report accounts with no signals for N days (a data problem).", "14"),
-    "alerts.cooldown_days": ("Days the same account and rule stay quiet.", "14"),
-    "alerts.fallback_channel": ("Where alerts go for owners not found in Slack.", "#cs-alerts"),
-    "alerts.champion_left": (
-        "Alert when the champion left (CSM input).",
-        "{renewal_within_days: 120}",
-    ),
-    "alerts.champion_left.renewal_within_days": ("Only when renewing within N days.", "120"),
+    **ALERT_DESCRIPTIONS,
     "delivery": ("How messages leave.", "{redirect: '#healthbot-test'}"),
     "delivery.redirect": (
         "Send every message to this channel instead (trying it out).",

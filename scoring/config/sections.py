@@ -97,6 +97,8 @@ class MetricDrop(Strict):
     percent: float = Field(default=30, gt=0, le=100)
     z: float = Field(default=3, gt=0, le=100)
     history_weeks: int = Field(default=8, ge=4, le=52)
+    # A metric falling while the whole score rose is rarely worth a call (alerts.py filters).
+    when_score_rises: bool = False
     min_change: dict[str, float] = Field(default_factory=dict)
     min_base: dict[str, float] = Field(default_factory=dict)
 
@@ -119,15 +121,46 @@ class ChampionLeft(Strict):
     renewal_within_days: int | None = Field(default=None, ge=0)
 
 
+class BandDowngrade(Strict):
+    """Hysteresis for band downgrades: a score hovering at a threshold must not alert each
+    time it crosses, so a downgrade alerts only when the score is `margin` points below the
+    minimum of the band it left, or has stayed below that minimum for `confirm_runs` runs."""
+
+    margin: float = Field(default=3, ge=0, le=100)
+    confirm_runs: int = Field(default=2, ge=1, le=12)
+
+
+class PortfolioMove(Strict):
+    """A segment-wide dip (a holiday week): `percent` of a segment's accounts falling at
+    least `points` together is explained in the DMs and the digest (score drops are always
+    judged against the segment's median change)."""
+
+    percent: float = Field(default=30, gt=0, le=100)
+    points: float = Field(default=3, gt=0, le=100)
+    min_accounts: int = Field(default=20, ge=2)
+
+
 class Alerts(Strict):
     score_drop: float = Field(default=0, ge=0, le=100)
-    band_downgrade: bool = False
+    band_downgrade: BandDowngrade | None = None
     metric_drop: MetricDrop | None = None
     renewal_days: int | None = Field(default=None, ge=0)
     stale_days: int | None = Field(default=None, ge=1)
     cooldown_days: int = Field(default=14, ge=0)
     fallback_channel: str | None = None
     champion_left: ChampionLeft | None = None
+    max_per_dm: int = Field(default=10, ge=1, le=50)
+    portfolio_move: PortfolioMove = Field(default_factory=PortfolioMove)
+
+    @field_validator("band_downgrade", mode="before")
+    @classmethod
+    def _band_downgrade_switch(cls, value: object) -> object:
+        """`band_downgrade: true` stays valid (the defaults); `false` is off."""
+        if value is True:
+            return BandDowngrade()
+        if value is False:
+            return None
+        return value
 
 
 class Delivery(Strict):

@@ -2,7 +2,8 @@
 cooldown and the store that remembers sent alerts.
 
 Severity (one mapping for every rule, so channels can filter on it):
-    critical  score drop of at least 2 x score_drop; band downgrade into the lowest band
+    critical  score drop of at least 2 x score_drop (beyond the segment's shared dip); band
+              downgrade into the lowest band
     high      other score drops and band downgrades; champion left; renewal while in the
               lowest band
     medium    metric drop; renewal while in any other band below the top
@@ -13,6 +14,10 @@ from __future__ import annotations
 
 # Rule order is also the order of an account's alerts in every output.
 RULES = ("score_drop", "band_downgrade", "metric_drop", "renewal", "champion_left", "stale")
+# Health alerts say a customer may be sliding; the other rules are notices (a renewal coming,
+# a stale feed) and are counted apart, so alert volumes and precision measure health alerts.
+HEALTH_RULES = ("score_drop", "band_downgrade", "metric_drop", "champion_left")
+NOTICE_RULES = tuple(r for r in RULES if r not in HEALTH_RULES)
 SEVERITIES = ("critical", "high", "medium", "data")
 ALERT_COLUMNS = (
     "account_id rule severity reason score_shown previous_score delta band previous_band band_rank"

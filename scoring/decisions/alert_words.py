@@ -47,6 +47,27 @@ def renewal_words(days: pd.Series, when: pd.Series) -> pd.Series:
     return pd.Series(phrase, index=days.index) + " (" + when.dt.strftime("%Y-%m-%d") + ")"
 
 
+def band_downgrade_words(
+    left: pd.Series, band: pd.Series, threshold: np.ndarray, confirmed_runs: np.ndarray
+) -> pd.Series:
+    """'Band healthy → at risk', and when only the confirmation fired (a slow slide, not a
+    clear fall) how long it has stayed below: '… (below 80 for 2 runs)'."""
+    words = "Band " + band_words(left) + f" {ARROW} " + band_words(band)
+    floor = number_text(pd.Series(threshold, index=band.index), 1)
+    runs = pd.Series(confirmed_runs, index=band.index).astype(int).astype(str)
+    note = " (below " + floor + " for " + runs + " runs)"
+    return words + pd.Series(np.where(confirmed_runs > 0, note, ""), index=band.index)
+
+
+def segment_note(shift: pd.Series) -> pd.Series:
+    """'; its segment moved −4' when the account's change was judged against a segment-wide
+    dip of at least half a point (a whole point rounds to something worth saying)."""
+    shown = shift <= -0.5
+    return pd.Series(
+        np.where(shown, "; its segment moved " + number_text(shift, 1), ""), index=shift.index
+    )
+
+
 def driver_summary(model: Model, driver_frame: pd.DataFrame, top: int = 3) -> pd.Series:
     """'Product usage −11, Support tickets −5' per account_id: the falling drivers, largest
     first, by label and whole points (moves that round to 0 say nothing and are left out)."""

@@ -20,13 +20,17 @@ from scoring.config.sections import Alerts
 from scoring.decisions.alert_schema import ALERT_COLUMNS, EPS, RULES
 from scoring.decisions.alert_words import (
     ARROW,
+    band_downgrade_words,
     band_words,
     driver_summary,
     join_text,
     metric_drop_reasons,
     number_text,
     renewal_words,
+    segment_note,
 )
+from scoring.decisions.band_hysteresis import band_downgrades
+from scoring.decisions.portfolio_moves import segment_shift
 from scoring.frames import accounts_frame
 
 
@@ -35,7 +39,9 @@ def _base(
 ) -> pd.DataFrame:
     """One row per scored account: this week's score, last week's, renewal, and `ok` (may get
     health alerts: a real score, i.e. not insufficient data)."""
-    cur = scores.reindex(columns=["account_id", "score_shown", "band", "band_rank", "status"])
+    cur = scores.reindex(
+        columns=["account_id", "score_shown", "band", "band_rank", "status", "segment_rule"]
+    )
     cur = cur.assign(account_id=cur["account_id"].astype(str))
     prev = comparison.reindex(
         columns=["account_id", "previous_score", "previous_band", "delta", "band_change"]
@@ -87,6 +93,7 @@ def decide_alerts(
     metric_drop_frame: pd.DataFrame | None = None,
     last_signal: pd.Series | pd.DataFrame | None = None,
     champion: pd.DataFrame | None = None,
+    recent: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every rule that fired this week, one row per account x rule (ALERT_COLUMNS).
 
@@ -94,7 +101,12 @@ def decide_alerts(
     driver_frame: `history.drivers()`; accounts: the accounts frame (renewal_date);
     metric_drop_frame: `metric_drops()` output (already past the threshold); last_signal:
     last signal date per account (Series by account_id, or a frame account_id + one date
-    column); champion: `champion_values()` output (account_id, current, previous).
+    column); champion: `champion_values()` output (account_id, current, previous);
+    recent: shown scores of the runs before (band_hysteresis.RECENT_COLUMNS; None: a first
+    run, so a downgrade alerts only by its margin).
+    Noise-aware by design: a score drop is the account's change beyond its segment's shared
+    dip (portfolio_moves.segment_shift), a downgrade needs hysteresis (band_hysteresis), and a
+    metric drop is not sent while the score rose unless `metric_drop.when_score_rises`.
     Rules whose model key or input is missing do not run. Accounts with insufficient data,
     and accounts whose data is stale, get no health alerts: their scores say more about the
     feed than about the customer, so only the stale data problem is reported for them.
@@ -117,26 +129,34 @@ def decide_alerts(
     ok, delta = base["ok"], base["delta"]
     lowest = base["band_rank"] == len(model.bands) - 1
     if cfg.score_drop > 0:
-        drivers = base["account_id"].map(driver_summary(model, driver_frame)).astype(object)
+        shift = segment_shift(base, model)
+        judged = pd.Series(shift["segment_delta"].to_numpy(), index=base.index)
+        fired = (ok & (judged <= -cfg.score_drop + EPS)).to_numpy(dtype=bool)
+        hit = base[fired]  # words only for the accounts that alert: a week is 100,000 rows
+        drivers = hit["account_id"].map(driver_summary(model, driver_frame)).astype(object)
         mostly = np.where(drivers.notna(), ", mostly " + drivers.fillna("").astype(str), "")
-        before, now = number_text(base["previous_score"], 1), number_text(base["score_shown"], 1)
-        reason = join_text(
-            "Score ", before, f" {ARROW} ", now, " (", number_text(delta, 1), ")", mostly
+        before, now = number_text(hit["previous_score"], 1), number_text(hit["score_shown"], 1)
+        note = segment_note(pd.Series(shift["segment_shift"].to_numpy()[fired], index=hit.index))
+        words = join_text(
+            "Score ", before, f" {ARROW} ", now, " (", number_text(hit["delta"], 1), note, ")"
         )
-        fired = ok & (delta <= -cfg.score_drop + EPS)
-        severity = np.where(delta <= -2 * cfg.score_drop + EPS, "critical", "high")
-        parts.append(_rows(base, fired, "score_drop", severity, reason))
-    if cfg.band_downgrade:
-        reason = (
-            "Band " + band_words(base["previous_band"]) + f" {ARROW} " + band_words(base["band"])
+        severity = np.where(judged[fired] <= -2 * cfg.score_drop + EPS, "critical", "high")
+        parts.append(_rows(hit, np.ones(len(hit), bool), "score_drop", severity, words + mostly))
+    if cfg.band_downgrade is not None:
+        down = band_downgrades(model, cfg.band_downgrade, base, recent)
+        fired = (ok & down.fired).to_numpy(dtype=bool)
+        hit = base[fired]
+        reason = band_downgrade_words(
+            down.left_band[fired], hit["band"], down.threshold[fired], down.confirmed_runs[fired]
         )
-        fired = ok & (base["band_change"] == "down")
-        parts.append(
-            _rows(base, fired, "band_downgrade", np.where(lowest, "critical", "high"), reason)
-        )
+        severity = np.where(lowest[fired], "critical", "high")
+        parts.append(_rows(hit, np.ones(len(hit), bool), "band_downgrade", severity, reason))
     if cfg.metric_drop is not None and metric_drop_frame is not None:
         reason = base["account_id"].map(metric_drop_reasons(model, metric_drop_frame))
-        parts.append(_rows(base, ok & reason.notna(), "metric_drop", "medium", reason))
+        fired = ok & reason.notna()
+        if not cfg.metric_drop.when_score_rises:
+            fired &= ~(delta > EPS)  # a falling metric under a rising score is not news
+        parts.append(_rows(base, fired, "metric_drop", "medium", reason))
     if cfg.renewal_days is not None:
         days = base["renewal_days"]
         soon = (days >= 0) & (days <= cfg.renewal_days)
@@ -173,7 +193,8 @@ def _finish(base: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return base.iloc[:0].assign(rule="", severity="", reason="")[ALERT_COLUMNS]
     fired = pd.concat(parts, ignore_index=True)
-    out = fired.merge(base.drop(columns=["reason"], errors="ignore"), on="account_id", how="left")
+    base = base.drop(columns=["reason", "segment_rule"], errors="ignore")
+    out = fired.merge(base, on="account_id", how="left")
     out = out.assign(_rule=out["rule"].map({r: i for i, r in enumerate(RULES)}))
     out = out.sort_values(["account_id", "_rule"], kind="stable")
     return out[ALERT_COLUMNS].reset_index(drop=True)

@@ -92,11 +92,13 @@ def card_context(
     ]
     recent = history[-SPARK_WEEKS:]
     renewal = _text(row.get("renewal_date"))
+    renewal = None if renewal is None else renewal[:10]
+    as_of = str(row["as_of"])[:10]
     return {
         "account_id": str(row["account_id"]),
         "name": str(row["name"]),
         "period": account.period,
-        "as_of": str(row["as_of"])[:10],
+        "as_of": as_of,
         "score": _num(row["score_shown"]),
         "previous_score": _num(row["previous_score"]),
         "delta": _num(row["delta"]),
@@ -113,8 +115,27 @@ def card_context(
         "owner": _text(row.get("owner_email")) or None,
         "segment": _text(row.get("segment")) or None,
         "arr": _num(row.get("arr")),
-        "renewal_date": None if renewal is None else renewal[:10],
+        "renewal_date": renewal,
+        # A renewal date before the scoring date is stale CRM data, not a renewal to come.
+        "renewal_past": renewal is not None and renewal < as_of,
         "playbook": playbook,
         "alert_state": alert_state or {},
         "override": _override(row),
     }
+
+
+def past_renewals(accounts: pd.DataFrame, today: date) -> pd.DataFrame:
+    """Accounts whose renewal date is before `today` (account_id, name, renewal_date), the
+    latest first: a renewal date in the past is stale CRM data, reported by `healthbot
+    check`, on cards and in the digest's data quality, never as a renewal to come."""
+    when = pd.to_datetime(accounts["renewal_date"], errors="coerce").dt.normalize()
+    past = (when < pd.Timestamp(today)).fillna(False).to_numpy(dtype=bool)
+    name = accounts["name"] if "name" in accounts else accounts["account_id"]
+    out = pd.DataFrame(
+        {
+            "account_id": accounts["account_id"].astype(str).to_numpy()[past],
+            "name": name.astype(str).to_numpy()[past],
+            "renewal_date": when.dt.strftime("%Y-%m-%d").to_numpy()[past],
+        }
+    )
+    return out.sort_values("renewal_date", ascending=False, kind="stable", ignore_index=True)

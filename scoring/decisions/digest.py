@@ -11,6 +11,7 @@ import pandas as pd
 
 from scoring.config import INSUFFICIENT_DATA, Model
 from scoring.decisions.history import main_driver
+from scoring.decisions.portfolio_moves import account_segments, move_records, segment_moves
 
 TOP_MOVERS = 5
 
@@ -37,6 +38,8 @@ class Digest:
     accounts: int
     quiet: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    # Segment-wide dips (portfolio_moves.move_records) the digest explains in a line each.
+    moves: list[dict[str, Any]] = field(default_factory=list)
 
 
 def filter_where(frame: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
@@ -111,10 +114,17 @@ def build_digest(
         if stale is not None
         else pd.Series(np.nan, index=frame.index)
     )
-    troubled = (frame["band"] == INSUFFICIENT_DATA) | stale_days.notna()
+    # A renewal date already behind us is a data problem (the CRM was not updated), never a
+    # coming renewal: it is listed here and nowhere among the renewals.
+    renewal_past = (renew < pd.Timestamp(as_of)).fillna(False)
+    troubled = (frame["band"] == INSUFFICIENT_DATA) | stale_days.notna() | renewal_past
     quality = (
-        frame[troubled].assign(stale_days=stale_days[troubled]).sort_values("arr", ascending=False)
+        frame[troubled]
+        .assign(stale_days=stale_days[troubled], renewal_past=renewal_past[troubled])
+        .sort_values("arr", ascending=False)
     )
+    moves = segment_moves(view.scores, model)
+    moves = moves[moves["segment"].isin(set(account_segments(frame)))]
     quiet = drops.empty and gains.empty and downgrades.empty
     scored = frame["score_shown"].dropna()
     return Digest(
@@ -131,4 +141,5 @@ def build_digest(
         quality,
         len(frame),
         quiet,
+        moves=move_records(moves),
     )

@@ -5,7 +5,7 @@ Pure: frames in, plain data out. The pipeline (bot/jobs/weekly.py) loads the fra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ import pandas as pd
 
 from scoring.config import Model
 from scoring.decisions.alert_cooldown import apply_cooldown
+from scoring.decisions.alert_schema import HEALTH_RULES
 from scoring.decisions.alerts import decide_alerts
 from scoring.decisions.card import band_display
 from scoring.decisions.history import COMPARISON_COLUMNS
@@ -23,7 +24,9 @@ from scoring.decisions.playbooks import (
     playbook_dict,
     playbook_inputs,
 )
+from scoring.decisions.portfolio_moves import account_segments, move_records, segment_moves
 
+# The default of `alerts.max_per_dm`: more than this in one DM and the last ones go unread.
 MAX_ACCOUNTS_PER_DM = 10
 
 
@@ -33,6 +36,9 @@ class OwnerAlerts:
     items: list[dict[str, Any]]
     more: int
     key: str
+    # Segment-wide dips among the owner's accounts (portfolio_moves.move_records): one line
+    # each, so a quiet DM in a holiday week is not read as a quiet week.
+    moves: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def owner_name(self) -> str:
@@ -57,6 +63,13 @@ class WeeklyDecision:
     suppressed: pd.DataFrame
     playbooks: pd.Series
     batches: list[OwnerAlerts]
+    moves: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def health_alerts(self) -> pd.DataFrame:
+        """The alerts about a customer's health (HEALTH_RULES), without renewal and data
+        notices: what alert volumes count."""
+        return self.alerts[self.alerts["rule"].isin(HEALTH_RULES)]
 
     @property
     def keys_by_account(self) -> dict[str, str]:
@@ -73,8 +86,11 @@ def decide_week(
     last_signal: pd.Series,
     history: pd.DataFrame | None = None,
     snoozes: pd.DataFrame | None = None,
+    recent: pd.DataFrame | None = None,
 ) -> WeeklyDecision:
-    """`view`: scoring.batch.views.PeriodView of the period being run."""
+    """`view`: scoring.batch.views.PeriodView of the period being run; `recent`: shown scores
+    of the runs before it (scoring.batch.views.recent_scores), which band hysteresis needs to
+    confirm a slow slide (None: judged as a first run)."""
     scores = view.scores
     comparison = scores[[c for c in COMPARISON_COLUMNS if c != "model_changed"]]
     drops = metric_drops(model, scores["account_id"], signals, as_of)
@@ -94,6 +110,7 @@ def decide_week(
         metric_drop_frame=drops,
         champion=champion,
         last_signal=last,
+        recent=recent,
     )
     to_send, suppressed = apply_cooldown(raw, history, snoozes, as_of, model.alerts)
     inputs = playbook_inputs(comparison, accounts, view.drivers)
@@ -102,16 +119,42 @@ def decide_week(
     )
     playbooks = choose_playbooks(model, as_of, inputs)
     playbooks.index = inputs["account_id"].to_numpy()
-    batches = owner_batches(model, view.period, to_send, scores, playbooks)
-    return WeeklyDecision(to_send, suppressed, playbooks, batches)
+    moves = segment_moves(scores, model)
+    batches = owner_batches(model, view.period, to_send, scores, playbooks, as_of, moves)
+    return WeeklyDecision(to_send, suppressed, playbooks, batches, move_records(moves))
+
+
+def _owner_moves(scores: pd.DataFrame, moves: pd.DataFrame | None) -> dict[str, list[dict]]:
+    """Each owner's segment-wide dips: the moves of segments the owner has accounts in."""
+    if moves is None or moves.empty:
+        return {}
+    owners = scores["owner_email"].fillna("").astype(str)
+    segment = account_segments(scores)
+    pairs = pd.DataFrame({"owner": owners, "segment": segment}).drop_duplicates()
+    records = dict(zip(moves["segment"], move_records(moves), strict=True))
+    pairs = pairs[pairs["segment"].isin(records)]
+    return {
+        owner: [records[s] for s in group["segment"]]
+        for owner, group in pairs.groupby("owner", sort=False)
+    }
 
 
 def owner_batches(
-    model: Model, period: str, alerts: pd.DataFrame, scores: pd.DataFrame, playbooks: pd.Series
+    model: Model,
+    period: str,
+    alerts: pd.DataFrame,
+    scores: pd.DataFrame,
+    playbooks: pd.Series,
+    as_of: date | None = None,
+    moves: pd.DataFrame | None = None,
 ) -> list[OwnerAlerts]:
-    """One message per owner listing each alerted account once, most urgent first."""
+    """One message per owner listing each alerted account once, most urgent first, at most
+    `alerts.max_per_dm` in full. A renewal date before `as_of` is a data problem, shown as
+    such (`renewal_past`), never as a coming renewal."""
     if alerts.empty:
         return []
+    cap = model.alerts.max_per_dm
+    owner_moves = _owner_moves(scores, moves)
     info = scores.set_index("account_id")
     reasons = alerts.groupby("account_id")["reason"].agg(list)
     accounts = info.loc[reasons.index].reset_index()
@@ -120,9 +163,11 @@ def owner_batches(
     out = []
     for owner, group in ordered.groupby("owner_email", sort=True):
         items = []
-        for row in group.head(MAX_ACCOUNTS_PER_DM).to_dict("records"):
+        for row in group.head(cap).to_dict("records"):
             emoji, label = band_display(model, row["band"])
             renewal = row.get("renewal_date")
+            renewal = None if renewal is None or pd.isna(renewal) else str(renewal)[:10]
+            past = as_of is not None and renewal is not None and renewal < as_of.isoformat()
             items.append(
                 {
                     "account_id": row["account_id"],
@@ -135,16 +180,16 @@ def owner_batches(
                     else row["previous_score"],
                     "delta": None if pd.isna(row["delta"]) else row["delta"],
                     "arr": None if pd.isna(row["arr"]) else row["arr"],
-                    "renewal_date": None
-                    if renewal is None or pd.isna(renewal)
-                    else str(renewal)[:10],
+                    "renewal_date": None if past else renewal,
+                    "renewal_past": renewal if past else None,
                     "reasons": reasons[row["account_id"]],
                     "playbook": playbook_dict(model, playbooks.get(row["account_id"])),
                 }
             )
+        moved = owner_moves.get(owner, [])
         owner = owner or "(no owner)"
-        more = max(len(group) - MAX_ACCOUNTS_PER_DM, 0)
-        out.append(OwnerAlerts(owner, items, more, dm_key(period, owner)))
+        more = max(len(group) - cap, 0)
+        out.append(OwnerAlerts(owner, items, more, dm_key(period, owner), moved))
     return out
 
 
