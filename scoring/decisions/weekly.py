@@ -93,7 +93,8 @@ def decide_week(
     confirm a slow slide (None: judged as a first run)."""
     scores = view.scores
     comparison = scores[[c for c in COMPARISON_COLUMNS if c != "model_changed"]]
-    drops = metric_drops(model, scores["account_id"], signals, as_of)
+    segments = account_segments(scores)  # the same segments the score's dip is judged in
+    drops = metric_drops(model, scores["account_id"], signals, as_of, segments=segments)
     last = pd.to_datetime(last_signal) if len(last_signal) else last_signal
     champion = (
         champion_values(model, scores["account_id"], signals, as_of)

@@ -26,6 +26,7 @@ from scoring.config import Model
 from scoring.decisions.alerts import decide_alerts
 from scoring.decisions.history import compare
 from scoring.decisions.metric_drop import CHAMPION_SIGNAL, champion_values, metric_drops
+from scoring.decisions.portfolio_moves import account_segments
 from scoring.engine.score import Scores, score_accounts
 from scoring.engine.signal_table import EPOCH
 from scoring.errors import HealthbotError
@@ -157,7 +158,7 @@ def _period_alerts(
     drops = champion = last = None
     if cfg.metric_drop is not None:
         history = spans(model, extra=7 * cfg.metric_drop.history_weeks)
-        segments = ids.map(accounts.set_index("account_id")["segment"])
+        segments = account_segments(cur)  # as the weekly run judges them
         drops = metric_drops(model, ids, windows.upto(as_of, history), as_of, layout, segments)
     if cfg.champion_left is not None:
         longest = max(m.window_days for m in model.metrics.values())
