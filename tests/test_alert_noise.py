@@ -268,7 +268,8 @@ def test_the_digest_explains_a_shared_dip():
 def test_no_metric_drop_alert_while_the_score_rose_unless_a_key_says_so():
     drops = pd.DataFrame(
         {"account_id": ["a", "b"], "metric": "product_usage"}
-        | {"previous_raw": [10.0, 10.0], "raw": [5.0, 5.0], "change_percent": [-50.0, -50.0]}
+        | {"usual": [10.0, 10.0], "raw": [5.0, 5.0], "change_percent": [-50.0, -50.0]}
+        | {"segment_percent": [0.0, 0.0], "z": [6.0, 6.0], "history_weeks": [8, 8]}
     )
     before = {"a": 60, "b": 60}
     alerts = decide(model(metric_drop={"percent": 30}), {"a": 65, "b": 58}, before,
@@ -361,7 +362,7 @@ def test_past_renewals_are_listed_latest_first():
     assert line.strip().startswith("2 accounts have a renewal date in the past (e.g. Beta x)")
 
 
-ACCOUNTS = "account_id,name,renewal_date\nacme,Acme,2020-07-07\nbeta,Beta,2099-01-31\n"
+ACCOUNTS = "account_id,name,renewal_date\nacme,Acme,2020-07-07\nbeta,Beta,2030-01-31\n"
 SIGNALS = "account_id,date,signal,value\nacme,2026-11-01,logins,3\nbeta,2026-11-01,logins,1\n"
 SOURCES = """\
   - kind: accounts

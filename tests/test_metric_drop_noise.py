@@ -218,11 +218,24 @@ def test_a_bad_rule_is_one_clear_line(rule: dict[str, Any], message: str) -> Non
 
 
 def test_the_backtest_fires_metric_drop_as_the_rule_does():
-    signals, segments = holiday_week()
+    """Both judge an account in its model segment (the segment's `where`), as the weekly run
+    judges the score's dip."""
+    signals, crm = holiday_week()
     accounts = pd.DataFrame(
-        {"account_id": list(segments), "segment": list(segments.values()), "status": "active"}
+        {"account_id": list(crm), "segment": list(crm.values()), "status": "active"}
+    )
+    segmented = Model.model_validate(
+        {
+            "metrics": METRICS,
+            "alerts": {"metric_drop": {}},
+            "segments": {
+                "smb": {"where": {"segment": "SMB"}},
+                "enterprise": {"where": {"segment": "Enterprise"}},
+            },
+        }
     )
     outcomes = pd.DataFrame({"account_id": [], "date": [], "outcome": []})
-    result = run_backtest(model(), accounts, signals, outcomes, [AS_OF], horizon_days=30)
+    result = run_backtest(segmented, accounts, signals, outcomes, [AS_OF], horizon_days=30)
     fired = result.alerts.loc[result.alerts["rule"] == "metric_drop", "account_id"]
-    assert set(fired) == alerted(drops(model(), signals, segments)) == {"smb_slider", "ent_dip"}
+    rules = {a: "smb" if s == "SMB" else "enterprise" for a, s in crm.items()}
+    assert set(fired) == alerted(drops(segmented, signals, rules)) == {"smb_slider", "ent_dip"}
