@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bot.cli import check_history
 from bot.cli.context import Context
 from scoring.config.lint import lint
 
@@ -19,10 +20,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         epilog="example: healthbot check --config healthbot.yml",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check_history.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(ctx: Context) -> int:
+    if ctx.args.history:
+        return check_history.run(ctx)
     model = ctx.model
     findings = lint(model, ctx.known_signals())
     for finding in findings:
