@@ -64,7 +64,7 @@ def run(ctx: Context) -> int:
     from scoring.decisions.metric_drop import CHAMPION_SIGNAL
     from scoring.store import load_accounts
     from scoring.store.alert_shown import shown_alert_history
-    from scoring.store.reads import load_signals
+    from scoring.store.reads import load_signal_windows
     from scoring.validation.replay import replay_weeks
     from scoring.validation.replay_summary import compare_replays, replay_summary
 
@@ -77,19 +77,22 @@ def run(ctx: Context) -> int:
     weeks = stored_weeks(ctx, args.weeks)
     as_ofs = [a for _, a in weeks]
     spans = [signal_windows(m, for_alerts=True) for _, m in models]  # the weekly run's reads
-    lookback = max(
-        max(s.values()) + 7 + (m.alerts.stale_days or 0)
-        for s, (_, m) in zip(spans, models, strict=True)
-    )
-    names: set[str] = {CHAMPION_SIGNAL}
-    for _, model in models:
-        names |= {m.signal for m in model.metrics.values()}
-    signals = load_signals(ctx.engine, as_ofs[0] - timedelta(days=lookback), as_ofs[-1])
-    signals = signals[signals["signal"].astype(str).isin(names)]
+    # Each signal from its own look-back before the first week (the week before it too, for
+    # its comparison), plus the stale rule's, in one scan.
+    starts: dict[str, date] = {}
+    for span, (_, model) in zip(spans, models, strict=True):
+        extra = 7 + (model.alerts.stale_days or 0)
+        for name in span.keys() | {m.signal for m in model.metrics.values()} | {CHAMPION_SIGNAL}:
+            start = as_ofs[0] - timedelta(days=span.get(name, max(span.values())) + extra)
+            starts[name] = min(starts.get(name, start), start)
+    signals = load_signal_windows(ctx.engine, starts, as_ofs[-1])
     accounts = load_accounts(ctx.engine)
     history = shown_alert_history(ctx.engine, before=as_ofs[0])
     names_by_id = dict(zip(accounts["account_id"].astype(str), accounts["name"], strict=True))
-    replays = [replay_weeks(model, accounts, signals, as_ofs, history) for _, model in models]
+    replays = [
+        replay_weeks(model, accounts, signals, as_ofs, history, lookback=span)
+        for span, (_, model) in zip(spans, models, strict=True)
+    ]
     context: dict[str, Any] = {
         "model_name": models[0][0],
         "summary": replay_summary(replays[0], names_by_id),
