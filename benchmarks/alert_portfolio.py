@@ -62,7 +62,7 @@ def held_out_portfolio(
     holiday_day = measured_start + 7 * (measured_weeks // 2)
     holiday = np.zeros(days, dtype=bool)
     holiday[holiday_day : holiday_day + 7] = True
-    weekday = dates.dayofweek.to_numpy()
+    weekday = dates.day_of_week.to_numpy()
     season = np.where(weekday >= 5, 0.45, 1.0) * np.where(holiday, 0.65, 1.0)
     usage_level = rng.uniform(35, 75, n)[:, None]
     usage = usage_level * health * season[None, :] * rng.lognormal(0.0, 0.12, (n, days))
