@@ -222,13 +222,14 @@ def replay_weeks(
     history: pd.DataFrame | None = None,
     layout: str = "long",
     lookback: dict[str, int] | None = None,
+    with_reasons: bool = True,
 ) -> Replay:
     """Score each week (and the week before the first, for its comparison) with `model` from
     `signals` dated on or before that week only, and replay the decisions in order."""
     as_ofs = sorted(set(as_ofs))
     acc = accounts_frame(accounts)
     windows = SignalWindows(signals, pd.Index(acc["account_id"].astype(str).to_numpy()), layout)
-    replayer = Replayer(model, acc, windows, history, lookback=lookback)
+    replayer = Replayer(model, acc, windows, history, with_reasons, lookback)
     span = spans(model)
     weeks: list[WeekReplay] = []
     if not as_ofs:
