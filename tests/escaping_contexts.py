@@ -206,4 +206,24 @@ CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
             ]
         }
     ),
+    "check_history": lambda: {
+        "model_name": HOSTILE,
+        "other_name": LONG,
+        "summary": [
+            {"period": "2026-W26", "as_of": "2026-06-28", "scored": 3, "health_accounts": 2}
+            | {"health_fired_accounts": 3, "held_back": 1, "overflow": 0}
+            | {"rules": [{"rule": "score_drop", "fired": 2, "delivered": 1}]}
+            | {"owners": [{"owner": HOSTILE, "accounts": [_line(HOSTILE), _line(LONG)]}]}
+        ],
+        "compare": {
+            "weeks": [{"period": "2026-W26", "before": 2, "after": 1}],
+            "last": {"period": "2026-W26", "before": 2, "after": 1}
+            | {"gone": [_line(HOSTILE)], "new": [_line(LONG)]},
+        },
+    },
 }
+
+
+def _line(name: str) -> dict[str, str]:
+    """One account line of `healthbot check --history` (scoring.validation.replay_summary)."""
+    return {"owner": name, "account_id": name, "name": name, "rules": "score_drop"}

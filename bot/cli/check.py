@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bot.cli import check_history
 from bot.cli.context import Context, add_data_checks
 from scoring.config.lint import lint
 
@@ -21,10 +22,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     add_data_checks(parser)
+    check_history.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(ctx: Context) -> int:
+    if ctx.args.history:
+        return check_history.run(ctx)
     model = ctx.model
     findings = lint(model)
     for finding in findings:

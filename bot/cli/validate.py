@@ -36,6 +36,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     _options(backtest, "DIR", "directory for the report and charts")
     add_data_checks(backtest)
+    backtest.add_argument(
+        "--replay-weeks",
+        type=int,
+        default=13,
+        metavar="N",
+        help="replay the weekly decisions over the last N weeks for the delivered alert"
+        " measures (cooldown, DM cap); 0 skips it (default 13)",
+    )
     backtest.set_defaults(func=run_backtest_command)
     calibrate = sub.add_parser(
         "calibrate",
@@ -97,6 +105,7 @@ def _signal_range(ctx: Context) -> tuple[date, date]:
 
 def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
     """(backtest over all accounts, accounts, outcomes) for the command's options."""
+    from scoring.batch.jobs import signal_windows
     from scoring.decisions.metric_drop import CHAMPION_SIGNAL
     from scoring.store import load_accounts, load_outcomes, load_signals
     from scoring.validation.backtest import default_range, lookback_days, run_backtest
@@ -120,10 +129,23 @@ def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
         start = min(max(first, end - timedelta(weeks=51)), end)
     as_ofs = weekly_as_ofs(start, end)
     names = sorted({m.signal for m in model.metrics.values()} | {CHAMPION_SIGNAL})
-    signals = load_signals(ctx.engine, start - timedelta(days=lookback_days(model)), end, names)
+    alert_lookback = signal_windows(model, for_alerts=True)  # the weekly run's own look-back
+    days = max(lookback_days(model), max(alert_lookback.values()) + 7)
+    signals = load_signals(ctx.engine, start - timedelta(days=days), end, names)
     accounts = load_accounts(ctx.engine)
+    replay = getattr(args, "replay_weeks", 0)
+    if replay < 0:
+        raise HealthbotError(f"--replay-weeks must be 0 or more, got {replay}")
     backtest = run_backtest(
-        model, accounts, signals, outcomes, as_ofs, horizon, observed_until=observed
+        model,
+        accounts,
+        signals,
+        outcomes,
+        as_ofs,
+        horizon,
+        observed_until=observed,
+        replay_weeks=replay,
+        alert_lookback=alert_lookback,
     )
     return backtest, accounts, outcomes
 

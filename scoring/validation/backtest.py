@@ -16,13 +16,14 @@ them gets them backtested, per-metric AUC included, with nothing special here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from scoring.config import Model
+from scoring.decisions.alert_schema import RULES
 from scoring.decisions.alerts import decide_alerts
 from scoring.decisions.history import compare
 from scoring.decisions.metric_drop import CHAMPION_SIGNAL, champion_values, metric_drops
@@ -32,31 +33,29 @@ from scoring.engine.signal_table import EPOCH
 from scoring.errors import HealthbotError
 from scoring.frames import accounts_frame
 from scoring.periods import period_bounds, period_of
+from scoring.validation.labels import churn_events, label_rows
+from scoring.validation.replay import Replayer
 from scoring.validation.windows import SignalWindows, spans
 
-ROW_COLUMNS = [
-    "account_id",
-    "as_of",
-    "period",
-    "segment",
-    "segment_rule",
-    "score",
-    "score_shown",
-    "band",
-    "band_rank",
-    "status",
-    "churn_date",
-    "churned",
-    "censored",
-]
 ALERT_ROW_COLUMNS = ["account_id", "as_of", "rule", "severity"]
+REPLAY_COLUMNS = ["account_id", "as_of", "owner_email", "rule"]
+# Weeks whose decisions a backtest replays (a quarter): the replay runs the weekly run's whole
+# decision step, words and DM batches included, which costs about as much as re-scoring; a
+# quarter of weeks keeps a 52-week backtest of 10,000 accounts within its minute.
+REPLAY_WEEKS = 13
 DEFAULT_PERIODS = 52
 
 
 @dataclass(frozen=True)
 class Backtest:
     """Every scored account-period (`rows`), its metric sub-scores (`metric_scores`, same index,
-    one column per metric key, NaN = no data) and the alert rules that fired on it."""
+    one column per metric key, NaN = no data) and the alert rules that fired on it.
+
+    `replayed`: the weekly decisions replayed in order (`replay.py`) over `replayed_as_ofs`,
+    as `fired` (every rule, before cooldown) and `delivered` (what the owners' DMs would have
+    listed) frames of account_id, as_of, owner_email, rule; `owners`: owner per account.
+    Empty when not replayed.
+    """
 
     rows: pd.DataFrame
     metric_scores: pd.DataFrame
@@ -64,6 +63,9 @@ class Backtest:
     as_ofs: list[date]
     horizon_days: int
     observed_until: date
+    replayed: dict[str, pd.DataFrame] = field(default_factory=dict)
+    owners: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    replayed_as_ofs: list[date] = field(default_factory=list)
 
     def subset(self, mask: np.ndarray) -> Backtest:
         """The same backtest restricted to some rows (a segment), alerts included."""
@@ -71,30 +73,17 @@ class Backtest:
         keys = pd.MultiIndex.from_frame(rows[["account_id", "as_of"]])
         alert_keys = pd.MultiIndex.from_frame(self.alerts[["account_id", "as_of"]])
         alerts = self.alerts[alert_keys.isin(keys)].reset_index(drop=True)
+        replayed = {
+            mode: frame[pd.MultiIndex.from_frame(frame[["account_id", "as_of"]]).isin(keys)]
+            for mode, frame in self.replayed.items()
+        }
         return replace(
             self,
             rows=rows.reset_index(drop=True),
             metric_scores=self.metric_scores[mask].reset_index(drop=True),
             alerts=alerts,
+            replayed={mode: frame.reset_index(drop=True) for mode, frame in replayed.items()},
         )
-
-
-def churn_events(accounts: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
-    """Every known churn (account_id, date): `churned` outcomes and the accounts' churned_on."""
-    out = outcomes[outcomes["outcome"].astype(str).str.lower() == "churned"]
-    acc = accounts_frame(accounts)
-    acc = acc.loc[acc["churned_on"].notna(), ["account_id", "churned_on"]]
-    events = pd.concat(
-        [
-            pd.DataFrame(
-                {"account_id": out["account_id"].astype(str), "date": pd.to_datetime(out["date"])}
-            ),
-            acc.rename(columns={"churned_on": "date"}),
-        ],
-        ignore_index=True,
-    )
-    events["date"] = events["date"].astype("datetime64[ns]").dt.normalize()
-    return events.drop_duplicates().sort_values("date", kind="stable").reset_index(drop=True)
 
 
 def lookback_days(model: Model) -> int:
@@ -203,12 +192,17 @@ def run_backtest(
     horizon_days: int | None = None,
     layout: str = "long",
     observed_until: date | None = None,
+    replay_weeks: int | None = REPLAY_WEEKS,
+    alert_lookback: dict[str, int] | None = None,
 ) -> Backtest:
     """Score every as-of day with `model` and label each scored account with churn ahead.
 
     `observed_until` is the last day outcomes are known for (default: the latest signal or
     outcome date); an account-period whose horizon reaches past it without a churn is
-    `censored` (a churn may simply not have happened yet).
+    `censored` (a churn may simply not have happened yet). The last `replay_weeks` periods
+    (long-layout signals only, as the weekly run reads them; 0 or None: none) also replay the
+    weekly decisions in order (`replay_range`), so the report can say what would have been
+    delivered; `alert_lookback` is the weekly run's signal look-back for its alerts.
     """
     if not as_ofs:
         raise HealthbotError("no periods to backtest: widen --from/--to")
@@ -222,12 +216,21 @@ def run_backtest(
     if needs_previous:
         warm_up = _previous_as_of(as_ofs[0])
         previous = score_accounts(model, acc, windows.upto(warm_up, span), warm_up, layout)
-    parts, matrices, fired = [], [], []
-    for as_of in as_ofs:
+    replayer = None
+    if replay_weeks and layout == "long":
+        replayer = Replayer(model, acc, windows, with_reasons=False, lookback=alert_lookback)
+    counted, first_replayed = replay_range(model, as_ofs, replay_weeks or 0)
+    parts, matrices, fired, weeks = [], [], [], []
+    for i, as_of in enumerate(as_ofs):
         scores = score_accounts(model, acc, windows.upto(as_of, span), as_of, layout)
         parts.append(scores.accounts.assign(as_of=pd.Timestamp(as_of), period=period_of(as_of)))
         matrices.append(_metric_matrix(model, scores))
-        fired.append(_period_alerts(model, as_of, scores, previous, acc, windows, layout))
+        if replayer is not None and i >= first_replayed:  # the weekly run's own decisions
+            week = replayer.step(as_of, scores, previous)
+            fired.append(week.fired[ALERT_ROW_COLUMNS])
+            weeks += [week] if i >= counted else []
+        else:
+            fired.append(_period_alerts(model, as_of, scores, previous, acc, windows, layout))
         previous = scores
     rows = pd.concat(parts, ignore_index=True)
     segment = acc.set_index("account_id")["segment"]
@@ -239,39 +242,43 @@ def run_backtest(
             candidates.append(pd.to_datetime(outcomes["date"]).max())
         known = [c for c in candidates if pd.notna(c)]
         observed_until = max(known).date() if known else max(as_ofs)
-    rows = _label(rows, events, horizon, observed_until)
+    rows = label_rows(rows, events, horizon, observed_until)
     matrix = np.vstack(matrices) if matrices else np.empty((0, len(model.metric_keys)))
     metric_scores = pd.DataFrame(matrix, columns=model.metric_keys)
-    alerts = pd.concat(fired, ignore_index=True)
-    return Backtest(rows, metric_scores, alerts, as_ofs, horizon, observed_until)
+    alerts = _in_rule_order(pd.concat(fired, ignore_index=True))
+    replayed = {
+        mode: pd.concat([getattr(w, mode) for w in weeks], ignore_index=True)[REPLAY_COLUMNS]
+        for mode in ("fired", "delivered")
+        if weeks
+    }
+    owners = acc.set_index(acc["account_id"].astype(str))["owner_email"]
+    return Backtest(
+        rows,
+        metric_scores,
+        alerts,
+        as_ofs,
+        horizon,
+        observed_until,
+        replayed,
+        owners,
+        [w.as_of for w in weeks],
+    )
 
 
-def _label(
-    rows: pd.DataFrame, events: pd.DataFrame, horizon: int, observed_until: date
-) -> pd.DataFrame:
-    """First churn strictly after each as-of day (merge_asof forward) and whether it falls
-    within the horizon; rows keep their order."""
-    left = rows[["account_id", "as_of"]].assign(_row=np.arange(len(rows)))
-    left["as_of"] = left["as_of"].astype("datetime64[ns]")
-    left = left.sort_values("as_of", kind="stable")
-    right = events.rename(columns={"date": "churn_date"}).assign(_on=lambda f: f["churn_date"])
-    right = right.sort_values("_on", kind="stable")
-    joined = pd.merge_asof(
-        left,
-        right,
-        left_on="as_of",
-        right_on="_on",
-        by="account_id",
-        direction="forward",
-        allow_exact_matches=False,
-    ).sort_values("_row")
-    churn_date = pd.Series(joined["churn_date"].to_numpy(), index=rows.index)
-    ahead = (churn_date - rows["as_of"]).dt.days
-    churned = (ahead <= horizon).fillna(False).to_numpy(dtype=bool)
-    horizon_end = rows["as_of"] + pd.Timedelta(days=horizon)
-    censored = ~churned & (horizon_end > pd.Timestamp(observed_until)).to_numpy()
-    out = rows.assign(churn_date=churn_date, churned=churned, censored=censored)
-    return out[ROW_COLUMNS]
+def _in_rule_order(alerts: pd.DataFrame) -> pd.DataFrame:
+    """Alerts by period, account, then rule (`RULES`), whichever path decided them."""
+    order = alerts["rule"].map({r: i for i, r in enumerate(RULES)})
+    keys = alerts.assign(_rule=order).sort_values(["as_of", "account_id", "_rule"], kind="stable")
+    return alerts.loc[keys.index].reset_index(drop=True)
+
+
+def replay_range(model: Model, as_ofs: list[date], replay_weeks: int) -> tuple[int, int]:
+    """(first counted, first replayed) positions in `as_ofs`: the last `replay_weeks` periods
+    are counted, and up to a cooldown's worth of weeks before them are replayed uncounted so
+    the first counted week already has a sent-alert history, as a weekly run has."""
+    counted = max(len(as_ofs) - replay_weeks, 0)
+    warm_up = -(-model.alerts.cooldown_days // 7)
+    return counted, max(counted - warm_up, 0)
 
 
 def segment_mask(backtest: Backtest, model: Model, segment: str | None) -> np.ndarray:

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from scoring.config import INSUFFICIENT_DATA, Model
 from scoring.config.metrics import COLOR_HEX
+from scoring.validation.alert_quality import ALL_HEALTH
 from scoring.validation.summary import Summary
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"table"|"img", content)
@@ -96,6 +97,17 @@ def tables(summary: Summary) -> dict[str, tuple[list[str], list[list[str]]]]:
             for r in s.alerts.itertuples()
         ],
     )
+    out["alert_quality"] = (
+        ["alerts", "rule", "per 100 accounts/week", "per owner/week (median, p95)"]
+        + ["precision", "lift", "recall"],
+        [
+            [r.mode, r.rule, num(r.per_100_accounts_week, 1)]
+            + [f"{num(r.per_owner_week_median, 0)}, {num(r.per_owner_week_p95, 0)}"]
+            + [pct(r.precision), num(r.lift, 1) + "x", pct(r.recall)]
+            for r in s.alert_quality.itertuples()
+            if r.alerts or r.rule == ALL_HEALTH
+        ],
+    )
     out["metrics"] = (
         ["metric", "weight", "account-periods with data", "AUC", "verdict"],
         [
@@ -119,6 +131,17 @@ def tables(summary: Summary) -> dict[str, tuple[list[str], list[list[str]]]]:
         ],
     )
     return out
+
+
+def quality_intro(summary: Summary) -> str:
+    return (
+        f"The last {summary.replayed_weeks} week(s) replayed with the weekly run's decisions:"
+        " `fired` is every rule that fired, `delivered` what owners' DMs would have listed"
+        " (after cooldown and the per-DM cap). Precision leaves out weeks whose horizon is not"
+        " over; lift is precision over the base churn rate; recall is the share of churned"
+        " accounts alerted in a week followed by their churn. Renewal and stale are not health"
+        " alerts."
+    )
 
 
 def intervention_table(effect: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -157,6 +180,11 @@ def blocks(
             " before they churned.",
         ),
         ("table", t["alerts"]),
+    ]
+    if summary.replayed_weeks:
+        out += [("h2", "Alert quality: as fired and as delivered"), ("p", quality_intro(summary))]
+        out += [("table", t["alert_quality"])]
+    out += [
         ("h2", "Which metrics carry information"),
         (
             "p",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import INSUFFICIENT_DATA, Model
+from scoring.validation.alert_quality import HEALTH_RULES, alert_quality
 from scoring.validation.backtest import Backtest
 from scoring.validation.metrics import (
     auc,
@@ -28,7 +29,6 @@ from scoring.validation.metrics import (
     roc_points,
 )
 
-HEALTH_RULES = ("score_drop", "band_downgrade", "metric_drop", "renewal", "champion_left")
 BUCKET_WIDTH = 10
 
 
@@ -48,6 +48,9 @@ class Summary:
     segments: pd.DataFrame
     roc: tuple[np.ndarray, np.ndarray]
     notes: list[str] = field(default_factory=list)
+    # Per rule, as fired and as delivered over the replayed weeks (alert_quality.py).
+    alert_quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replayed_weeks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: frames become lists of records, NaN becomes None."""
@@ -68,6 +71,8 @@ class Summary:
             "periods": table(self.periods),
             "segments": table(self.segments),
             "notes": list(self.notes),
+            "alert_quality": table(self.alert_quality),
+            "alert_quality_weeks": self.replayed_weeks,
         }
 
 
@@ -121,7 +126,18 @@ def summarize(backtest: Backtest, model: Model, segment: str | None = None) -> S
         segments=segment_table(rows[scored]),
         roc=roc_points(score[scored], churned[scored]),
         notes=_notes(backtest, overview),
+        alert_quality=_alert_quality(backtest),
+        replayed_weeks=len(backtest.replayed_as_ofs),
     )
+
+
+def _alert_quality(backtest: Backtest) -> pd.DataFrame:
+    """The replayed weeks' alert measures (empty when nothing was replayed)."""
+    if not backtest.replayed:
+        return pd.DataFrame()
+    weeks = pd.to_datetime(pd.Series(backtest.replayed_as_ofs))
+    rows = backtest.rows[backtest.rows["as_of"].isin(weeks)]
+    return alert_quality(rows, backtest.owners, backtest.replayed)
 
 
 def band_table(model: Model, rows: pd.DataFrame) -> tuple[pd.DataFrame, bool]:

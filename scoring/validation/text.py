@@ -12,6 +12,7 @@ from scoring.validation.report import (
     num,
     overview_lines,
     pct,
+    quality_intro,
     tables,
 )
 from scoring.validation.summary import Summary
@@ -49,6 +50,9 @@ def backtest_text(
     lines += ["Calibration (churn by score bucket):", *aligned(*t["calibration"]), ""]
     if len(t["alerts"][1]):
         lines += ["Alert rules (firings before cooldown):", *aligned(*t["alerts"]), ""]
+    if summary.replayed_weeks:
+        lines += ["Alert quality:", f"  {quality_intro(summary)}", *aligned(*t["alert_quality"])]
+        lines += [""]
     lines += ["Metrics (each one's own AUC):", *aligned(*t["metrics"]), ""]
     if len(summary.segments) > 1:
         lines += ["Per segment:", *aligned(*t["segments"]), ""]
