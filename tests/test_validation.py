@@ -19,12 +19,12 @@ from scoring.periods import weekly_as_ofs
 from scoring.sample import Portfolio, generate_portfolio
 from scoring.validation.backtest import (
     Backtest,
-    _metric_drop_rows,
     default_range,
     run_backtest,
     segment_mask,
 )
 from scoring.validation.metrics import auc, is_monotone, lift, lowest_share_rate, roc_points
+from scoring.validation.period_alerts import metric_drop_rows
 from scoring.validation.summary import alert_table, calibration_table, summarize
 
 END = dt.date(2026, 6, 28)
@@ -259,7 +259,7 @@ def test_metric_drop_shortcut_matches_decide_alerts(portfolio: Portfolio, model)
     full = decide_alerts(model, as_of, scores, comparison, empty, portfolio.accounts, drops)
     none = decide_alerts(model, as_of, scores, comparison, empty, portfolio.accounts, None)
     expected = set(full.loc[full["rule"] == "metric_drop", "account_id"])
-    assert set(_metric_drop_rows(scores, drops, none)["account_id"]) == expected
+    assert set(metric_drop_rows(scores, drops, none, comparison, model)["account_id"]) == expected
 
 
 def test_wide_signals_give_the_same_backtest(portfolio: Portfolio, model) -> None:

@@ -22,6 +22,18 @@ from scoring.decisions.alert_schema import EPS
 RECENT_COLUMNS = ["account_id", "runs_ago", "score_shown"]
 
 
+def recent_frame(earlier: list[pd.DataFrame]) -> pd.DataFrame:
+    """RECENT_COLUMNS from the score frames of the runs before this one, oldest first (what a
+    replay or backtest holds in memory instead of reading `recent_scores`)."""
+    parts = [
+        frame[["account_id", "score_shown"]].assign(runs_ago=len(earlier) - i)
+        for i, frame in enumerate(earlier)
+    ]
+    if not parts:
+        return pd.DataFrame(columns=RECENT_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[RECENT_COLUMNS]
+
+
 @dataclass(frozen=True)
 class Downgrades:
     """Per account (aligned with the base frame): whether a downgrade alerts, the band it left,

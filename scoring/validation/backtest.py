@@ -24,20 +24,16 @@ import pandas as pd
 
 from scoring.config import Model
 from scoring.decisions.alert_schema import RULES
-from scoring.decisions.alerts import decide_alerts
-from scoring.decisions.history import compare
-from scoring.decisions.metric_drop import CHAMPION_SIGNAL, champion_values, metric_drops
-from scoring.decisions.portfolio_moves import account_segments
+from scoring.decisions.band_hysteresis import recent_frame, runs_needed
 from scoring.engine.score import Scores, score_accounts
-from scoring.engine.signal_table import EPOCH
 from scoring.errors import HealthbotError
 from scoring.frames import accounts_frame
 from scoring.periods import period_bounds, period_of
 from scoring.validation.labels import churn_events, label_rows
+from scoring.validation.period_alerts import ALERT_ROW_COLUMNS, period_alerts
 from scoring.validation.replay import Replayer
 from scoring.validation.windows import SignalWindows, spans
 
-ALERT_ROW_COLUMNS = ["account_id", "as_of", "rule", "severity"]
 REPLAY_COLUMNS = ["account_id", "as_of", "owner_email", "rule"]
 # Weeks whose decisions a backtest replays (a quarter): the replay runs the weekly run's whole
 # decision step, words and DM batches included, which costs about as much as re-scoring; a
@@ -127,62 +123,6 @@ def _metric_matrix(model: Model, scores: Scores) -> np.ndarray:
     return values
 
 
-def _period_alerts(
-    model: Model,
-    as_of: date,
-    current: Scores,
-    previous: Scores | None,
-    accounts: pd.DataFrame,
-    windows: SignalWindows,
-    layout: str,
-) -> pd.DataFrame:
-    """The alert rules that fire for one period, as the weekly run decides them (no cooldown)."""
-    cfg = model.alerts
-    cols = ["account_id", "score_shown", "band", "band_rank"]
-    cur = current.accounts
-    prev = previous.accounts[cols] if previous is not None else cur.iloc[:0][cols]
-    comparison = compare(cur[cols], prev)
-    no_drivers = pd.DataFrame(columns=["account_id", "metric", "delta_points"])
-    ids = cur["account_id"]
-    drops = champion = last = None
-    if cfg.metric_drop is not None:
-        history = spans(model, extra=7 * cfg.metric_drop.history_weeks)
-        segments = account_segments(cur)  # as the weekly run judges them
-        drops = metric_drops(model, ids, windows.upto(as_of, history), as_of, layout, segments)
-    if cfg.champion_left is not None:
-        longest = max(m.window_days for m in model.metrics.values())
-        span = spans(model, extra=7).get(CHAMPION_SIGNAL, longest + 7)
-        champion = champion_values(
-            model, ids, windows.upto(as_of, {CHAMPION_SIGNAL: span}), as_of, layout=layout
-        )
-    if cfg.stale_days is not None:
-        day = windows.last_day(as_of, cfg.stale_days)
-        seen = day > np.iinfo(np.int64).min
-        dates = pd.Series(
-            np.where(seen, EPOCH + day.clip(min=0).astype("timedelta64[D]"), np.datetime64("NaT")),
-            index=windows.account_ids,
-        ).astype("datetime64[ns]")
-        last = dates.reindex(ids.to_numpy())
-    fired = decide_alerts(model, as_of, cur, comparison, no_drivers, accounts, None, last, champion)
-    if drops is not None:
-        fired = pd.concat([fired, _metric_drop_rows(cur, drops, fired)], ignore_index=True)
-    return fired.assign(as_of=pd.Timestamp(as_of))[ALERT_ROW_COLUMNS]
-
-
-def _metric_drop_rows(
-    scores: pd.DataFrame, drops: pd.DataFrame, fired: pd.DataFrame
-) -> pd.DataFrame:
-    """The `metric_drop` rule exactly as decide_alerts fires it (a scored account, not stale,
-    with a drop), without its reason text: joining the words of ~2,000 accounts a week is most
-    of the time a 52-week backtest would otherwise spend on alerts."""
-    stale = fired.loc[fired["rule"] == "stale", "account_id"]
-    ok = (scores["status"] == "scored") & scores["score_shown"].notna()
-    hit = ok & scores["account_id"].isin(drops["account_id"]) & ~scores["account_id"].isin(stale)
-    return pd.DataFrame(
-        {"account_id": scores.loc[hit, "account_id"], "rule": "metric_drop", "severity": "medium"}
-    )
-
-
 def run_backtest(
     model: Model,
     accounts: pd.DataFrame,
@@ -221,17 +161,22 @@ def run_backtest(
         replayer = Replayer(model, acc, windows, with_reasons=False, lookback=alert_lookback)
     counted, first_replayed = replay_range(model, as_ofs, replay_weeks or 0)
     parts, matrices, fired, weeks = [], [], [], []
+    keep = runs_needed(model)  # band hysteresis reads this many runs back
+    earlier = [] if previous is None else [previous.accounts]
     for i, as_of in enumerate(as_ofs):
         scores = score_accounts(model, acc, windows.upto(as_of, span), as_of, layout)
         parts.append(scores.accounts.assign(as_of=pd.Timestamp(as_of), period=period_of(as_of)))
         matrices.append(_metric_matrix(model, scores))
+        recent = recent_frame(earlier[-keep:] if keep else [])
         if replayer is not None and i >= first_replayed:  # the weekly run's own decisions
-            week = replayer.step(as_of, scores, previous)
+            week = replayer.step(as_of, scores, previous, recent)
             fired.append(week.fired[ALERT_ROW_COLUMNS])
             weeks += [week] if i >= counted else []
         else:
-            fired.append(_period_alerts(model, as_of, scores, previous, acc, windows, layout))
+            args = (model, as_of, scores, previous, acc, windows, layout, recent)
+            fired.append(period_alerts(*args))
         previous = scores
+        earlier = [*earlier, scores.accounts][-keep:] if keep else []
     rows = pd.concat(parts, ignore_index=True)
     segment = acc.set_index("account_id")["segment"]
     rows["segment"] = rows["account_id"].map(segment).astype(object)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import Model
+from scoring.decisions.band_hysteresis import recent_frame, runs_needed
 from scoring.decisions.history import compare, drivers
 from scoring.decisions.metric_drop import CHAMPION_SIGNAL
 from scoring.decisions.weekly import alert_history_rows, decide_week
@@ -42,12 +43,12 @@ NO_OWNER = "(no owner)"
 
 def alert_spans(model: Model) -> dict[str, int]:
     """Look-back per signal for the weekly decisions when the caller has none: today's rule of
-    the weekly run (`scoring.batch.jobs.signal_windows(model, for_alerts=True)`: twice each
-    window, as metric drops compare a window with the one before, and a week more for last
-    week's champion flag). Callers above this layer pass that function's answer, so a rule
-    that needs more history gets it here as in the weekly run."""
-    factor = 2 if model.alerts.metric_drop is not None else 1
-    out = spans(model, factor=factor)
+    the weekly run (`scoring.batch.jobs.signal_windows(model, for_alerts=True)`: each window
+    plus the `history_weeks` a metric drop's usual value is taken from, and a week more for
+    last week's champion flag). Callers above this layer pass that function's answer, so a
+    rule that needs more history gets it here as in the weekly run."""
+    rule = model.alerts.metric_drop
+    out = spans(model, extra=7 * rule.history_weeks) if rule is not None else spans(model)
     if model.alerts.champion_left is not None:
         longest = max(m.window_days for m in model.metrics.values())
         out[CHAMPION_SIGNAL] = max(out.get(CHAMPION_SIGNAL, 0), longest + 7)
@@ -115,14 +116,22 @@ class Replayer:
         # Last week's delta per account: this week's `previous_delta` (two drops in a row).
         self._last_delta = pd.Series(dtype=float)
 
-    def step(self, as_of: date, current: Scores, previous: Scores | None) -> WeekReplay:
-        """Decide one week with `decide_week` and remember what its DMs would have shown."""
+    def step(
+        self,
+        as_of: date,
+        current: Scores,
+        previous: Scores | None,
+        recent: pd.DataFrame | None = None,
+    ) -> WeekReplay:
+        """Decide one week with `decide_week` and remember what its DMs would have shown;
+        `recent`: the scores of the runs before (`band_hysteresis.recent_frame`)."""
         period = period_of(as_of)
         scores, driver_frame = self._view_frames(current, previous)
         view = _View(period, scores, driver_frame)
         signals = self.windows.upto(as_of, self.span)
+        last = self._last_signal(as_of)
         decision = decide_week(
-            self.model, as_of, view, self.accounts, signals, self._last_signal(as_of), self.history
+            self.model, as_of, view, self.accounts, signals, last, self.history, recent=recent
         )
         owner = scores.set_index("account_id")["owner_email"].fillna("").astype(str)
         owner = owner.where(owner != "", NO_OWNER)
@@ -236,8 +245,11 @@ def replay_weeks(
         return Replay(weeks)
     warm_up = previous_as_of(as_ofs[0])
     previous = score_accounts(model, acc, windows.upto(warm_up, span), warm_up, layout)
+    keep = runs_needed(model)  # band hysteresis reads this many runs back
+    earlier = [previous.accounts] if keep else []
     for as_of in as_ofs:
         current = score_accounts(model, acc, windows.upto(as_of, span), as_of, layout)
-        weeks.append(replayer.step(as_of, current, previous))
+        weeks.append(replayer.step(as_of, current, previous, recent_frame(earlier)))
         previous = current
+        earlier = [*earlier, current.accounts][-keep:] if keep else []
     return Replay(weeks)
