@@ -143,3 +143,34 @@ def test_two_processes_opening_a_new_sqlite_file_at_once_both_start(tmp_path: Pa
         ]
         errors += [run.communicate(timeout=120)[1].decode() for run in pair]
     assert [e for e in errors if e] == []
+
+
+def test_two_outcomes_for_one_account_and_day_become_one(empty_engine: Engine) -> None:
+    """Before 0009 a re-export could add a second outcome for a day; the most consequential
+    one is kept (which was newer cannot be known) and every other day is untouched."""
+    upgrade(empty_engine, "0008_request_signatures")
+    rows = [
+        ("acme", "2026-03-01", "renewed"),
+        ("acme", "2026-03-01", "churned"),
+        ("beta", "2026-03-01", "expanded"),
+        ("beta", "2026-03-01", "renewed"),
+        ("gamma", "2026-04-01", "renewed"),
+    ]
+    with empty_engine.begin() as conn:
+        for account, day, outcome in rows:
+            conn.execute(
+                sa.text("INSERT INTO outcomes VALUES (:a, :d, :o)"),
+                {"a": account, "d": day, "o": outcome},
+            )
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        kept = conn.execute(
+            sa.text("SELECT account_id, outcome FROM outcomes ORDER BY account_id")
+        ).all()
+    assert [tuple(r) for r in kept] == [
+        ("acme", "churned"),
+        ("beta", "renewed"),
+        ("gamma", "renewed"),
+    ]
+    with pytest.raises(sa.exc.IntegrityError), empty_engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO outcomes VALUES ('gamma', '2026-04-01', 'churned')"))

@@ -66,13 +66,14 @@ class Signal(SQLModel, table=True):
 
 
 class Outcome(SQLModel, table=True):
-    """What happened to an account (churned, renewed, expanded, downgraded) and when."""
+    """What happened to an account (churned, renewed, expanded, downgraded) and when: one
+    outcome per account and day (a re-export replaces it; migration 0009)."""
 
     __tablename__ = "outcomes"
 
     account_id: str = Field(primary_key=True)
     date: dt.date = Field(primary_key=True)
-    outcome: str = Field(primary_key=True)
+    outcome: str
 
 
 class ScoreSnapshot(SQLModel, table=True):
