@@ -53,7 +53,7 @@ def _data_lines(ctx: Context) -> list[str]:
     from scoring.decisions.card import past_renewals
     from scoring.store import load_accounts
 
-    if ctx.known_signals() is None:
+    if not ctx.has_database():
         return []
     today = datetime.now(UTC).astimezone(ZoneInfo(ctx.model.timezone)).date()
     past = past_renewals(load_accounts(ctx.engine), today)
