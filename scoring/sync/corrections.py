@@ -19,9 +19,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from scoring.errors import Blocked
 from scoring.store.bulk import execute, in_list, is_pg, read_frame
-from scoring.sync.guards import CONFIRM, Window, percent
+from scoring.sync.guards import Window, refuse_removals
 from scoring.sync.stage import STAGE, Stage
 
 SQLITE_STAGE_INDEX = "hb_stage_key"
@@ -72,13 +71,9 @@ def removals(conn: sa.Connection, window: Window) -> tuple[int, int]:
 
 def check_removals(window: Window, stored: int, absent: int, allow_shrink: bool) -> None:
     """The removal guard: `replace: window` may not remove more than its share unconfirmed."""
-    share = percent(absent, stored)
-    if not allow_shrink and share > window.max_removed_percent:
-        raise Blocked(
-            f'signals source "{window.label}" would remove {absent:,} of {stored:,} stored rows'
-            f" dated {window.low}..{window.high} ({share:.0f}%, limit"
-            f" {window.max_removed_percent:g}%); {CONFIRM}"
-        )
+    subject, dated = f'signals source "{window.label}"', f"{window.low}..{window.high}"
+    limit = window.max_removed_percent
+    refuse_removals(subject, "rows", (absent, stored), dated, limit, allow_shrink)
 
 
 def remove_absent(conn: sa.Connection, window: Window) -> int:

@@ -18,20 +18,14 @@ from typing import Any
 
 from scoring.config import Model
 from scoring.config.sections import Source
+from scoring.sync.readers import source_paths
 
 CHUNK = 1 << 20
 
 
 def _paths(source: Source, model_dir: Path) -> list[Path]:
-    """The files a path source reads now (the same resolution as readers.py)."""
-    pattern = source.path or ""
-    base = Path(pattern).expanduser()
-    if not base.is_absolute():
-        base = model_dir / base
-    if any(ch in pattern for ch in "*?["):
-        anchor = Path(base.anchor)
-        return sorted(p for p in anchor.glob(str(base.relative_to(anchor))) if p.is_file())
-    return [base] if base.is_file() else []
+    """The files a path source reads now (readers.py's own resolution)."""
+    return source_paths(source, model_dir)[1]
 
 
 def _sha(path: Path) -> str:

@@ -62,6 +62,20 @@ def percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
+def refuse_removals(
+    subject: str, noun: str, counts: tuple[int, int], dated: str, limit: float, confirmed: bool
+) -> None:
+    """The removal guard of `replace: window`, for signals and outcomes alike: `counts` is
+    (removed, stored) within the file's dates, `dated` that range as text."""
+    removed, stored = counts
+    share = percent(removed, stored)
+    if not confirmed and share > limit:
+        raise Blocked(
+            f"{subject} would remove {removed:,} of {stored:,} stored {noun} dated {dated}"
+            f" ({share:.0f}%, limit {limit:g}%); {CONFIRM}"
+        )
+
+
 def check_accounts(
     conn: sa.Connection,
     export: pd.DataFrame,

@@ -16,10 +16,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from scoring.config.sections import Source
-from scoring.errors import Blocked
 from scoring.store.bulk import read_frame, write_frame
 from scoring.store.tables import Outcome
-from scoring.sync.guards import CONFIRM, percent
+from scoring.sync.guards import refuse_removals
 from scoring.sync.outcomes import OutcomeBatch
 from scoring.sync.summary import SourceSummary
 
@@ -124,13 +123,9 @@ def _retracted(
     gone = inside.loc[~present.to_numpy(), KEY]
     total = int(inside["n"].sum())
     removed = int(inside.loc[~present.to_numpy(), "n"].sum())
-    share = percent(removed, total)
-    if not allow_shrink and share > source.max_removed_percent:
-        raise Blocked(
-            f'outcomes source "{summary.source}" would remove {removed:,} of {total:,} stored'
-            f" outcomes dated {low.date()}..{high.date()} ({share:.0f}%, limit"
-            f" {source.max_removed_percent:g}%); {CONFIRM}"
-        )
+    subject, dated = f'outcomes source "{summary.source}"', f"{low.date()}..{high.date()}"
+    limit = source.max_removed_percent
+    refuse_removals(subject, "outcomes", (removed, total), dated, limit, allow_shrink)
     summary.removed = removed
     return gone
 

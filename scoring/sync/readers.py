@@ -64,20 +64,27 @@ def read_source(source: Source, label: str, model_dir: Path) -> RawTable:
     return _read_files(source, label, model_dir)
 
 
-def _read_files(source: Source, label: str, model_dir: Path) -> RawTable:
+def source_paths(source: Source, model_dir: Path) -> tuple[Path, list[Path]]:
+    """(the path as written, resolved against the model file's folder; the files it names
+    now): one glob pattern or one file. Sync reads them, blocked runs fingerprint them."""
     pattern = source.path or ""
     base = Path(pattern).expanduser()
     if not base.is_absolute():
         base = model_dir / base
     if any(ch in pattern for ch in "*?["):
         anchor = Path(base.anchor)
-        paths = sorted(p for p in anchor.glob(str(base.relative_to(anchor))) if p.is_file())
-        if not paths:
-            raise DataError(f"source {label}: no file matches {pattern} (looked in {model_dir})")
-    else:
-        if not base.is_file():
-            raise DataError(f"source {label}: file not found: {base}")
-        paths = [base]
+        return base, sorted(p for p in anchor.glob(str(base.relative_to(anchor))) if p.is_file())
+    return base, [base] if base.is_file() else []
+
+
+def _read_files(source: Source, label: str, model_dir: Path) -> RawTable:
+    base, paths = source_paths(source, model_dir)
+    if not paths:
+        if any(ch in (source.path or "") for ch in "*?["):
+            raise DataError(
+                f"source {label}: no file matches {source.path} (looked in {model_dir})"
+            )
+        raise DataError(f"source {label}: file not found: {base}")
     tables = [_read_file(label, path, model_dir, source.encoding) for path in paths]
     if len(tables) == 1:
         return tables[0]
