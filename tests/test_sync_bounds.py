@@ -242,7 +242,8 @@ def test_values_on_the_bounds_and_undeclared_negatives_are_accepted(
     )
     project.write("exports/outcomes.csv", "account_id,date,outcome\nacme,2036-11-21,renewed\n")
     sources = SOURCES + "  - kind: outcomes\n    path: exports/outcomes.csv\n"
-    summaries = run_sync(engine, project.model(sources, BOUNDS), project.root, TODAY)
+    model = project.model(sources, BOUNDS, signal="tickets")
+    summaries = run_sync(engine, model, project.root, TODAY)
     assert [s.inserted for s in summaries] == [2, 6, 1]
     assert load_accounts(engine).set_index("account_id").loc["beta", "arr"] == 1e12
     assert len(load_outcomes(engine)) == 1

@@ -26,7 +26,16 @@ log = logging.getLogger("healthbot.access")
 MEMBERS_TTL = 300.0
 FAILURE_TTL = 30.0
 EMAIL_TTL = 3600.0
-ACCESS_TIMEOUT = 10  # seconds per Web API call; loads run in the background, never in the ack
+# Seconds per Web API call of a look-up: loads run in the background, never in the ack, so a
+# Slack that takes 10 s still answers (work after the ack waits up to write_access.LATE_WAIT).
+ACCESS_TIMEOUT = 20
+
+
+def lookup_client(client: WebClient) -> WebClient:
+    """The app's client with the longer timeout of background look-ups."""
+    return WebClient(
+        token=client.token, base_url=client.base_url, timeout=ACCESS_TIMEOUT, logger=client.logger
+    )
 
 
 class AccessControl:
@@ -39,12 +48,7 @@ class AccessControl:
 
     def __init__(self, access: Access, client: WebClient, ttl: float = MEMBERS_TTL) -> None:
         self.access, self.ttl = access, ttl
-        self.client = WebClient(
-            token=client.token,
-            base_url=client.base_url,
-            timeout=ACCESS_TIMEOUT,
-            logger=client.logger,
-        )
+        self.client = lookup_client(client)
         self._members = TtlCache()
         self._last_good: dict[str, frozenset[str]] = {}
 
@@ -146,7 +150,7 @@ class UserDirectory:
     """A Slack user's profile email (users.info, cached): owner emails tie accounts to people."""
 
     def __init__(self, client: WebClient, ttl: float = EMAIL_TTL) -> None:
-        self.client, self.ttl = client, ttl
+        self.client, self.ttl = lookup_client(client), ttl
         self._emails = TtlCache()
 
     def email(self, user_id: str, wait: float | None = None) -> str | None:

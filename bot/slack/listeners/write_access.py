@@ -62,6 +62,8 @@ def decide(
     user outside `access.allow` may write nothing, whatever `access.writes` says."""
     deadline = None if wait is None else time.monotonic() + wait
     roles = svc.model.access.writes.roles(action)
+    if "owner" in roles:  # start the profile look-up now, beside the access list's
+        svc.users.email(user_id, wait=0)
     listed = svc.access.allowed(user_id, wait=wait)
     if listed is False:
         return Decision(action, account_id, False, roles, "you are not on healthbot's access list")
