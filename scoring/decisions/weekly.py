@@ -6,7 +6,7 @@ Pure: frames in, plain data out. The pipeline (bot/jobs/weekly.py) loads the fra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -206,7 +206,3 @@ def stale_days(last_signal: pd.Series, as_of: date, threshold: int | None) -> pd
         return pd.Series(dtype=float)
     days = (pd.Timestamp(as_of) - pd.to_datetime(last_signal)).dt.days
     return days[days >= threshold]
-
-
-def week_before(as_of: date) -> date:
-    return as_of - timedelta(days=7)
