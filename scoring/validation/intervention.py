@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.validation.labels import next_churn
 from scoring.validation.summary import HEALTH_RULES
 
 ACTED_KINDS = ("ack", "outreach")
@@ -95,19 +96,10 @@ def intervention_effect(
     first["acted"] = _acted(first, actions, act_within_days)
     events = churns.assign(
         account_id=churns["account_id"].astype(str),
-        churn_date=pd.to_datetime(churns["date"]).astype("datetime64[ns]"),
-    )[["account_id", "churn_date"]].sort_values("churn_date", kind="stable")
-    ordered = first.assign(_row=np.arange(len(first))).sort_values("sent_on", kind="stable")
-    nxt = pd.merge_asof(
-        ordered,
-        events.assign(_on=events["churn_date"]),
-        left_on="sent_on",
-        right_on="_on",
-        by="account_id",
-        direction="forward",
-        allow_exact_matches=False,
-    ).sort_values("_row")
-    churned = ((nxt["churn_date"] - nxt["sent_on"]) <= horizon).fillna(False).to_numpy(bool)
+        date=pd.to_datetime(churns["date"]).astype("datetime64[ns]"),
+    )
+    churn_date = next_churn(first, "sent_on", events)
+    churned = ((churn_date - first["sent_on"]) <= horizon).fillna(False).to_numpy(bool)
     pool = scores.assign(
         account_id=scores["account_id"].astype(str),
         as_of=pd.to_datetime(scores["as_of"]).astype("datetime64[ns]"),

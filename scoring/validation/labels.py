@@ -49,26 +49,32 @@ def churn_events(accounts: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame
     return events.drop_duplicates().sort_values("date", kind="stable").reset_index(drop=True)
 
 
-def label_rows(
-    rows: pd.DataFrame, events: pd.DataFrame, horizon: int, observed_until: date
-) -> pd.DataFrame:
-    """First churn strictly after each as-of day (merge_asof forward) and whether it falls
-    within the horizon; rows keep their order."""
-    left = rows[["account_id", "as_of"]].assign(_row=np.arange(len(rows)))
-    left["as_of"] = left["as_of"].astype("datetime64[ns]")
-    left = left.sort_values("as_of", kind="stable")
-    right = events.rename(columns={"date": "churn_date"}).assign(_on=lambda f: f["churn_date"])
-    right = right.sort_values("_on", kind="stable")
+def next_churn(frame: pd.DataFrame, on: str, events: pd.DataFrame) -> pd.Series:
+    """The first churn strictly after each row's `on` day for its account (NaT when none),
+    aligned with `frame`'s rows: merge_asof forward. events: account_id, date."""
+    left = frame[["account_id", on]].assign(_row=np.arange(len(frame)))
+    left[on] = left[on].astype("datetime64[ns]")
+    left = left.sort_values(on, kind="stable")
+    right = events[["account_id", "date"]].rename(columns={"date": "churn_date"})
+    right = right.assign(_on=right["churn_date"]).sort_values("_on", kind="stable")
     joined = pd.merge_asof(
         left,
         right,
-        left_on="as_of",
+        left_on=on,
         right_on="_on",
         by="account_id",
         direction="forward",
         allow_exact_matches=False,
     ).sort_values("_row")
-    churn_date = pd.Series(joined["churn_date"].to_numpy(), index=rows.index)
+    return pd.Series(joined["churn_date"].to_numpy(), index=frame.index)
+
+
+def label_rows(
+    rows: pd.DataFrame, events: pd.DataFrame, horizon: int, observed_until: date
+) -> pd.DataFrame:
+    """First churn strictly after each as-of day (merge_asof forward) and whether it falls
+    within the horizon; rows keep their order."""
+    churn_date = next_churn(rows, "as_of", events)
     ahead = (churn_date - rows["as_of"]).dt.days
     churned = (ahead <= horizon).fillna(False).to_numpy(dtype=bool)
     horizon_end = rows["as_of"] + pd.Timedelta(days=horizon)
