@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scoring.engine.aggregate_specs import AggregateSpec
 from scoring.errors import DataError
 
 Array = np.ndarray
@@ -110,30 +111,35 @@ AGGREGATES: dict[str, Callable[[Window], Array]] = {
 ALWAYS_HAS_DATA = frozenset({"count", "days_since"})
 
 
-def aggregate(
-    name: str, window: Window, metric: str, signal: str, accounts: Sequence[str]
-) -> Array:
-    """`AGGREGATES[name]` over the window; DataError naming the metric and the first account
-    whose value is not finite (vectorised: one mask over accounts, one over the rows).
+def aggregate(spec: AggregateSpec, window: Window, accounts: Sequence[str]) -> Array:
+    """`AGGREGATES[spec.aggregate]` over the window; DataError naming the metric and the first
+    account whose value is not finite (vectorised: one mask over accounts, one over the rows)."""
+    value = AGGREGATES[spec.aggregate](window)
+    bad = np.isinf(value)
+    if spec.aggregate != "count":  # every other aggregate reads the values themselves
+        broken = ~np.isfinite(window.values)
+        if broken.any():
+            bad |= np.bincount(window.codes[broken], minlength=window.n) > 0
+    if bad.any():
+        raise not_finite_error(spec, bad, accounts, window.as_of)
+    return value
+
+
+def not_finite_error(
+    spec: AggregateSpec, bad: Array, accounts: Sequence[str], as_of: int
+) -> DataError:
+    """The error for a metric whose aggregate is not a finite number, naming the first account.
 
     DataError, not OutputCheckFailed: the engine is not at fault, the stored data is (values
     synced before the bounds existed, or written around `healthbot sync`), and a person fixes it
     by correcting the source and syncing again.
     """
-    value = AGGREGATES[name](window)
-    bad = np.isinf(value)
-    if name != "count":  # every other aggregate reads the values themselves
-        broken = ~np.isfinite(window.values)
-        if broken.any():
-            bad |= np.bincount(window.codes[broken], minlength=window.n) > 0
-    if not bad.any():
-        return value
     where = np.flatnonzero(bad)
     more = f" (and {len(where) - 1} more)" if len(where) > 1 else ""
-    day = np.datetime_as_string(np.datetime64(int(window.as_of), "D"))
-    raise DataError(
-        f"metric {metric!r} ({name} of signal {signal!r} over {window.window_days} days) is not"
-        f" a finite number for account {accounts[int(where[0])]!r}{more} as of {day}: its"
-        " stored values are infinite, NaN or too large to add up; correct them in the source"
-        " and run `healthbot sync` again"
+    day = np.datetime_as_string(np.datetime64(int(as_of), "D"))
+    return DataError(
+        f"metric {spec.key!r} ({spec.aggregate} of signal {spec.signal!r} over"
+        f" {spec.window_days} days) is not a finite number for account"
+        f" {accounts[int(where[0])]!r}{more} as of {day}: its stored values are infinite, NaN"
+        " or too large to add up; correct them in the source and run `healthbot sync` again"
     )

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import INSUFFICIENT_DATA, Model
-from scoring.engine.aggregates import ALWAYS_HAS_DATA, aggregate
+from scoring.engine.aggregate_specs import specs_of
+from scoring.engine.aggregates import ALWAYS_HAS_DATA
 from scoring.engine.scales import apply_scale
 from scoring.engine.segments import segment_rules
-from scoring.engine.signal_table import SignalTable, day_number
+from scoring.engine.window_aggregates import AggregateSource, FrameSource, significant
 from scoring.errors import ConfigError, OutputCheckFailed
 from scoring.frames import accounts_frame
 
@@ -62,56 +63,37 @@ def shown(score: np.ndarray | pd.Series) -> np.ndarray:
 def score_accounts(
     model: Model,
     accounts: pd.DataFrame,
-    signals: pd.DataFrame,
+    signals: pd.DataFrame | AggregateSource,
     as_of: date,
     layout: str = "long",
 ) -> Scores:
-    """Score every account not churned by `as_of`; `layout` says how `signals` is shaped."""
+    """Score every account not churned by `as_of`. `signals` is either signal rows (`layout`
+    says how they are shaped) or a source that computes the window aggregates itself."""
     frame = accounts_frame(accounts)
     churned = frame["churned_on"].notna() & (frame["churned_on"] <= pd.Timestamp(as_of))
     active = frame[~churned].reset_index(drop=True)
     excluded = frame.loc[churned, ["account_id", "churned_on"]].assign(
         reason="churned on or before the as-of date"
     )
-    table = SignalTable(signals, pd.Index(active["account_id"]), layout)
-    raw, has = _aggregate(model, table, day_number(as_of), active["account_id"].to_numpy())
-    metric_scores = _metric_scores(model, raw, has, active)
+    source = FrameSource(signals, layout) if isinstance(signals, pd.DataFrame) else signals
+    result = source.aggregate(specs_of(model), active["account_id"].to_numpy(), as_of)
+    raw = significant(result.raw)
+    metric_scores = _metric_scores(model, raw, result.has, active)
     rules = segment_rules(model, active)
     weights = _weights(model, rules)
-    _refuse_absent_signals(model, table, weights)
-    out_accounts, out_metrics = _combine(model, active, rules, raw, has, metric_scores, weights)
+    _refuse_absent_signals(model, result.seen, weights)
+    out_accounts, out_metrics = _combine(
+        model, active, rules, raw, result.has, metric_scores, weights
+    )
     _check(out_accounts)
     return Scores(as_of, model.version, out_accounts, out_metrics, excluded.reset_index(drop=True))
 
 
-def _aggregate(
-    model: Model, table: SignalTable, as_of: int, account_ids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Raw aggregate and has-data flag per (account, metric), with `fill` applied."""
-    keys = model.metric_keys
-    raw = np.full((table.n, len(keys)), np.nan)
-    has = np.zeros((table.n, len(keys)), dtype=bool)
-    for j, key in enumerate(keys):
-        metric = model.metrics[key]
-        window = table.window(metric.signal, as_of, metric.window_days)
-        value = aggregate(metric.aggregate, window, key, metric.signal, account_ids)
-        present = np.isfinite(value)
-        if metric.aggregate not in ALWAYS_HAS_DATA:
-            present &= window.count() > 0
-        if metric.fill is not None:
-            value = np.where(present, value, metric.fill)
-            present = np.ones_like(present)
-        raw[:, j] = np.where(present, value, np.nan)
-        has[:, j] = present
-    return raw, has
-
-
-def _refuse_absent_signals(model: Model, table: SignalTable, weights: np.ndarray) -> None:
+def _refuse_absent_signals(model: Model, names: set[str], weights: np.ndarray) -> None:
     """Refuse a metric whose signal is absent from the signals entirely: scoring would quietly
     share its weight among the other metrics (a misspelt signal: every score inflates).
     Per-account gaps keep the completeness rules; a metric with `fill` or a count-like
     aggregate always has a value, so it drops no weight."""
-    names = table.names()
     for j, key in enumerate(model.metric_keys):
         metric = model.metrics[key]
         if metric.signal in names or metric.fill is not None:

@@ -40,7 +40,8 @@ def _codes(ids: pd.Series, accounts: pd.Index) -> np.ndarray:
     if hasattr(ids.array, "__arrow_array__"):
         # Arrow-backed strings: Arrow hashes 9M of them ~10x faster than a pandas index look-up.
         arrow = ids.array.__arrow_array__()
-        found = pc.index_in(arrow, value_set=pa.array(accounts.astype(str).to_numpy()))
+        wanted = pa.array(accounts.astype(str).to_numpy(), type=arrow.type)
+        found = pc.index_in(arrow, value_set=wanted)
         return found.fill_null(-1).to_numpy().astype(np.int64)
     codes, uniques = pd.factorize(ids)
     per_unique = accounts.get_indexer(pd.Index(uniques).astype(str))

@@ -1,0 +1,79 @@
+"""Where the metrics' raw values come from: the reference pass over signal rows in memory, or
+any other source (a database computing them in SQL) that returns the same per-account arrays.
+
+Every source's results are rounded to 12 significant digits before scaling: engines add up in
+different orders, and the last bits of a sum must not decide a percentile tie or a band.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from scoring.engine.aggregate_specs import AggregateSpec
+from scoring.engine.aggregates import ALWAYS_HAS_DATA, aggregate
+from scoring.engine.signal_table import SignalTable, day_number
+
+SIGNIFICANT_DIGITS = 12
+
+
+@dataclass(frozen=True)
+class Aggregated:
+    """Raw value and has-data flag per (account, spec), `fill` applied, and the signals that
+    had any row in their windows (to refuse a metric whose signal is absent everywhere)."""
+
+    raw: np.ndarray
+    has: np.ndarray
+    seen: set[str]
+
+
+class AggregateSource(Protocol):
+    def aggregate(
+        self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date
+    ) -> Aggregated: ...
+
+
+def significant(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
+    """Round to `digits` significant digits, elementwise; NaN, inf and 0 pass unchanged."""
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values) & (values != 0)
+    magnitude = np.floor(np.log10(np.abs(np.where(finite, values, 1.0))))
+    decimals = (digits - 1 - magnitude).astype(int)
+    # Split 10**decimals in two so neither factor overflows for tiny or huge magnitudes.
+    half = decimals // 2
+    scaled = values * 10.0**half * 10.0 ** (decimals - half)
+    rounded = np.round(scaled) / 10.0 ** (decimals - half) / 10.0**half
+    return np.where(finite & np.isfinite(rounded), rounded, values)
+
+
+class FrameSource:
+    """The reference: signal rows in a DataFrame (long or wide), aggregated with numpy."""
+
+    def __init__(self, signals: pd.DataFrame, layout: str = "long") -> None:
+        self.signals = signals
+        self.layout = layout
+
+    def aggregate(
+        self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date
+    ) -> Aggregated:
+        table = SignalTable(self.signals, pd.Index(account_ids), self.layout)
+        day = day_number(as_of)
+        raw = np.full((table.n, len(specs)), np.nan)
+        has = np.zeros((table.n, len(specs)), dtype=bool)
+        for j, spec in enumerate(specs):
+            window = table.window(spec.signal, day, spec.window_days)
+            value = aggregate(spec, window, account_ids)
+            present = np.isfinite(value)
+            if spec.aggregate not in ALWAYS_HAS_DATA:
+                present &= window.count() > 0
+            if spec.fill is not None:
+                value = np.where(present, value, spec.fill)
+                present = np.ones_like(present)
+            raw[:, j] = np.where(present, value, np.nan)
+            has[:, j] = present
+        return Aggregated(raw, has, table.names())

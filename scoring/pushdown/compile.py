@@ -1,0 +1,143 @@
+"""The model's window aggregates as one ibis query: every metric in one pass over the signals.
+
+Each metric is a conditional aggregate (`... FILTER (WHERE in its window)`) in a single
+GROUP BY account over the union of the windows, so the database reads each signal row once
+however many metrics use it. The query returns per-account partial results (counts, sums,
+latest dates, the sums a least-squares slope needs), never rows; `scoring.pushdown.results`
+finishes them into the engine's (raw, has) arrays with the engine's own formulas.
+
+`last` needs the value on the latest day: an arg-max aggregate where the backend has one
+that honours a filter (DuckDB, PostgreSQL), a ranked sub-query joined back elsewhere (SQLite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from scoring.engine.aggregate_specs import AggregateSpec
+
+LARGEST = 1.7976931348623157e308
+ARG_MAX_DIALECTS = frozenset({"duckdb", "postgres", "pyspark", "snowflake", "bigquery", "trino"})
+
+
+@ibis.udf.scalar.builtin(name="julianday")
+def _julianday(value: str) -> float:
+    """SQLite's own day count: ibis's portable date difference is a Python UDF there."""
+
+
+def _day_delta(column: ir.Value, as_of: date, dialect: str) -> ir.NumericValue:
+    """Whole days from as_of to each row's date (negative inside a window)."""
+    if dialect == "sqlite":
+        return _julianday(column.cast("string")) - _julianday(ibis.literal(as_of.isoformat()))
+    return column.delta(ibis.literal(as_of), unit="day").cast("float64")
+
+
+def column_names(index: int) -> dict[str, str]:
+    """The result columns of the metric at `index` (positional: metric keys are free text)."""
+    return {part: f"m{index}_{part}" for part in ("n", "v", "bad", "sx", "sy", "sxx", "sxy")}
+
+
+class Compiler:
+    """Builds the aggregate query for one table layout and one SQL dialect."""
+
+    def __init__(self, table: ir.Table, layout: str, dialect: str) -> None:
+        self.table = table
+        self.layout = layout
+        self.dialect = dialect
+        self.valid_until = "valid_until" in table.columns
+
+    def value(self, spec: AggregateSpec) -> ir.FloatingValue:
+        return self.table["value"] if self.layout == "long" else self.table[spec.signal]
+
+    def present(self, spec: AggregateSpec) -> ir.BooleanValue:
+        """Rows of the spec's signal; in the wide layout an empty cell is no row."""
+        if self.layout == "long":
+            return self.table["signal"] == spec.signal
+        return self.table[spec.signal].notnull()
+
+    def in_window(self, spec: AggregateSpec, as_of: date) -> ir.BooleanValue:
+        t = self.table
+        start = as_of - timedelta(days=spec.window_days)
+        inside = (t["date"] > ibis.literal(start)) & (t["date"] <= ibis.literal(as_of))
+        inside &= self.present(spec)
+        if self.valid_until:
+            inside &= t["valid_until"].isnull() | (t["valid_until"] >= ibis.literal(as_of))
+        return inside
+
+    def has_signal(self, spec: AggregateSpec) -> bool:
+        return self.layout == "long" or spec.signal in self.table.columns
+
+    def aggregates(self, specs: Sequence[AggregateSpec], as_of: date) -> dict[str, ir.Scalar]:
+        out: dict[str, ir.Scalar] = {}
+        for j, spec in enumerate(specs):
+            if not self.has_signal(spec):
+                continue
+            names = column_names(j)
+            where = self.in_window(spec, as_of)
+            value = self.value(spec)
+            out[names["n"]] = ibis.ifelse(where, 1, 0).sum()
+            if spec.aggregate != "count":
+                broken = value.isnull() | (value.abs() > LARGEST)
+                out[names["bad"]] = ibis.ifelse(where & broken, 1, 0).sum()
+            out.update(self._value(spec, j, value, where, as_of))
+        return out
+
+    def _value(
+        self,
+        spec: AggregateSpec,
+        j: int,
+        value: ir.FloatingValue,
+        where: ir.BooleanValue,
+        as_of: date,
+    ) -> dict[str, ir.Scalar]:
+        names = column_names(j)
+        kind = spec.aggregate
+        if kind in ("sum", "mean", "min", "max"):
+            return {names["v"]: getattr(value, kind)(where=where)}
+        if kind == "days_since":
+            return {names["v"]: self.table["date"].max(where=where & (value > 0))}
+        if kind == "last" and self.dialect in ARG_MAX_DIALECTS:
+            return {names["v"]: value.argmax(self.table["date"], where=where)}
+        if kind == "trend":
+            x = _day_delta(self.table["date"], as_of, self.dialect)
+            return {
+                names["sx"]: x.sum(where=where),
+                names["sy"]: value.sum(where=where),
+                names["sxx"]: (x * x).sum(where=where),
+                names["sxy"]: (x * value).sum(where=where),
+            }
+        return {}  # count: the row count alone; last elsewhere: `latest_values`
+
+    def latest_values(self, spec: AggregateSpec, j: int, as_of: date) -> ir.Table:
+        """account_id and the value on its latest day in the window (for `last` without arg-max)."""
+        t = self.table
+        rows = t.filter(self.in_window(spec, as_of)).select(
+            account_id=t["account_id"], day=t["date"], value=self.value(spec)
+        )
+        ranked = rows.mutate(
+            place=ibis.row_number().over(group_by="account_id", order_by=ibis.desc("day"))
+        )
+        return ranked.filter(ranked["place"] == 0).select(
+            "account_id", **{column_names(j)["v"]: ranked["value"]}
+        )
+
+    def query(self, specs: Sequence[AggregateSpec], as_of: date) -> ir.Table:
+        """One row per account with rows in any window: the partial results of every spec."""
+        t = self.table
+        longest = max((s.window_days for s in specs), default=1)
+        rows = t.filter(
+            (t["date"] > ibis.literal(as_of - timedelta(days=longest)))
+            & (t["date"] <= ibis.literal(as_of))
+        )
+        measured = Compiler(rows, self.layout, self.dialect)
+        result = rows.group_by("account_id").aggregate(**measured.aggregates(specs, as_of))
+        for j, spec in enumerate(specs):
+            if spec.aggregate == "last" and self.dialect not in ARG_MAX_DIALECTS:
+                if self.has_signal(spec):
+                    latest = measured.latest_values(spec, j, as_of)
+                    result = result.left_join(latest, "account_id").drop("account_id_right")
+        return result

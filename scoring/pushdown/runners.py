@@ -1,0 +1,77 @@
+"""Where a compiled query runs: the app database through SQLAlchemy, or a DuckDB connection.
+
+A runner knows its SQL dialect, the shape of its signals table and how to turn a query into a
+small DataFrame; the compiled query itself is the same ibis expression for all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+STORE_SIGNALS = ibis.schema(
+    {
+        "account_id": "string",
+        "signal": "string",
+        "date": "date",
+        "value": "float64",
+        "source": "string",
+        "valid_until": "date",
+    }
+)
+DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres"}
+
+
+class Runner(Protocol):
+    dialect: str
+
+    def table(self, name: str) -> ir.Table: ...
+
+    def frame(self, expr: ir.Table) -> pd.DataFrame: ...
+
+
+class EngineRunner:
+    """The app database (SQLite or PostgreSQL): signals in healthbot's own `signals` table."""
+
+    def __init__(self, engine: Engine, schema: ibis.Schema = STORE_SIGNALS) -> None:
+        name = engine.dialect.name
+        if name not in DIALECTS:
+            raise ValueError(f"no SQL pushdown for a {name} database")
+        self.engine = engine
+        self.dialect = DIALECTS[name]
+        self._schema = schema
+
+    def table(self, name: str) -> ir.Table:
+        return ibis.table(self._schema, name=name)
+
+    def sql(self, expr: ir.Table) -> str:
+        return ibis.to_sql(expr, dialect=self.dialect)
+
+    def frame(self, expr: ir.Table) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            cursor = conn.exec_driver_sql(self.sql(expr))
+            columns = [c[0] for c in cursor.cursor.description]
+            return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+
+
+class DuckRunner:
+    """A DuckDB connection: a DuckDB file, or Parquet files seen through a view."""
+
+    dialect = "duckdb"
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.backend = ibis.duckdb.from_connection(connection)
+
+    def table(self, name: str) -> ir.Table:
+        return self.backend.table(name)
+
+    def sql(self, expr: ir.Table) -> str:
+        return str(self.backend.compile(expr))
+
+    def frame(self, expr: ir.Table) -> pd.DataFrame:
+        return self.connection.execute(self.sql(expr)).df()

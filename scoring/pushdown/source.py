@@ -1,0 +1,50 @@
+"""The engine's aggregate source backed by a database: the model compiled, run, finished."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+
+from scoring.engine.aggregate_specs import AggregateSpec
+from scoring.engine.window_aggregates import Aggregated
+from scoring.pushdown.compile import Compiler
+from scoring.pushdown.results import finish, signals_seen
+from scoring.pushdown.runners import Runner
+
+
+class SqlSource:
+    """Computes every metric's window aggregate where the signals are stored; only one row
+    per account crosses into Python."""
+
+    def __init__(self, runner: Runner, table: str = "signals", layout: str = "long") -> None:
+        self.runner = runner
+        self.table = table
+        self.layout = layout
+
+    def query_sql(self, specs: Sequence[AggregateSpec], as_of: date) -> str:
+        return self.runner.sql(self._query(specs, as_of))  # type: ignore[attr-defined]
+
+    def _query(self, specs: Sequence[AggregateSpec], as_of: date):  # noqa: ANN202
+        compiler = Compiler(self.runner.table(self.table), self.layout, self.runner.dialect)
+        return compiler.query(specs, as_of)
+
+    def aggregate(
+        self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date
+    ) -> Aggregated:
+        frame = self.runner.frame(self._query(specs, as_of))
+        raw, has = finish(specs, frame, account_ids, as_of)
+        seen = signals_seen(specs, frame)
+        return Aggregated(raw, has, seen | self._stored({s.signal for s in specs} - seen))
+
+    def _stored(self, signals: set[str]) -> set[str]:
+        """Which of `signals` the table holds at all, outside every window too: a signal
+        with old rows only is a gap in the data, not a misspelt name."""
+        table = self.runner.table(self.table)
+        if self.layout == "wide":
+            return signals & set(table.columns)
+        if not signals:
+            return set()
+        found = table.filter(table["signal"].isin(sorted(signals)))[["signal"]].distinct()
+        return set(self.runner.frame(found)["signal"])
