@@ -4,8 +4,8 @@
 metrics become one conditional-aggregate query; the engine's scales, weights and bands run on
 the per-account results, exactly as they do on the in-memory reference.
 
-Imports the engine (specs, formulas, the source protocol), config and SQLAlchemy engines to run
-on; never decisions, batch or sync, which call it.
+May import: the engine (specs, formulas, the source protocol), config, and the SQLAlchemy
+engines it runs on; never decisions, batch or sync, which call it.
 """
 
 from scoring.pushdown.runners import DuckRunner, EngineRunner, Runner
