@@ -57,6 +57,7 @@ def commands(accounts: int, postgres: str | None) -> dict[str, list[str]]:
         "lookup": ["bench_lookup", "--accounts", str(accounts)],
         "check-history": ["bench_check_history", "--accounts", str(min(accounts, 10_000))],
         "alert-quality": ["bench_alert_quality", "--accounts", str(min(accounts, 2_000))],
+        "pushdown": ["bench_pushdown", "--accounts", str(accounts)],
     }
     if postgres:
         out["weekly-postgres"] = ["bench_weekly", str(accounts), postgres]

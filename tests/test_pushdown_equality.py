@@ -102,3 +102,52 @@ def test_the_database_scores_as_the_reference_does(load: Load, model: Model, por
     reference = _outcome(model, accounts, signals.assign(date=pd.to_datetime(signals["date"])))
     pushed = _outcome(model, accounts, load(signals))
     assert_same_scores(reference, pushed)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_scoring_in_the_database_stores_the_same_snapshot(kind: str, tmp_path) -> None:
+    """The demo portfolio and model (segments, fills, every scale form the demo uses) scored
+    both ways through `score_and_store`: the stored snapshots agree."""
+    from scoring.batch.jobs import score_and_store
+    from scoring.store import load_snapshots
+    from tests.pipeline_fixtures import END, prepare
+
+    with migrated_database(kind, tmp_path) as (_, engine):
+        prepared = prepare(engine, accounts=80, weeks_of_history=1)
+        score_and_store(engine, prepared.model, [END])
+        reference, _ = load_snapshots(engine)
+        score_and_store(engine, prepared.model, [END], in_database=True)
+        pushed, _ = load_snapshots(engine)
+    period = reference["period"].max()
+    a = reference[reference["period"] == period].set_index("account_id").sort_index()
+    b = pushed[pushed["period"] == period].set_index("account_id").sort_index()
+    assert len(a) > 60 and len(b) == len(a)
+    assert list(a["band"]) == list(b["band"])
+    np.testing.assert_array_equal(a["score_shown"].to_numpy(), b["score_shown"].to_numpy())
+    np.testing.assert_allclose(a["score"], b["score"], rtol=0, atol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("aggregate", ["mean", "min", "last", "trend"])
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf")])
+def test_a_stored_infinity_is_refused_as_the_reference_refuses_it(
+    load: Load, aggregate: str, bad: float
+) -> None:
+    from tests.engine_helpers import metric, model
+
+    m = model({"usage": metric("s0", aggregate, 30, {"worst": 0, "best": 10})})
+    accounts = pd.DataFrame({"account_id": ["a", "b"]})
+    rows = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b"],
+            "signal": ["s0"] * 3,
+            "date": [AS_OF, AS_OF - pd.Timedelta(days=2), AS_OF],
+            "value": [bad, 1.0, 2.0],
+            "source": ["test"] * 3,
+            "valid_until": [None] * 3,
+        }
+    )
+    with pytest.raises(DataError, match=r"metric 'usage' .* account 'a'") as reference:
+        score_accounts(m, accounts, rows.assign(date=pd.to_datetime(rows["date"])), AS_OF)
+    with pytest.raises(DataError) as pushed:
+        score_accounts(m, accounts, load(rows), AS_OF)
+    assert str(pushed.value) == str(reference.value)

@@ -12,7 +12,9 @@ from scoring.config import Model
 from scoring.decisions.metric_drop import CHAMPION_SIGNAL
 from scoring.decisions.overrides import active_overrides, apply_overrides
 from scoring.engine.score import Scores, score_accounts
+from scoring.engine.window_aggregates import AggregateSource
 from scoring.periods import period_of
+from scoring.pushdown import EngineRunner, SqlSource
 from scoring.store import load_accounts, save_snapshots
 from scoring.store.csm_inputs import load_csm_inputs
 from scoring.store.overrides import save_snapshot_overrides
@@ -72,17 +74,31 @@ def load_model_signals(
 
 
 def score_and_store(
-    engine: Engine, model: Model, as_ofs: list[date], signals: pd.DataFrame | None = None
+    engine: Engine,
+    model: Model,
+    as_ofs: list[date],
+    signals: pd.DataFrame | None = None,
+    in_database: bool = False,
 ) -> list[ScoredPeriod]:
-    """Score each as-of date (one signal read for all of them) and replace its period's snapshot."""
+    """Score each as-of date and replace its period's snapshot.
+
+    By default one read of every row the windows need, aggregated in Python (the reference
+    engine); `in_database` computes the aggregates in the database instead (`scoring.pushdown`):
+    only a row per account reaches Python, so memory stays small, but on the row stores SQLite
+    and PostgreSQL it takes longer today (docs/architecture.md has the figures).
+    """
     accounts = load_accounts(engine)
-    first, last = min(as_ofs), max(as_ofs)
-    if signals is None:
-        signals = load_model_signals(engine, model, first, last)
+    source: pd.DataFrame | AggregateSource
+    if signals is not None:
+        source = signals
+    elif in_database:
+        source = SqlSource(EngineRunner(engine))
+    else:
+        source = load_model_signals(engine, model, min(as_ofs), max(as_ofs))
     inputs = load_csm_inputs(engine)
     out = []
     for as_of in as_ofs:
-        scores = score_accounts(model, accounts, signals, as_of)
+        scores = score_accounts(model, accounts, source, as_of)
         effective = apply_overrides(model, scores.accounts, active_overrides(inputs, as_of))
         period = period_of(as_of)
         save_snapshots(engine, period, as_of, model.version, effective, scores.metrics)

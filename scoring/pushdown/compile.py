@@ -21,6 +21,10 @@ import ibis.expr.types as ir
 from scoring.engine.aggregate_specs import AggregateSpec
 
 LARGEST = 1.7976931348623157e308
+# Aggregates whose result needs the row count; the others are NULL exactly without rows.
+COUNTED = frozenset({"count", "trend"})
+# Aggregates whose result can be finite while a row in the window is not.
+HIDES_INFINITY = frozenset({"min", "max", "last", "days_since", "trend"})
 ARG_MAX_DIALECTS = frozenset({"duckdb", "postgres", "pyspark", "snowflake", "bigquery", "trino"})
 
 
@@ -59,30 +63,52 @@ class Compiler:
             return self.table["signal"] == spec.signal
         return self.table[spec.signal].notnull()
 
-    def in_window(self, spec: AggregateSpec, as_of: date) -> ir.BooleanValue:
+    def in_window(
+        self, spec: AggregateSpec, as_of: date, rows_within: int | None = None
+    ) -> ir.BooleanValue:
+        """The spec's rows on as_of; `rows_within`: the table holds only rows of the last
+        that many days (a date test the query already made is not made again per metric)."""
         t = self.table
-        start = as_of - timedelta(days=spec.window_days)
-        inside = (t["date"] > ibis.literal(start)) & (t["date"] <= ibis.literal(as_of))
-        inside &= self.present(spec)
-        if self.valid_until:
-            inside &= t["valid_until"].isnull() | (t["valid_until"] >= ibis.literal(as_of))
+        inside = self.present(spec)
+        if rows_within is None:
+            inside &= t["date"] <= ibis.literal(as_of)
+        if rows_within is None or spec.window_days < rows_within:
+            inside &= t["date"] > ibis.literal(as_of - timedelta(days=spec.window_days))
+        if rows_within is None and self.valid_until:
+            inside &= self.valid(as_of)
         return inside
+
+    def valid(self, as_of: date) -> ir.BooleanValue:
+        """Rows still valid on as_of (CSM inputs expire; synced rows have no end)."""
+        until = self.table["valid_until"]
+        return until.isnull() | (until >= ibis.literal(as_of))
+
+    def broken(self, spec: AggregateSpec, value: ir.FloatingValue) -> ir.BooleanValue | None:
+        """Rows whose value is no finite number, where the aggregate itself may not show it.
+        In the long layout a NULL value is a stored NaN (SQLite keeps NaN as NULL); in the
+        wide layout an empty cell is no row, and a sum or mean of an infinity is infinite."""
+        if self.layout == "long":
+            return None if spec.aggregate == "count" else value.isnull() | (value.abs() > LARGEST)
+        return value.abs() > LARGEST if spec.aggregate in HIDES_INFINITY else None
 
     def has_signal(self, spec: AggregateSpec) -> bool:
         return self.layout == "long" or spec.signal in self.table.columns
 
-    def aggregates(self, specs: Sequence[AggregateSpec], as_of: date) -> dict[str, ir.Scalar]:
+    def aggregates(
+        self, specs: Sequence[AggregateSpec], as_of: date, rows_within: int
+    ) -> dict[str, ir.Scalar]:
         out: dict[str, ir.Scalar] = {}
         for j, spec in enumerate(specs):
             if not self.has_signal(spec):
                 continue
             names = column_names(j)
-            where = self.in_window(spec, as_of)
+            where = self.in_window(spec, as_of, rows_within)
             value = self.value(spec)
-            out[names["n"]] = ibis.ifelse(where, 1, 0).sum()
-            if spec.aggregate != "count":
-                broken = value.isnull() | (value.abs() > LARGEST)
-                out[names["bad"]] = ibis.ifelse(where & broken, 1, 0).sum()
+            if spec.aggregate in COUNTED:
+                out[names["n"]] = self.table.count(where=where)
+            broken = self.broken(spec, value)
+            if broken is not None:
+                out[names["bad"]] = ibis.ifelse(where & broken, 1, 0).max()
             out.update(self._value(spec, j, value, where, as_of))
         return out
 
@@ -129,12 +155,12 @@ class Compiler:
         """One row per account with rows in any window: the partial results of every spec."""
         t = self.table
         longest = max((s.window_days for s in specs), default=1)
-        rows = t.filter(
-            (t["date"] > ibis.literal(as_of - timedelta(days=longest)))
-            & (t["date"] <= ibis.literal(as_of))
+        recent = (t["date"] > ibis.literal(as_of - timedelta(days=longest))) & (
+            t["date"] <= ibis.literal(as_of)
         )
+        rows = t.filter(recent & self.valid(as_of) if self.valid_until else recent)
         measured = Compiler(rows, self.layout, self.dialect)
-        result = rows.group_by("account_id").aggregate(**measured.aggregates(specs, as_of))
+        result = rows.group_by("account_id").aggregate(**measured.aggregates(specs, as_of, longest))
         for j, spec in enumerate(specs):
             if spec.aggregate == "last" and self.dialect not in ARG_MAX_DIALECTS:
                 if self.has_signal(spec):

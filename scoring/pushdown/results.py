@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.engine.aggregate_specs import AggregateSpec
-from scoring.engine.aggregates import ALWAYS_HAS_DATA, not_finite_error
+from scoring.engine.aggregates import not_finite_error
 from scoring.engine.signal_table import day_number
 from scoring.pushdown.compile import column_names
 
@@ -37,8 +37,8 @@ def _days(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 def _value(spec: AggregateSpec, frame: pd.DataFrame, j: int, as_of: int) -> np.ndarray:
     names = column_names(j)
-    count = _column(frame, names["n"], 0.0)
     kind = spec.aggregate
+    count = _column(frame, names["n"], 0.0)
     if kind == "count":
         return count
     if kind == "days_since":
@@ -51,7 +51,7 @@ def _value(spec: AggregateSpec, frame: pd.DataFrame, j: int, as_of: int) -> np.n
         with np.errstate(invalid="ignore", divide="ignore"):
             slope = (count * sxy - sx * sy) / denom
         return np.where((count >= 2) & (denom > 0), 7.0 * slope, np.nan)
-    return np.where(count > 0, _column(frame, names["v"]), np.nan)
+    return _column(frame, names["v"])
 
 
 def finish(
@@ -70,8 +70,6 @@ def finish(
         if (np.isinf(value) | broken).any():
             raise not_finite_error(spec, np.isinf(value) | broken, account_ids, day)
         present = np.isfinite(value)
-        if spec.aggregate not in ALWAYS_HAS_DATA:
-            present &= _column(frame, column_names(j)["n"], 0.0) > 0
         if spec.fill is not None:
             value = np.where(present, value, spec.fill)
             present = np.ones_like(present)
