@@ -42,7 +42,8 @@ def _day_delta(column: ir.Value, as_of: date, dialect: str) -> ir.NumericValue:
 
 def column_names(index: int) -> dict[str, str]:
     """The result columns of the metric at `index` (positional: metric keys are free text)."""
-    return {part: f"m{index}_{part}" for part in ("n", "v", "bad", "sx", "sy", "sxx", "sxy")}
+    parts = ("n", "v", "d", "bad", "sx", "sy", "sxx", "sxy")
+    return {part: f"m{index}_{part}" for part in parts}
 
 
 class Compiler:
@@ -126,8 +127,10 @@ class Compiler:
             return {names["v"]: getattr(value, kind)(where=where)}
         if kind == "days_since":
             return {names["v"]: self.table["date"].max(where=where & (value > 0))}
-        if kind == "last" and self.dialect in ARG_MAX_DIALECTS:
+        if kind == "last" and self.last_by() == "arg_max":
             return {names["v"]: value.argmax(self.table["date"], where=where)}
+        if kind == "last" and self.last_by() == "key":
+            return {names["d"]: self.table["date"].max(where=where)}
         if kind == "trend":
             x = _day_delta(self.table["date"], as_of, self.dialect)
             return {
@@ -136,7 +139,27 @@ class Compiler:
                 names["sxx"]: (x * x).sum(where=where),
                 names["sxy"]: (x * value).sum(where=where),
             }
-        return {}  # count: the row count alone; last elsewhere: `latest_values`
+        return {}  # count: the row count alone; last by rank: `latest_values`
+
+    def last_by(self) -> str:
+        """How `last` finds the value on the latest day. healthbot's own store has one row per
+        account, signal and day (its primary key), so the latest date per account is looked
+        up again by key: a plain MAX keeps the aggregate parallel on PostgreSQL, where the
+        ordered ARRAY_AGG ibis compiles arg-max to is not. DuckDB has a real arg_max; other
+        engines rank the window's rows."""
+        if self.layout == "long" and self.dialect in ("sqlite", "postgres"):
+            return "key"
+        return "arg_max" if self.dialect in ARG_MAX_DIALECTS else "rank"
+
+    def value_on(self, spec: AggregateSpec, j: int, result: ir.Table) -> ir.Table:
+        """`result` with the spec's value on the date in its `d` column, by primary key."""
+        t = self.table
+        names = column_names(j)
+        rows = t.filter(t["signal"] == spec.signal).select(
+            key_account=t["account_id"], key_date=t["date"], **{names["v"]: t["value"]}
+        )
+        on = [result["account_id"] == rows["key_account"], result[names["d"]] == rows["key_date"]]
+        return result.left_join(rows, on).drop("key_account", "key_date")
 
     def latest_values(self, spec: AggregateSpec, j: int, as_of: date) -> ir.Table:
         """account_id and the value on its latest day in the window (for `last` without arg-max)."""
@@ -162,8 +185,11 @@ class Compiler:
         measured = Compiler(rows, self.layout, self.dialect)
         result = rows.group_by("account_id").aggregate(**measured.aggregates(specs, as_of, longest))
         for j, spec in enumerate(specs):
-            if spec.aggregate == "last" and self.dialect not in ARG_MAX_DIALECTS:
-                if self.has_signal(spec):
-                    latest = measured.latest_values(spec, j, as_of)
-                    result = result.left_join(latest, "account_id").drop("account_id_right")
+            if spec.aggregate != "last" or not self.has_signal(spec):
+                continue
+            if self.last_by() == "key":
+                result = self.value_on(spec, j, result)
+            elif self.last_by() == "rank":
+                latest = measured.latest_values(spec, j, as_of)
+                result = result.left_join(latest, "account_id").drop("account_id_right")
         return result

@@ -79,10 +79,13 @@ def finish(
 
 
 def signals_seen(specs: Sequence[AggregateSpec], frame: pd.DataFrame) -> set[str]:
-    """Signals with at least one row in one of their windows, over every account."""
+    """Signals with at least one row in one of their windows, over every account: a spec saw
+    rows when any of its result columns holds something other than NULL or a zero count."""
     seen = set()
     for j, spec in enumerate(specs):
-        name = column_names(j)["n"]
-        if name in frame and pd.to_numeric(frame[name]).fillna(0).sum() > 0:
+        names = column_names(j)
+        counted = names["n"] in frame and bool((_column(frame, names["n"], 0.0) > 0).any())
+        valued = any(frame[names[p]].notna().any() for p in ("v", "d", "sy") if names[p] in frame)
+        if counted or valued:
             seen.add(spec.signal)
     return seen
