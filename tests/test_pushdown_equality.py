@@ -151,3 +151,57 @@ def test_a_stored_infinity_is_refused_as_the_reference_refuses_it(
     with pytest.raises(DataError) as pushed:
         score_accounts(m, accounts, load(rows), AS_OF)
     assert str(pushed.value) == str(reference.value)
+
+
+def _wide(signals: pd.DataFrame) -> pd.DataFrame:
+    """The long rows as a wide table (a column per signal, NULL where a day has none)."""
+    kept = signals[signals["valid_until"].isna()]
+    wide = kept.pivot_table(index=["account_id", "date"], columns="signal", values="value")
+    return wide.reset_index().rename_axis(columns=None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(model=models(), portfolio=portfolios())
+def test_a_wide_duckdb_table_scores_as_the_reference_does(model: Model, portfolio) -> None:
+    """Parquet exports and warehouse tables are often wide: a column per signal."""
+    accounts, signals = portfolio
+    wide = _wide(signals)
+    wide["date"] = pd.to_datetime(wide["date"])
+    con = duckdb.connect()
+    con.register("incoming", wide)
+    con.execute("CREATE TABLE wide AS SELECT * FROM incoming")
+    reference = _outcome_wide(model, accounts, wide)
+    pushed = _outcome(model, accounts, SqlSource(DuckRunner(con), table="wide", layout="wide"))
+    assert_same_scores(reference, pushed)
+
+
+def _outcome_wide(model: Model, accounts: pd.DataFrame, wide: pd.DataFrame) -> object:
+    try:
+        return score_accounts(model, accounts, wide, AS_OF, layout="wide")
+    except (ConfigError, DataError) as error:
+        return type(error)
+
+
+@pytest.mark.parametrize("aggregate", ["min", "last", "days_since"])
+def test_an_infinity_in_a_wide_column_is_found_and_named(aggregate: str) -> None:
+    """The cheap screen trips, the precise check names the metric and the account."""
+    from tests.engine_helpers import metric, model
+
+    m = model({"usage": metric("s0", aggregate, 30, {"worst": 0, "best": 10})})
+    wide = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b"],
+            "date": pd.to_datetime([AS_OF, AS_OF - pd.Timedelta(days=2), AS_OF]),
+            "s0": [1.0, float("inf"), 2.0],
+        }
+    )
+    con = duckdb.connect()
+    con.register("incoming", wide)
+    con.execute("CREATE TABLE wide AS SELECT * FROM incoming")
+    accounts = pd.DataFrame({"account_id": ["a", "b"]})
+    with pytest.raises(DataError) as reference:
+        score_accounts(m, accounts, wide, AS_OF, layout="wide")
+    with pytest.raises(DataError) as pushed:
+        score_accounts(m, accounts, SqlSource(DuckRunner(con), table="wide", layout="wide"), AS_OF)
+    assert str(pushed.value) == str(reference.value)
+    assert "account 'a'" in str(pushed.value)

@@ -25,6 +25,7 @@ LARGEST = 1.7976931348623157e308
 COUNTED = frozenset({"count", "trend"})
 # Aggregates whose result can be finite while a row in the window is not.
 HIDES_INFINITY = frozenset({"min", "max", "last", "days_since", "trend"})
+SCREEN = "screen_"
 ARG_MAX_DIALECTS = frozenset({"duckdb", "postgres", "pyspark", "snowflake", "bigquery", "trino"})
 
 
@@ -37,6 +38,8 @@ def _day_delta(column: ir.Value, as_of: date, dialect: str) -> ir.NumericValue:
     """Whole days from as_of to each row's date (negative inside a window)."""
     if dialect == "sqlite":
         return _julianday(column.cast("string")) - _julianday(ibis.literal(as_of.isoformat()))
+    if column.type().is_timestamp():  # a Parquet or warehouse date is often a timestamp
+        column = column.cast("date")
     return column.delta(ibis.literal(as_of), unit="day").cast("float64")
 
 
@@ -49,11 +52,14 @@ def column_names(index: int) -> dict[str, str]:
 class Compiler:
     """Builds the aggregate query for one table layout and one SQL dialect."""
 
-    def __init__(self, table: ir.Table, layout: str, dialect: str) -> None:
+    def __init__(self, table: ir.Table, layout: str, dialect: str, precise: bool = True) -> None:
         self.table = table
         self.layout = layout
         self.dialect = dialect
         self.valid_until = "valid_until" in table.columns
+        # Wide tables screen each signal column once (any infinity or NaN in the rows read?)
+        # and are asked again with a check per metric only when the screen trips.
+        self.precise = precise or layout == "long"
 
     def value(self, spec: AggregateSpec) -> ir.FloatingValue:
         return self.table["value"] if self.layout == "long" else self.table[spec.signal]
@@ -107,11 +113,34 @@ class Compiler:
             value = self.value(spec)
             if spec.aggregate in COUNTED:
                 out[names["n"]] = self.table.count(where=where)
-            broken = self.broken(spec, value)
+            broken = self.broken(spec, value) if self.precise else None
             if broken is not None:
                 out[names["bad"]] = ibis.ifelse(where & broken, 1, 0).max()
             out.update(self._value(spec, j, value, where, as_of))
         return out
+
+    def screen(self, specs: Sequence[AggregateSpec], as_of: date) -> ir.Table | None:
+        """One row: for each wide column whose metrics would not show it, is any value read
+        not a finite number? A plain scan without GROUP BY: far cheaper than a check per
+        metric and account, which runs only when this trips. None: nothing to screen."""
+        columns = sorted(
+            {s.signal for s in specs if s.aggregate in HIDES_INFINITY and self.has_signal(s)}
+        )
+        if self.precise or not columns:
+            return None
+        rows = self.rows(specs, as_of)
+        return rows.aggregate(
+            **{f"{SCREEN}{k}": rows[name].abs().max() > LARGEST for k, name in enumerate(columns)}
+        )
+
+    def rows(self, specs: Sequence[AggregateSpec], as_of: date) -> ir.Table:
+        """The rows any spec reads: within the longest window, still valid on as_of."""
+        t = self.table
+        longest = max((s.window_days for s in specs), default=1)
+        recent = (t["date"] > ibis.literal(as_of - timedelta(days=longest))) & (
+            t["date"] <= ibis.literal(as_of)
+        )
+        return t.filter(recent & self.valid(as_of) if self.valid_until else recent)
 
     def _value(
         self,
@@ -176,13 +205,9 @@ class Compiler:
 
     def query(self, specs: Sequence[AggregateSpec], as_of: date) -> ir.Table:
         """One row per account with rows in any window: the partial results of every spec."""
-        t = self.table
         longest = max((s.window_days for s in specs), default=1)
-        recent = (t["date"] > ibis.literal(as_of - timedelta(days=longest))) & (
-            t["date"] <= ibis.literal(as_of)
-        )
-        rows = t.filter(recent & self.valid(as_of) if self.valid_until else recent)
-        measured = Compiler(rows, self.layout, self.dialect)
+        rows = self.rows(specs, as_of)
+        measured = Compiler(rows, self.layout, self.dialect, self.precise)
         result = rows.group_by("account_id").aggregate(**measured.aggregates(specs, as_of, longest))
         for j, spec in enumerate(specs):
             if spec.aggregate != "last" or not self.has_signal(spec):

@@ -15,7 +15,7 @@ import pandas as pd
 from scoring.engine.aggregate_specs import AggregateSpec
 from scoring.engine.aggregates import not_finite_error
 from scoring.engine.signal_table import day_number
-from scoring.pushdown.compile import column_names
+from scoring.pushdown.compile import SCREEN, column_names
 
 
 def _column(frame: pd.DataFrame, name: str, default: float = np.nan) -> np.ndarray:
@@ -89,3 +89,9 @@ def signals_seen(specs: Sequence[AggregateSpec], frame: pd.DataFrame) -> set[str
         if counted or valued:
             seen.add(spec.signal)
     return seen
+
+
+def screen_tripped(frame: pd.DataFrame) -> bool:
+    """Did a wide column's screen find a value that is not a finite number?"""
+    screens = [c for c in frame.columns if c.startswith(SCREEN)]
+    return bool(screens) and bool(frame[screens].fillna(False).astype(bool).to_numpy().any())

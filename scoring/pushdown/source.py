@@ -10,7 +10,7 @@ import numpy as np
 from scoring.engine.aggregate_specs import AggregateSpec
 from scoring.engine.window_aggregates import Aggregated
 from scoring.pushdown.compile import Compiler
-from scoring.pushdown.results import finish, signals_seen
+from scoring.pushdown.results import finish, screen_tripped, signals_seen
 from scoring.pushdown.runners import Runner
 
 
@@ -26,14 +26,21 @@ class SqlSource:
     def query_sql(self, specs: Sequence[AggregateSpec], as_of: date) -> str:
         return self.runner.sql(self._query(specs, as_of))  # type: ignore[attr-defined]
 
+    def _compiler(self, precise: bool = False) -> Compiler:
+        table = self.runner.table(self.table)
+        return Compiler(table, self.layout, self.runner.dialect, precise)
+
     def _query(self, specs: Sequence[AggregateSpec], as_of: date):  # noqa: ANN202
-        compiler = Compiler(self.runner.table(self.table), self.layout, self.runner.dialect)
-        return compiler.query(specs, as_of)
+        return self._compiler().query(specs, as_of)
 
     def aggregate(
         self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date
     ) -> Aggregated:
-        frame = self.runner.frame(self._query(specs, as_of))
+        compiler = self._compiler()
+        screen = compiler.screen(specs, as_of)
+        if screen is not None and screen_tripped(self.runner.frame(screen)):
+            compiler = self._compiler(precise=True)  # find the metric and the account
+        frame = self.runner.frame(compiler.query(specs, as_of))
         raw, has = finish(specs, frame, account_ids, as_of)
         seen = signals_seen(specs, frame)
         return Aggregated(raw, has, seen | self._stored({s.signal for s in specs} - seen))
