@@ -152,6 +152,43 @@ def usual_and_spread(history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return usual, spread, np.isfinite(history).sum(axis=0)
 
 
+def pooled_spread(
+    usual: np.ndarray, spread: np.ndarray, weeks: np.ndarray, groups: np.ndarray | None
+) -> np.ndarray:
+    """Each account's spread, shrunk halfway (in variance) towards its segment's typical
+    spread at the same level: the median of spread / |usual| over the segment's accounts with
+    MIN_HISTORY_WEEKS weeks, times its own |usual|. Eight weeks give a rough spread (a
+    quiet stretch looks like no noise at all); accounts alike in kind are noisy alike."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = np.where(
+            (weeks >= MIN_HISTORY_WEEKS) & (usual != 0), spread / np.abs(usual), np.nan
+        )
+    codes = np.zeros(len(usual), dtype=int) if groups is None else groups
+    typical = pd.Series(relative).groupby(codes).transform("median").to_numpy()
+    overall = np.nanmedian(relative) if np.isfinite(relative).any() else np.nan
+    typical = np.where(np.isfinite(typical), typical, overall)
+    pooled = typical * np.abs(usual)
+    mixed = np.sqrt((spread**2 + pooled**2) / 2)
+    return np.where(np.isfinite(pooled) & (pooled > 0) & np.isfinite(spread), mixed, spread)
+
+
+def flat_history_floor(
+    usual: np.ndarray, now: np.ndarray, spread: np.ndarray, groups: np.ndarray | None
+) -> np.ndarray:
+    """A spread for accounts whose history is flat (a sparse signal repeats its last survey
+    answer week after week, so its own weeks say nothing about noise): the robust size of
+    the moves of the segment's other flat-history accounts whose value moved this week
+    (1.4826 x their median absolute move); 0 where fewer than MIN_GROUP_ACCOUNTS moved."""
+    with np.errstate(invalid="ignore"):
+        flat = np.isfinite(usual) & np.isfinite(now) & (spread == 0)
+        move = np.where(flat & (now != usual), np.abs(now - usual), np.nan)
+    codes = np.zeros(len(usual), dtype=int) if groups is None else groups
+    by_group = pd.Series(move).groupby(codes).agg(["median", "count"])
+    size = (MAD_SCALE * by_group["median"]).where(by_group["count"] >= MIN_GROUP_ACCOUNTS)
+    floor = size.reindex(np.arange(codes.max() + 1 if len(codes) else 0)).to_numpy()[codes]
+    return np.where(flat & np.isfinite(floor), floor, 0.0)
+
+
 def default_min_change(scale: Scale, raw: np.ndarray) -> float:
     """The raw distance that moves the metric's sub-score by SCORE_POINTS: a tenth of a linear
     scale's range; for a percentile scale a fifth of this week's interquartile range (50
@@ -179,19 +216,46 @@ def group_codes(segments: pd.Series | np.ndarray | None, n: int) -> np.ndarray |
     return codes
 
 
-def segment_ratio(usual: np.ndarray, now: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+def segment_ratio(
+    usual: np.ndarray, now: np.ndarray, groups: np.ndarray | None, pooled: bool = False
+) -> np.ndarray:
     """Per account, its segment's median of this week / usual: 0.7 when the segment's
     accounts typically sit 30% under their usual (a holiday week), 1 when nothing moved.
 
     Only positive usual values give a ratio. A group with fewer than MIN_GROUP_ACCOUNTS
     ratios takes the whole portfolio's median, and a portfolio that small is not corrected.
+    `pooled` (counts of events, `usual` their mean rate): the group's events this week over
+    its usual events instead, since a week's count is mostly 0 or 1 and the median of such
+    ratios says nothing.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where((usual > 0) & (now >= 0), now / usual, np.nan)
     usable = np.isfinite(ratio)
+    if pooled:
+        return _pooled_ratio(usual, now, usable, groups)
     overall = float(np.median(ratio[usable])) if usable.sum() >= MIN_GROUP_ACCOUNTS else 1.0
     if groups is None:
         return np.full(len(ratio), overall)
     by_group = pd.Series(ratio).groupby(groups).agg(["median", "count"])
     per_group = by_group["median"].where(by_group["count"] >= MIN_GROUP_ACCOUNTS, overall)
     return per_group.reindex(np.arange(groups.max() + 1)).fillna(overall).to_numpy()[groups]
+
+
+def _pooled_ratio(
+    usual: np.ndarray, now: np.ndarray, usable: np.ndarray, groups: np.ndarray | None
+) -> np.ndarray:
+    """segment_ratio for counts: sum of this week's over sum of the usual, per group."""
+    codes = np.zeros(len(now), dtype=int) if groups is None else groups
+    frame = pd.DataFrame(
+        {"now": np.where(usable, now, 0.0), "usual": np.where(usable, usual, 0.0), "n": usable}
+    )
+    total = frame.sum()
+    overall = 1.0
+    if total["n"] >= MIN_GROUP_ACCOUNTS and total["usual"] > 0:
+        overall = float(total["now"] / total["usual"])
+    sums = frame.groupby(codes).sum()
+    ok = (sums["n"] >= MIN_GROUP_ACCOUNTS) & (sums["usual"] > 0)
+    per_group = (sums["now"] / sums["usual"].where(ok)).where(ok, overall)
+    if groups is None:
+        return np.full(len(now), overall)
+    return per_group.reindex(np.arange(codes.max() + 1)).fillna(overall).to_numpy()[codes]
