@@ -24,8 +24,8 @@ ALERT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "2",
     ),
     "alerts.band_downgrade.usual_runs": (
-        "A confirmed downgrade must also lie `margin` below the usual score, the median of"
-        " this many runs before the streak (0: not checked).",
+        "A downgrade must also lie `margin` (and `z` spreads) below the usual score, the"
+        " median of this many runs before it (0: neither is checked).",
         "4",
     ),
     "alerts.band_downgrade.z": (

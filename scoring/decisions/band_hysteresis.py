@@ -3,9 +3,13 @@ time it wobbles across it (79.9 ▼ −0.6 is not news).
 
 A downgrade alerts when the score is at least `margin` points below the minimum of the band it
 left (a clear fall, at once), or when it has stayed below that minimum for `confirm_runs`
-consecutive runs (a slow slide, confirmed). Thresholds are each account's own segment bands.
-The previous runs come in as `recent` (RECENT_COLUMNS, read in one query by
-scoring/batch/views.py `recent_scores`); without them only the margin applies, as on a first run.
+consecutive runs (a slow slide, confirmed). Either way it must also be a real fall: the score
+at least `margin` points, and `z` times what scores in its segment commonly move in a week
+(`portfolio_moves.segment_spread`), below its usual score (the median of the `usual_runs` runs
+before the streak), so a noisy score that always sat near a threshold stays quiet.
+Thresholds are each account's own segment bands. The previous runs come in as `recent`
+(RECENT_COLUMNS, read in one query by scoring/batch/views.py `recent_scores`); without them
+only the margin applies (and the fall from last week's score), as on a first run.
 """
 
 from __future__ import annotations
@@ -50,7 +54,13 @@ class Downgrades:
 def runs_needed(model: Model) -> int:
     """How many previous runs the rule reads (0: none, the rule is off)."""
     rule = model.alerts.band_downgrade
-    return 0 if rule is None else rule.confirm_runs + rule.usual_runs - 1
+    return 0 if rule is None else _runs_read(rule)
+
+
+def _runs_read(rule: BandDowngrade) -> int:
+    """Runs before this one the rule reads: the streak's earlier runs, then the usual runs
+    (at least one: the run before the streak, whose band the streak left)."""
+    return rule.confirm_runs - 1 + max(rule.usual_runs, 1)
 
 
 def band_minimums(model: Model, segments: pd.Series) -> np.ndarray:
@@ -92,7 +102,8 @@ def _recent_matrix(recent: pd.DataFrame, ids: pd.Series, runs: int) -> np.ndarra
 
 def _fell_from_usual(score: np.ndarray, usual_runs: np.ndarray, need: np.ndarray) -> np.ndarray:
     """The score lies `need` (per account) below its usual one, the median of `usual_runs`
-    (accounts x runs); True where no run is known (nothing to compare with)."""
+    (accounts x runs); True where no run is known (nothing to compare with) or none is asked
+    for (`usual_runs: 0`)."""
     if usual_runs.shape[1] == 0:
         return np.ones(len(score), dtype=bool)
     usual = nan_median(usual_runs.T)
@@ -119,13 +130,13 @@ def band_downgrades(
     need = np.maximum(rule.margin, rule.z * segment_spread(base, model))
     previous = pd.to_numeric(base["previous_score"], errors="coerce").to_numpy(float)
     runs = rule.confirm_runs
-    before = np.column_stack([previous, np.full((len(base), runs + rule.usual_runs - 1), np.nan)])
-    if recent is not None and len(base) and before.shape[1] > 1:
+    before = np.full((len(base), _runs_read(rule)), np.nan)  # runs 1, 2, ... ago
+    if recent is not None and len(base):
         before = _recent_matrix(recent, base["account_id"], before.shape[1])
-        before[:, 0] = previous
+    before[:, 0] = previous
     with np.errstate(invalid="ignore"):
         at_once = down & (score <= threshold - rule.margin + EPS)
-    at_once &= _fell_from_usual(score, before[:, : max(rule.usual_runs, 1)], need)
+    at_once &= _fell_from_usual(score, before[:, : rule.usual_runs], need)
     confirmed = np.zeros(len(base), dtype=bool)
     if runs == 1:
         confirmed = down & _fell_from_usual(score, before[:, : rule.usual_runs], need)
@@ -136,7 +147,7 @@ def band_downgrades(
         with np.errstate(invalid="ignore"):
             below = (streak < floor[:, None] - EPS).all(axis=1)
             alerted = (before[:, : runs - 1] <= floor[:, None] - rule.margin + EPS).any(axis=1)
-        fell = _fell_from_usual(score, before[:, runs - 1 :], need)
+        fell = _fell_from_usual(score, before[:, runs - 1 : runs - 1 + rule.usual_runs], need)
         confirmed = below & ~alerted & ~at_once & fell
         threshold = np.where(confirmed, floor, threshold)
         left = np.where(confirmed, start, left)

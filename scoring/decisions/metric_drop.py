@@ -4,10 +4,16 @@ A score can hold steady while one input falls off a cliff (usage halves but the 
 already at its floor, or other metrics make up for it), so the `metric_drop` alert looks at raw
 values. But raw values are noisy (one extra ticket is "+100%"), so a move alerts only when it
 is large three ways: against the account's own last `history_weeks` weeks (a robust z-score:
-median and MAD of the metric's window ending on each of those weeks, through the engine's own
-aggregates), in absolute terms (`min_change`, `min_base`, `percent`), and after taking out
-what its whole segment did this week (a holiday dip moves everyone; a real slider still
-stands out). With fewer than 4 weeks of history only the absolute minimums apply.
+median and MAD of the metric's value on each of those weeks, through the engine's own
+aggregates; `metric_noise`), in absolute terms (`min_change`, `min_base`, `percent`), and
+after taking out what its whole segment did this week (a holiday dip moves everyone; a real
+slider still stands out). With fewer than 4 weeks of history only the absolute minimums apply.
+
+A metric whose window is longer than `recent_days` (7) is judged on its signal's last 7 days
+against the same 7 days of each usual week, wherever the account has data most weeks: a slide
+shows there within a week or two, while a 30-day mean moves only weeks later. Sparse signals (a
+quarterly survey) keep the metric's own window. Several metrics slipping at once alert together
+(`metric_moves.together`, `combined_z`) before any one of them is large alone.
 
 Also here: the current/previous value of the champion signal, the input of `champion_left`.
 """
@@ -70,13 +76,16 @@ def metric_drops(
 
     For a metric with window W and as-of day D, `raw` is its value over (D - W, D] and
     `usual` the median of the same window ending 1..history_weeks weeks earlier (not counted:
-    weeks before the account's first signal, and sum/count weeks the data does not cover).
+    weeks before the account's first signal, and sum/count weeks the data does not cover);
+    W is `recent_days` instead where the metric is judged on its last days (`window_days`
+    says which).
     `segments` (one label per account, e.g. the CRM segment; default: the whole portfolio)
     gives the common move that is taken out: `segment_percent` is the segment's median move
     this week, `change_percent` the account's move beyond it (against usual x that ratio).
-    `z`: that move over the history's MAD x 1.4826, floored at min_change / z (a flat history)
-    and, for sum/count, at sqrt(usual) (a count's own noise); NaN with under 4 history weeks,
-    where it does not apply. `signals` must reach back `MetricDrop.days_read(W)` days.
+    `z`: that move over the history's MAD x 1.4826 (shrunk towards the segment's typical
+    spread), floored at min_change / z and one unit for whole numbers; sums and counts of whole
+    events also face their Poisson tail (`metric_noise.noise_z`); NaN with under 4 history
+    weeks, where it does not apply. `signals` must reach back `MetricDrop.days_read(W)` days.
     Skipped: `trend` metrics and accounts without a usual value. Empty when the model has no
     metric_drop rule. Rows: account order, then the biggest move first.
     """

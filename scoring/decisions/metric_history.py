@@ -157,16 +157,21 @@ def pooled_spread(
 ) -> np.ndarray:
     """Each account's spread, shrunk halfway (in variance) towards its segment's typical
     spread at the same level: the median of spread / |usual| over the segment's accounts with
-    MIN_HISTORY_WEEKS weeks, times its own |usual|. Eight weeks give a rough spread (a
-    quiet stretch looks like no noise at all); accounts alike in kind are noisy alike."""
+    MIN_HISTORY_WEEKS weeks, times its own |usual| (the portfolio's for a segment of fewer
+    than MIN_GROUP_ACCOUNTS such accounts; none for a portfolio that small). Eight weeks give
+    a rough spread (a quiet stretch looks like no noise at all); accounts alike in kind are
+    noisy alike."""
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = np.where(
             (weeks >= MIN_HISTORY_WEEKS) & (usual != 0), spread / np.abs(usual), np.nan
         )
     codes = np.zeros(len(usual), dtype=int) if groups is None else groups
-    typical = pd.Series(relative).groupby(codes).transform("median").to_numpy()
-    overall = np.nanmedian(relative) if np.isfinite(relative).any() else np.nan
-    typical = np.where(np.isfinite(typical), typical, overall)
+    by_group = pd.Series(relative).groupby(codes)
+    typical = by_group.transform("median").to_numpy()
+    enough = by_group.transform("count").to_numpy() >= MIN_GROUP_ACCOUNTS
+    known = np.isfinite(relative)
+    overall = np.median(relative[known]) if known.sum() >= MIN_GROUP_ACCOUNTS else np.nan
+    typical = np.where(enough, typical, overall)
     pooled = typical * np.abs(usual)
     mixed = np.sqrt((spread**2 + pooled**2) / 2)
     return np.where(np.isfinite(pooled) & (pooled > 0) & np.isfinite(spread), mixed, spread)

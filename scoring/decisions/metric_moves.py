@@ -121,8 +121,11 @@ def judge_metric(
     usual, spread, weeks = usual_and_spread(history)
     spread = pooled_spread(usual, spread, weeks, groups)
     counts = metric.aggregate in ADDITIVE
-    with np.errstate(invalid="ignore"):
-        rate = np.nanmean(history, axis=0) if counts and len(history) else usual
+    rate = usual
+    if counts:  # a count's usual rate is its mean (the median of 0s and 1s is 0)
+        known = np.isfinite(history)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = np.where(known, history, 0.0).sum(axis=0) / known.sum(axis=0)
     ratio = segment_ratio(rate, now, groups, pooled=counts)
     expected = usual * ratio
     min_change = rule.min_change.get(key, default_min_change(metric.scale, now))
