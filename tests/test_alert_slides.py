@@ -20,6 +20,7 @@ from scoring.config import Model
 from scoring.decisions.alert_words import metric_drop_reasons
 from scoring.decisions.band_hysteresis import runs_needed
 from scoring.decisions.metric_drop import metric_drops
+from scoring.decisions.metric_moves import Moves, together
 from tests.test_alert_noise import downgrades_over
 from tests.test_alerts import decide, rules
 from tests.test_alerts import model as alert_model
@@ -232,3 +233,52 @@ def test_a_downgrade_must_beat_what_scores_in_the_segment_move_in_a_week(swing, 
     # band_downgrade.z: 0 judges the fall by the margin alone.
     loose = alert_model(band_downgrade={"z": 0})
     assert "band_downgrade" in rules(decide(loose, now, before))
+
+
+# --- the combination itself ---------------------------------------------------------------------
+
+
+def moves(key: str, z: list[float], large: bool = True, alone: bool = False) -> Moves:
+    """A metric's Moves for len(z) accounts with these signed z-scores (+: the bad way)."""
+    n = len(z)
+    signed = np.asarray(z, dtype=float)
+    return Moves(
+        key=key,
+        window_days=7,
+        usual=np.full(n, 10.0),
+        now=np.full(n, 8.0),
+        percent=np.full(n, -20.0),
+        segment_percent=np.zeros(n),
+        z=np.abs(signed),
+        weeks=np.full(n, 8),
+        bad=signed > 0,
+        large=np.full(n, large),
+        alone=np.full(n, alone),
+    )
+
+
+def joint(this_week: list[Moves], last_week: list[Moves] | None = None) -> list[bool]:
+    rule = model("product_usage").alerts.metric_drop
+    weights = np.ones(len(this_week[0].now))
+    earlier = None if last_week is None else [(m, weights) for m in last_week]
+    named = together([(m, weights) for m in this_week], rule, earlier)
+    return list(np.logical_or.reduce(named))
+
+
+def test_metrics_combine_weighted_and_a_slide_that_went_on_for_two_weeks_counts():
+    # (3 + 1) / sqrt 2 = 2.83 >= 2.5; (2 + 1.5) / sqrt 2 = 2.47 is not, alone; a metric that
+    # moved the good way counts against the others.
+    week = [moves("usage", [3.0, 2.0, 3.0]), moves("features", [1.0, 1.5, -1.0])]
+    assert joint(week) == [True, False, False]
+    # Last week the second account was already sliding as far: over two weeks it is news.
+    before = [moves("usage", [0.0, 2.0, 0.0]), moves("features", [0.0, 1.5, 0.0])]
+    assert joint(week, before) == [True, True, False]
+
+
+def test_a_joint_move_names_two_metrics_one_of_them_large_and_none_alerting_alone():
+    one_named = [moves("usage", [4.0]), moves("features", [0.5])]  # features under PART_Z
+    assert joint(one_named) == [False]
+    small = [moves("usage", [3.0], large=False), moves("features", [1.0], large=False)]
+    assert joint(small) == [False]
+    already = [moves("usage", [3.0], alone=True), moves("features", [1.0])]
+    assert joint(already) == [False]  # usage alerts alone: named as such, not twice

@@ -111,18 +111,25 @@ def metric_drops(
     groups = group_codes(segments, len(ids))
     labels = None if segments is None else np.asarray(segments, dtype=object)
     judged: list[tuple[Moves, np.ndarray]] = []
+    last_week: list[tuple[Moves, np.ndarray]] = []
     for key, metric in metrics.items():  # model order: ties keep the model's metric order
         values = weekly[key][0]
         weight = metric_weights(model, key, labels, len(ids))
-        if key in recent:
+        judged_on = [(values, metric.window_days)]  # (weeks + 1) x accounts, window days
+        if key in recent:  # the last days where the account has data most weeks, else its own
             dense = weekly_data(recent[key], seen)
             short = np.where(dense, recent[key], np.nan)
-            move = judge_metric(key, metric, rule, short, seen, groups, rule.recent_days)
-            judged.append((move, weight))
-            values = np.where(dense, np.nan, values)
-        move = judge_metric(key, metric, rule, values, seen, groups, metric.window_days)
-        judged.append((move, weight))
-    joint = together(judged, rule)
+            judged_on = [
+                (short, rule.recent_days),
+                (np.where(dense, np.nan, values), judged_on[0][1]),
+            ]
+        for vals, span in judged_on:
+            judged.append((judge_metric(key, metric, rule, vals, seen, groups, span), weight))
+            if rule.combined_z > 0:  # the same, a week earlier: has the slide gone on?
+                earlier = None if seen is None else seen[1:]
+                move = judge_metric(key, metric, rule, vals[1:], earlier, groups, span)
+                last_week.append((move, weight))
+    joint = together(judged, rule, last_week)
     parts = [
         move.rows(move.alone | (joint[i] if len(joint[i]) else False))
         for i, (move, _) in enumerate(judged)

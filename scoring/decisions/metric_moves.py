@@ -177,31 +177,48 @@ def metric_weights(model: Model, key: str, segments: np.ndarray | None, n: int) 
     return weight
 
 
-def together(moves: list[tuple[Moves, np.ndarray]], rule: MetricDrop) -> list[np.ndarray]:
-    """Per metric, the accounts to name for a joint move: where the metrics' signed z-scores,
-    weighted as the score weighs them, combine (sum w z / sqrt(sum w^2), over the metrics
-    with a z) to at least `combined_z`, the metrics that moved the bad way by PART_Z or more
-    and are large in absolute terms, when at least two did and none alerts alone.
-
-    moves: (a metric's Moves, its weight per account); a metric judged on two windows comes
-    as two entries whose accounts do not overlap."""
-    if not moves or rule.combined_z <= 0:
-        return [np.zeros(0, dtype=bool) for _ in moves]
+def combined_z(moves: list[tuple[Moves, np.ndarray]]) -> np.ndarray:
+    """The metrics' signed z-scores combined, weighted as the score weighs them: sum w z /
+    sqrt(sum w^2) over the metrics with a z (Stouffer); NaN where none has one."""
     n = len(moves[0][0].now)
     total, squares = np.zeros(n), np.zeros(n)
-    alone, large = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    parts = []
     for move, weight in moves:
         z = move.signed_z()
         known = np.isfinite(z) & (weight > 0)
         total += np.where(known, weight * z, 0.0)
         squares += np.where(known, weight**2, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(squares > 0, total / np.sqrt(squares), np.nan)
+
+
+def together(
+    moves: list[tuple[Moves, np.ndarray]],
+    rule: MetricDrop,
+    last_week: list[tuple[Moves, np.ndarray]] | None = None,
+) -> list[np.ndarray]:
+    """Per metric, the accounts to name for a joint move: where the metrics' combined z
+    (`combined_z`) reaches `rule.combined_z` this week, or over this week and last together
+    ((this + last) / sqrt 2: a slide that went on for two weeks), the metrics that moved the
+    bad way by PART_Z or more this week, when at least two did, one of them large in absolute
+    terms, and none alerts alone.
+
+    moves: (a metric's Moves, its weight per account); a metric judged on two windows comes
+    as two entries whose accounts do not overlap. last_week: the same, judged a week earlier."""
+    if not moves or rule.combined_z <= 0:
+        return [np.zeros(0, dtype=bool) for _ in moves]
+    n = len(moves[0][0].now)
+    combined = combined_z(moves)
+    if last_week:
+        with np.errstate(invalid="ignore"):
+            combined = np.fmax(combined, (combined + combined_z(last_week)) / np.sqrt(2))
+    alone, large = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    parts = []
+    for move, _ in moves:
         alone |= move.alone
         with np.errstate(invalid="ignore"):
-            parts.append(known & move.bad & (move.z >= PART_Z))
+            parts.append(np.isfinite(move.z) & move.bad & (move.z >= PART_Z))
         large |= parts[-1] & move.large
-    with np.errstate(invalid="ignore", divide="ignore"):
-        combined = total / np.sqrt(squares)
     named = np.sum(parts, axis=0)
-    joint = (np.round(combined, 9) >= rule.combined_z) & (named >= 2) & large & ~alone
+    with np.errstate(invalid="ignore"):
+        joint = (np.round(combined, 9) >= rule.combined_z) & (named >= 2) & large & ~alone
     return [part & joint for part in parts]
