@@ -124,11 +124,14 @@ def metric_drops(
                 (np.where(dense, np.nan, values), judged_on[0][1]),
             ]
         for vals, span in judged_on:
-            judged.append((judge_metric(key, metric, rule, vals, seen, groups, span), weight))
+            cols = np.flatnonzero(np.isfinite(vals).any(axis=0))  # the accounts judged here
+            if not len(cols):
+                continue
+            args = (key, metric, rule)
+            judged.append((_judged(*args, vals, seen, groups, span, cols), weight))
             if rule.combined_z > 0:  # the same, a week earlier: has the slide gone on?
                 earlier = None if seen is None else seen[1:]
-                move = judge_metric(key, metric, rule, vals[1:], earlier, groups, span)
-                last_week.append((move, weight))
+                last_week.append((_judged(*args, vals[1:], earlier, groups, span, cols), weight))
     joint = together(judged, rule, last_week)
     parts = [
         move.rows(move.alone | (joint[i] if len(joint[i]) else False))
@@ -142,6 +145,25 @@ def metric_drops(
     out = out.assign(_size=-out["change_percent"].abs())
     out = out.sort_values(["_order", "_size"], kind="stable")
     return out[METRIC_DROP_COLUMNS].reset_index(drop=True)
+
+
+def _judged(
+    key: str,
+    metric: Metric,
+    rule: MetricDrop,
+    values: np.ndarray,
+    seen: np.ndarray | None,
+    groups: np.ndarray | None,
+    window_days: int,
+    cols: np.ndarray,
+) -> Moves:
+    """`judge_metric` on the accounts `cols` only (the others have no value on this window:
+    the same answer for less work), placed back among all accounts."""
+    n = values.shape[1]
+    part = None if seen is None else seen[:, cols]
+    codes = None if groups is None else groups[cols]
+    move = judge_metric(key, metric, rule, values[:, cols], part, codes, window_days)
+    return move if len(cols) == n else move.expand(cols, n)
 
 
 def _judged_recently(metric: Metric, rule: MetricDrop) -> bool:

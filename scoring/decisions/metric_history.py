@@ -152,6 +152,23 @@ def usual_and_spread(history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return usual, spread, np.isfinite(history).sum(axis=0)
 
 
+def group_medians(values: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """Per account, the median of the finite `values` of its group, NaN where the group has
+    fewer than MIN_GROUP_ACCOUNTS of them (codes: small integers, None: one group). A loop
+    over groups (a handful of segments), each a numpy median."""
+    known = np.isfinite(values)
+    if codes is None:
+        enough = known.sum() >= MIN_GROUP_ACCOUNTS
+        return np.full(len(values), np.median(values[known]) if enough else np.nan)
+    out = np.full(len(values), np.nan)
+    for code in np.unique(codes):
+        mine = codes == code
+        found = values[mine & known]
+        if len(found) >= MIN_GROUP_ACCOUNTS:
+            out[mine] = np.median(found)
+    return out
+
+
 def pooled_spread(
     usual: np.ndarray, spread: np.ndarray, weeks: np.ndarray, groups: np.ndarray | None
 ) -> np.ndarray:
@@ -165,16 +182,12 @@ def pooled_spread(
         relative = np.where(
             (weeks >= MIN_HISTORY_WEEKS) & (usual != 0), spread / np.abs(usual), np.nan
         )
-    codes = np.zeros(len(usual), dtype=int) if groups is None else groups
-    by_group = pd.Series(relative).groupby(codes)
-    typical = by_group.transform("median").to_numpy()
-    enough = by_group.transform("count").to_numpy() >= MIN_GROUP_ACCOUNTS
-    known = np.isfinite(relative)
-    overall = np.median(relative[known]) if known.sum() >= MIN_GROUP_ACCOUNTS else np.nan
-    typical = np.where(enough, typical, overall)
+    typical = group_medians(relative, groups)
+    typical = np.where(np.isfinite(typical), typical, group_medians(relative, None))
     pooled = typical * np.abs(usual)
-    mixed = np.sqrt((spread**2 + pooled**2) / 2)
-    return np.where(np.isfinite(pooled) & (pooled > 0) & np.isfinite(spread), mixed, spread)
+    with np.errstate(invalid="ignore"):
+        mixed = np.sqrt((spread**2 + pooled**2) / 2)
+        return np.where(np.isfinite(pooled) & (pooled > 0) & np.isfinite(spread), mixed, spread)
 
 
 def flat_history_floor(
@@ -187,10 +200,7 @@ def flat_history_floor(
     with np.errstate(invalid="ignore"):
         flat = np.isfinite(usual) & np.isfinite(now) & (spread == 0)
         move = np.where(flat & (now != usual), np.abs(now - usual), np.nan)
-    codes = np.zeros(len(usual), dtype=int) if groups is None else groups
-    by_group = pd.Series(move).groupby(codes).agg(["median", "count"])
-    size = (MAD_SCALE * by_group["median"]).where(by_group["count"] >= MIN_GROUP_ACCOUNTS)
-    floor = size.reindex(np.arange(codes.max() + 1 if len(codes) else 0)).to_numpy()[codes]
+    floor = MAD_SCALE * group_medians(move, groups)
     return np.where(flat & np.isfinite(floor), floor, 0.0)
 
 
@@ -241,9 +251,8 @@ def segment_ratio(
     overall = float(np.median(ratio[usable])) if usable.sum() >= MIN_GROUP_ACCOUNTS else 1.0
     if groups is None:
         return np.full(len(ratio), overall)
-    by_group = pd.Series(ratio).groupby(groups).agg(["median", "count"])
-    per_group = by_group["median"].where(by_group["count"] >= MIN_GROUP_ACCOUNTS, overall)
-    return per_group.reindex(np.arange(groups.max() + 1)).fillna(overall).to_numpy()[groups]
+    per_group = group_medians(ratio, groups)
+    return np.where(np.isfinite(per_group), per_group, overall)
 
 
 def _pooled_ratio(
@@ -251,16 +260,15 @@ def _pooled_ratio(
 ) -> np.ndarray:
     """segment_ratio for counts: sum of this week's over sum of the usual, per group."""
     codes = np.zeros(len(now), dtype=int) if groups is None else groups
-    frame = pd.DataFrame(
-        {"now": np.where(usable, now, 0.0), "usual": np.where(usable, usual, 0.0), "n": usable}
-    )
-    total = frame.sum()
+    now, usual = np.where(usable, now, 0.0), np.where(usable, usual, 0.0)
     overall = 1.0
-    if total["n"] >= MIN_GROUP_ACCOUNTS and total["usual"] > 0:
-        overall = float(total["now"] / total["usual"])
-    sums = frame.groupby(codes).sum()
-    ok = (sums["n"] >= MIN_GROUP_ACCOUNTS) & (sums["usual"] > 0)
-    per_group = (sums["now"] / sums["usual"].where(ok)).where(ok, overall)
-    if groups is None:
-        return np.full(len(now), overall)
-    return per_group.reindex(np.arange(codes.max() + 1)).fillna(overall).to_numpy()[codes]
+    if usable.sum() >= MIN_GROUP_ACCOUNTS and usual.sum() > 0:
+        overall = float(now.sum() / usual.sum())
+    size = int(codes.max()) + 1 if len(codes) else 0
+    count = np.bincount(codes, weights=usable.astype(float), minlength=size)
+    events = np.bincount(codes, weights=now, minlength=size)
+    rate = np.bincount(codes, weights=usual, minlength=size)
+    ok = (count >= MIN_GROUP_ACCOUNTS) & (rate > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_group = np.where(ok, events / np.where(ok, rate, 1.0), overall)
+    return per_group[codes]

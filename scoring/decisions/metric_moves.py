@@ -88,6 +88,19 @@ class Moves:
         """z, positive the bad way, negative the good way; NaN where there is none."""
         return np.where(self.bad, self.z, -self.z)
 
+    def expand(self, columns: np.ndarray, n: int) -> Moves:
+        """These moves of accounts `columns` placed among `n` accounts (the rest not judged)."""
+        out = {}
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                full = np.zeros(n, dtype=value.dtype) if value.dtype == bool else None
+                if full is None:
+                    full = np.full(n, np.nan if value.dtype.kind == "f" else 0, dtype=value.dtype)
+                full[columns] = value
+                value = full
+            out[name] = value
+        return Moves(**out)
+
     def rows(self, mask: np.ndarray) -> pd.DataFrame:
         """METRIC_DROP_COLUMNS (+ _order) for the accounts in `mask`."""
         return pd.DataFrame(
