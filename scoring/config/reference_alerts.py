@@ -47,8 +47,9 @@ ALERT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
     ),
     "alerts.metric_drop.combined_z": (
         "Also alert when two or more metrics slip together: their z-scores combined, weighted"
-        " as in the score (Stouffer), reach this; each metric named still needs min_change and"
-        " min_base, not percent (0: off).",
+        " as in the score (Stouffer), reach this this week or over this week and last"
+        " ((this + last) / sqrt 2); each metric named needs z 1, one of them min_change and"
+        " min_base, none percent (0: off).",
         "2.5",
     ),
     "alerts.metric_drop.min_change": (
