@@ -41,9 +41,13 @@ def held_out_portfolio(
     per_owner: int = 150,
     seed: int = 2027,
     end: dt.date = dt.date(2027, 3, 28),
+    slide_weeks: tuple[int, int] = (3, 5),
+    noise: float = 1.0,
 ) -> HeldOut:
     """`warm_up_weeks` of history fill the longest windows (twice, for metric drops) before
-    the `measured_weeks` whose weekly runs are measured; `end` is the last run's Sunday."""
+    the `measured_weeks` whose weekly runs are measured; `end` is the last run's Sunday.
+    Variants for checking that figures hold in general: `slide_weeks` (shortest, longest
+    slide), `noise` (multiplies the daily usage, feature and NPS noise)."""
     rng = np.random.default_rng(seed)
     n, days = accounts, 7 * (warm_up_weeks + measured_weeks)
     first = end - dt.timedelta(days=days - 1)
@@ -55,7 +59,7 @@ def held_out_portfolio(
     start_day = np.where(
         sliders, measured_start + rng.integers(0, 7 * (measured_weeks - 4), n), days + 1
     )
-    length = rng.integers(3, 6, n) * 7  # 3-5 weeks
+    length = rng.integers(slide_weeks[0], slide_weeks[1] + 1, n) * 7  # 3-5 weeks by default
     day = np.arange(days)[None, :]
     progress = np.clip((day - start_day[:, None]) / length[:, None], 0.0, 1.0)
     health = 1.0 - 0.5 * progress  # (accounts x days)
@@ -65,7 +69,7 @@ def held_out_portfolio(
     weekday = dates.day_of_week.to_numpy()
     season = np.where(weekday >= 5, 0.45, 1.0) * np.where(holiday, 0.65, 1.0)
     usage_level = rng.uniform(35, 75, n)[:, None]
-    usage = usage_level * health * season[None, :] * rng.lognormal(0.0, 0.12, (n, days))
+    usage = usage_level * health * season[None, :] * rng.lognormal(0.0, 0.12 * noise, (n, days))
     features_level = rng.uniform(6, 12, n)[:, None]
     tickets_rate = rng.uniform(0.03, 0.25, n)[:, None] * (1.0 + 4.0 * (1.0 - health))
     tickets = rng.poisson(tickets_rate * np.where(weekday >= 5, 0.3, 1.0)[None, :])
@@ -73,12 +77,14 @@ def held_out_portfolio(
     nps_answer = rng.random((n, days)) < 1 / 90
     parts = [_long(ids, dates, "active_users", np.clip(usage, 0, 100).round(1))]
     monday = weekday == 0
-    features = np.clip(np.round(features_level * health + rng.normal(0, 0.6, (n, days))), 0, 12)
+    features = np.clip(
+        np.round(features_level * health + rng.normal(0, 0.6 * noise, (n, days))), 0, 12
+    )
     parts.append(_long(ids, dates, "features_used", features, monday))
     parts.append(_long(ids, dates, "tickets_opened", tickets.astype(float), tickets > 0))
     overdue = (rng.random((n, days)) < 0.01 + 0.2 * (1.0 - health)).astype(float)
     parts.append(_long(ids, dates, "invoices_overdue", overdue, monday))
-    nps = np.clip(np.round(nps_level * health**1.5 + rng.normal(0, 1.0, (n, days))), 0, 10)
+    nps = np.clip(np.round(nps_level * health**1.5 + rng.normal(0, 1.0 * noise, (n, days))), 0, 10)
     parts.append(_long(ids, dates, "nps", nps, nps_answer))
     signals = pd.concat(parts, ignore_index=True)
     owners = np.array([f"owner{i:02d}@heldout.example" for i in range(max(n // per_owner, 1))])

@@ -13,6 +13,8 @@ cap. Printed (targets in brackets; `delivered` = listed in an owner's DM):
 Exit 0 always: the figures are a measurement for the README, not a gate (yet).
 
     python -m benchmarks.bench_alert_quality [--accounts 2000] [--weeks 12]
+    python -m benchmarks.bench_alert_quality --seed 11 --slider-share 0.08 --slide-weeks 4 5 \
+        --noise 1.5 --accounts 3000 --no-demo     # a variant: do the figures hold in general?
 """
 
 from __future__ import annotations
@@ -98,10 +100,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--accounts", type=int, default=2_000)
     parser.add_argument("--weeks", type=int, default=12)
     parser.add_argument("--seed", type=int, default=2027)
+    parser.add_argument("--slider-share", type=float, default=0.05)
+    parser.add_argument("--slide-weeks", type=int, nargs=2, default=(3, 5), metavar=("MIN", "MAX"))
+    parser.add_argument("--noise", type=float, default=1.0, help="x the daily noise")
+    parser.add_argument("--no-demo", action="store_true", help="skip the demo's weekly runs")
     args = parser.parse_args(argv)
     model = load_model(MODEL)
     started = time.perf_counter()
-    held = held_out_portfolio(accounts=args.accounts, measured_weeks=args.weeks, seed=args.seed)
+    held = held_out_portfolio(
+        accounts=args.accounts,
+        measured_weeks=args.weeks,
+        seed=args.seed,
+        slider_share=args.slider_share,
+        slide_weeks=tuple(args.slide_weeks),
+        noise=args.noise,
+    )
     print(
         f"held-out: {len(held.accounts):,} accounts ({len(held.slide_start)} sliders),"
         f" {len(held.signals):,} signal rows, holiday week of {held.holiday},"
@@ -115,7 +128,7 @@ def main(argv: list[str]) -> int:
             f" sliders alerted within 3 weeks {f['sliders_3_weeks']:.1%} (target >= 85%);"
             f" health alerts about sliders {f['about_sliders']:.1%} (target >= 50%)"
         )
-    for run in demo_figures(model):
+    for run in [] if args.no_demo else demo_figures(model):
         print(
             f"demo run {run['period']}: {run['scored']} scored, health alert fired for"
             f" {run['fired']:.1%}, delivered to {run['delivered']:.1%} (target <= 5%)"

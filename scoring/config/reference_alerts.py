@@ -23,6 +23,16 @@ ALERT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
         " (1: every crossing alerts).",
         "2",
     ),
+    "alerts.band_downgrade.usual_runs": (
+        "A downgrade must also lie `margin` (and `z` spreads) below the usual score, the"
+        " median of this many runs before it (0: neither is checked).",
+        "4",
+    ),
+    "alerts.band_downgrade.z": (
+        "A downgrade must also be a fall from the usual score of at least z times the robust"
+        " spread of this week's score changes in the account's segment (0: not checked).",
+        "3",
+    ),
     "alerts.metric_drop": (
         "Alert when a metric moves the bad way, far from its usual weeks and its segment's move.",
         "{percent: 30, z: 3}",
@@ -30,6 +40,18 @@ ALERT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "alerts.metric_drop.percent": ("Least move against the usual value, in percent.", "30"),
     "alerts.metric_drop.z": ("Least robust z-score (median, MAD); needs 4 weeks of data.", "3"),
     "alerts.metric_drop.history_weeks": ("Weeks before the as-of day giving the usual.", "8"),
+    "alerts.metric_drop.recent_days": (
+        "Judge a metric with a longer window on its signal's last N days against the same days"
+        " of each usual week, when the account has data most weeks (0: the metric's window).",
+        "7",
+    ),
+    "alerts.metric_drop.combined_z": (
+        "Also alert when two or more metrics slip together: their z-scores combined, weighted"
+        " as in the score (Stouffer), reach this this week or over this week and last"
+        " ((this + last) / sqrt 2); each metric named needs z 1, one of them min_change and"
+        " min_base, none percent (0: off).",
+        "2.5",
+    ),
     "alerts.metric_drop.min_change": (
         "Least raw move per metric (default: the move worth 10 points of its score).",
         "{tickets: 3}",

@@ -97,6 +97,11 @@ class MetricDrop(Strict):
     percent: float = Field(default=30, gt=0, le=100)
     z: float = Field(default=3, gt=0, le=100)
     history_weeks: int = Field(default=8, ge=4, le=52)
+    # A metric with a longer window is judged on its signal's last `recent_days` against the
+    # same days of each history week, where the account has data most weeks (0: off).
+    recent_days: int = Field(default=7, ge=0, le=7)
+    # Several metrics slipping at once: their z-scores combined, weighted as in the score.
+    combined_z: float = Field(default=2.5, ge=0, le=100)
     # A metric falling while the whole score rose is rarely worth a call (alerts.py filters).
     when_score_rises: bool = False
     min_change: dict[str, float] = Field(default_factory=dict)
@@ -128,6 +133,11 @@ class BandDowngrade(Strict):
 
     margin: float = Field(default=3, ge=0, le=100)
     confirm_runs: int = Field(default=2, ge=1, le=12)
+    # A confirmed downgrade must also be a fall of `margin` from the usual score (the median
+    # of this many runs before the streak): a score that always hovered there is no news.
+    usual_runs: int = Field(default=4, ge=0, le=12)
+    # ... and larger than `z` times what scores in its segment commonly move in a week.
+    z: float = Field(default=3, ge=0, le=100)
 
 
 class PortfolioMove(Strict):

@@ -104,11 +104,17 @@ def metric_drop_reasons(model: Model, drops: pd.DataFrame) -> pd.Series:
     drops = drops.sort_values(["account_id", "_size"], kind="stable")
     metrics = model.metrics
     label = drops["metric"].map({k: m.label or k for k, m in metrics.items()})
-    window = drops["metric"].map(
-        {
-            k: WINDOW_WORDS.get(m.aggregate, "").format(days=m.window_days)
-            for k, m in metrics.items()
-        }
+    days = drops["metric"].map({k: m.window_days for k, m in metrics.items()})
+    if "window_days" in drops:  # judged on a shorter window than the metric's own
+        days = drops["window_days"].where(drops["window_days"].notna(), days)
+    aggregate = drops["metric"].map({k: m.aggregate for k, m in metrics.items()})
+    window = pd.Series(
+        [
+            WINDOW_WORDS.get(a, "").format(days=int(d)) if pd.notna(d) else ""
+            for a, d in zip(aggregate, days, strict=True)
+        ],
+        index=drops.index,
+        dtype=object,
     )
     way = np.where(drops["raw"] < drops["usual"], " fell", " rose")
     segment = drops["segment_percent"].fillna(0.0)

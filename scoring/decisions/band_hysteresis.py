@@ -3,9 +3,13 @@ time it wobbles across it (79.9 ▼ −0.6 is not news).
 
 A downgrade alerts when the score is at least `margin` points below the minimum of the band it
 left (a clear fall, at once), or when it has stayed below that minimum for `confirm_runs`
-consecutive runs (a slow slide, confirmed). Thresholds are each account's own segment bands.
-The previous runs come in as `recent` (RECENT_COLUMNS, read in one query by
-scoring/batch/views.py `recent_scores`); without them only the margin applies, as on a first run.
+consecutive runs (a slow slide, confirmed). Either way it must also be a real fall: the score
+at least `margin` points, and `z` times what scores in its segment commonly move in a week
+(`portfolio_moves.segment_spread`), below its usual score (the median of the `usual_runs` runs
+before the streak), so a noisy score that always sat near a threshold stays quiet.
+Thresholds are each account's own segment bands. The previous runs come in as `recent`
+(RECENT_COLUMNS, read in one query by scoring/batch/views.py `recent_scores`); without them
+only the margin applies (and the fall from last week's score), as on a first run.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import pandas as pd
 from scoring.config import Model
 from scoring.config.sections import BandDowngrade
 from scoring.decisions.alert_schema import EPS
+from scoring.decisions.metric_history import nan_median
+from scoring.decisions.portfolio_moves import segment_spread
 
 RECENT_COLUMNS = ["account_id", "runs_ago", "score_shown"]
 
@@ -48,7 +54,13 @@ class Downgrades:
 def runs_needed(model: Model) -> int:
     """How many previous runs the rule reads (0: none, the rule is off)."""
     rule = model.alerts.band_downgrade
-    return 0 if rule is None else rule.confirm_runs
+    return 0 if rule is None else _runs_read(rule)
+
+
+def _runs_read(rule: BandDowngrade) -> int:
+    """Runs before this one the rule reads: the streak's earlier runs, then the usual runs
+    (at least one: the run before the streak, whose band the streak left)."""
+    return rule.confirm_runs - 1 + max(rule.usual_runs, 1)
 
 
 def band_minimums(model: Model, segments: pd.Series) -> np.ndarray:
@@ -88,6 +100,17 @@ def _recent_matrix(recent: pd.DataFrame, ids: pd.Series, runs: int) -> np.ndarra
     return out
 
 
+def _fell_from_usual(score: np.ndarray, usual_runs: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """The score lies `need` (per account) below its usual one, the median of `usual_runs`
+    (accounts x runs); True where no run is known (nothing to compare with) or none is asked
+    for (`usual_runs: 0`)."""
+    if usual_runs.shape[1] == 0:
+        return np.ones(len(score), dtype=bool)
+    usual = nan_median(usual_runs.T)
+    with np.errstate(invalid="ignore"):
+        return np.isnan(usual) | (score <= usual - need + EPS)
+
+
 def band_downgrades(
     model: Model, rule: BandDowngrade, base: pd.DataFrame, recent: pd.DataFrame | None
 ) -> Downgrades:
@@ -102,22 +125,30 @@ def band_downgrades(
     left = base["previous_band"].map(ranks).to_numpy(dtype=float)
     down = (base["band_change"] == "down").to_numpy(dtype=bool)
     threshold = _pick(minimums, left)
+    # A fall worth a word: `margin` points, and beyond what scores in the segment commonly
+    # move in a week (a noisy score wanders 3 points without anything happening).
+    need = np.maximum(rule.margin, rule.z * segment_spread(base, model))
+    previous = pd.to_numeric(base["previous_score"], errors="coerce").to_numpy(float)
+    runs = rule.confirm_runs
+    before = np.full((len(base), _runs_read(rule)), np.nan)  # runs 1, 2, ... ago
+    if recent is not None and len(base):
+        before = _recent_matrix(recent, base["account_id"], before.shape[1])
+    before[:, 0] = previous
     with np.errstate(invalid="ignore"):
         at_once = down & (score <= threshold - rule.margin + EPS)
-    runs = rule.confirm_runs
+    at_once &= _fell_from_usual(score, before[:, : rule.usual_runs], need)
     confirmed = np.zeros(len(base), dtype=bool)
     if runs == 1:
-        confirmed = down
+        confirmed = down & _fell_from_usual(score, before[:, : rule.usual_runs], need)
     elif recent is not None and len(base):
-        before = _recent_matrix(recent, base["account_id"], runs)
-        before[:, 0] = pd.to_numeric(base["previous_score"], errors="coerce").to_numpy(float)
         start = _rank_of(before[:, runs - 1], minimums)  # the band before the streak began
         floor = _pick(minimums, start)
         streak = np.column_stack([score, before[:, : runs - 1]])
         with np.errstate(invalid="ignore"):
             below = (streak < floor[:, None] - EPS).all(axis=1)
             alerted = (before[:, : runs - 1] <= floor[:, None] - rule.margin + EPS).any(axis=1)
-        confirmed = below & ~alerted & ~at_once
+        fell = _fell_from_usual(score, before[:, runs - 1 : runs - 1 + rule.usual_runs], need)
+        confirmed = below & ~alerted & ~at_once & fell
         threshold = np.where(confirmed, floor, threshold)
         left = np.where(confirmed, start, left)
     names = np.array([b.name for b in model.bands], dtype=object)

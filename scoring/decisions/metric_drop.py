@@ -4,10 +4,16 @@ A score can hold steady while one input falls off a cliff (usage halves but the 
 already at its floor, or other metrics make up for it), so the `metric_drop` alert looks at raw
 values. But raw values are noisy (one extra ticket is "+100%"), so a move alerts only when it
 is large three ways: against the account's own last `history_weeks` weeks (a robust z-score:
-median and MAD of the metric's window ending on each of those weeks, through the engine's own
-aggregates), in absolute terms (`min_change`, `min_base`, `percent`), and after taking out
-what its whole segment did this week (a holiday dip moves everyone; a real slider still
-stands out). With fewer than 4 weeks of history only the absolute minimums apply.
+median and MAD of the metric's value on each of those weeks, through the engine's own
+aggregates; `metric_noise`), in absolute terms (`min_change`, `min_base`, `percent`), and
+after taking out what its whole segment did this week (a holiday dip moves everyone; a real
+slider still stands out). With fewer than 4 weeks of history only the absolute minimums apply.
+
+A metric whose window is longer than `recent_days` (7) is judged on its signal's last 7 days
+against the same 7 days of each usual week, wherever the account has data most weeks: a slide
+shows there within a week or two, while a 30-day mean moves only weeks later. Sparse signals (a
+quarterly survey) keep the metric's own window. Several metrics slipping at once alert together
+(`metric_moves.together`, `combined_z`) before any one of them is large alone.
 
 Also here: the current/previous value of the champion signal, the input of `champion_left`.
 """
@@ -20,22 +26,18 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from scoring.config import Metric, Model, Scale
+from scoring.config import Metric, Model
 from scoring.config.sections import MetricDrop
 from scoring.decisions.metric_history import (
-    ADDITIVE,
-    MIN_HISTORY_WEEKS,
     WeeklyWindows,
     data_start,
-    default_min_change,
     group_codes,
     seen_by,
-    segment_ratio,
-    usual_and_spread,
     weekly_values,
 )
+from scoring.decisions.metric_moves import Moves, judge_metric, metric_weights, together
+from scoring.decisions.metric_noise import weekly_data
 from scoring.engine.aggregates import AGGREGATES
-from scoring.engine.scales import apply_scale, steps
 from scoring.engine.signal_table import SignalTable, day_number
 
 METRIC_DROP_COLUMNS = [
@@ -47,6 +49,7 @@ METRIC_DROP_COLUMNS = [
     "segment_percent",
     "z",
     "history_weeks",
+    "window_days",
 ]
 CHAMPION_COLUMNS = ["account_id", "current", "previous"]
 CHAMPION_SIGNAL = "champion_status"
@@ -61,42 +64,6 @@ def account_index(accounts: AccountIds) -> pd.Index:
     return pd.Index([str(a) for a in accounts], dtype=object)
 
 
-def _step_direction(scale: Scale) -> int:
-    """+1 if a step scale rewards high values, -1 if low ones, 0 if it cannot tell.
-
-    Scores a value below every threshold against one above every threshold.
-    """
-    assert scale.steps is not None
-    cuts = [s.below if s.below is not None else s.at_least for s in scale.steps]
-    cuts = [c for c in cuts if c is not None]
-    if not cuts:
-        return 0
-    low, high = steps(scale, np.array([min(cuts) - 1.0, max(cuts) + 1.0]), pd.Series())
-    return int(np.sign(high - low))
-
-
-def worse(scale: Scale, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """Whether each move from `previous` to `current` goes the metric's bad way.
-
-    linear: best < worst means lower is better; percentile: its direction; steps: the step
-    score fell, or (same step) the raw value moved against the scale's overall direction.
-    """
-    with np.errstate(invalid="ignore"):
-        if scale.kind == "linear":
-            assert scale.best is not None and scale.worst is not None
-            return current > previous if scale.best < scale.worst else current < previous
-        if scale.kind == "percentile":
-            lower_is_better = scale.percentile == "lower_is_better"
-            return current > previous if lower_is_better else current < previous
-        empty = pd.Series(dtype=object)
-        before = apply_scale(scale, previous, empty)
-        after = apply_scale(scale, current, empty)
-        direction = _step_direction(scale)
-        same = after == before
-        against = (current < previous) if direction > 0 else (current > previous)
-        return (after < before) | (same & (direction != 0) & against)
-
-
 def metric_drops(
     model: Model,
     accounts: AccountIds,
@@ -109,13 +76,16 @@ def metric_drops(
 
     For a metric with window W and as-of day D, `raw` is its value over (D - W, D] and
     `usual` the median of the same window ending 1..history_weeks weeks earlier (not counted:
-    weeks before the account's first signal, and sum/count weeks the data does not cover).
+    weeks before the account's first signal, and sum/count weeks the data does not cover);
+    W is `recent_days` instead where the metric is judged on its last days (`window_days`
+    says which).
     `segments` (one label per account, e.g. the CRM segment; default: the whole portfolio)
     gives the common move that is taken out: `segment_percent` is the segment's median move
     this week, `change_percent` the account's move beyond it (against usual x that ratio).
-    `z`: that move over the history's MAD x 1.4826, floored at min_change / z (a flat history)
-    and, for sum/count, at sqrt(usual) (a count's own noise); NaN with under 4 history weeks,
-    where it does not apply. `signals` must reach back `MetricDrop.days_read(W)` days.
+    `z`: that move over the history's MAD x 1.4826 (shrunk towards the segment's typical
+    spread), floored at min_change / z and one unit for whole numbers; sums and counts of whole
+    events also face their Poisson tail (`metric_noise.noise_z`); NaN with under 4 history
+    weeks, where it does not apply. `signals` must reach back `MetricDrop.days_read(W)` days.
     Skipped: `trend` metrics and accounts without a usual value. Empty when the model has no
     metric_drop rule. Rows: account order, then the biggest move first.
     """
@@ -129,82 +99,85 @@ def metric_drops(
     day, days = day_number(as_of), rule.days_read(longest)
     windows = WeeklyWindows(table, signals, day, days)
     start = data_start(signals, {m.signal for m in metrics.values()}, day - days + 1)
-    weekly = {}
+    weekly, recent = {}, {}
     for key, metric in sorted(metrics.items(), key=lambda item: item[1].signal):
         weekly[key] = weekly_values(metric, windows, rule.history_weeks, start)
+        if _judged_recently(metric, rule):
+            short = metric.model_copy(update={"window_days": rule.recent_days})
+            recent[key] = weekly_values(short, windows, rule.history_weeks, start)[0]
         if all(m.signal != metric.signal for k, m in metrics.items() if k not in weekly):
             windows.release(metric.signal)
     seen = seen_by([rows for _, rows in weekly.values()]) if weekly else None
     groups = group_codes(segments, len(ids))
+    labels = None if segments is None else np.asarray(segments, dtype=object)
+    judged: list[tuple[Moves, np.ndarray]] = []
+    last_week: list[tuple[Moves, np.ndarray]] = []
+    for key, metric in metrics.items():  # model order: ties keep the model's metric order
+        values = weekly[key][0]
+        weight = metric_weights(model, key, labels, len(ids))
+        judged_on = [(values, metric.window_days)]  # (weeks + 1) x accounts, window days
+        if key in recent:  # the last days where the account has data most weeks, else its own
+            dense = weekly_data(recent[key], seen)
+            short = np.where(dense, recent[key], np.nan)
+            judged_on = [
+                (short, rule.recent_days),
+                (np.where(dense, np.nan, values), judged_on[0][1]),
+            ]
+        for vals, span in judged_on:
+            cols = np.flatnonzero(np.isfinite(vals).any(axis=0))  # the accounts judged here
+            if not len(cols):
+                continue
+            args = (key, metric, rule)
+            judged.append((_judged(*args, vals, seen, groups, span, cols), weight))
+            if rule.combined_z > 0:  # the same, a week earlier: has the slide gone on?
+                earlier = None if seen is None else seen[1:]
+                last_week.append((_judged(*args, vals[1:], earlier, groups, span, cols), weight))
+    joint = together(judged, rule, last_week)
     parts = [
-        _judge(key, metric, rule, weekly[key][0], seen, groups, ids)
-        for key, metric in metrics.items()  # model order: ties keep the model's metric order
+        move.rows(move.alone | (joint[i] if len(joint[i]) else False))
+        for i, (move, _) in enumerate(judged)
     ]
     parts = [p for p in parts if not p.empty]
     if not parts:
         return _empty_drops()
     out = pd.concat(parts, ignore_index=True)
+    out = out.assign(account_id=ids.to_numpy()[out["_order"].to_numpy()])
     out = out.assign(_size=-out["change_percent"].abs())
     out = out.sort_values(["_order", "_size"], kind="stable")
     return out[METRIC_DROP_COLUMNS].reset_index(drop=True)
 
 
-def _judge(
+def _judged(
     key: str,
     metric: Metric,
     rule: MetricDrop,
     values: np.ndarray,
     seen: np.ndarray | None,
     groups: np.ndarray | None,
-    ids: pd.Index,
-) -> pd.DataFrame:
-    """The accounts whose `metric` moved enough, as rows of METRIC_DROP_COLUMNS (+ _order)."""
-    now = values[0]
-    history = np.where(seen, values[1:], np.nan) if seen is not None else values[1:]
-    usual, spread, weeks = usual_and_spread(history)
-    ratio = segment_ratio(usual, now, groups)
-    expected = usual * ratio
-    min_change = rule.min_change.get(key, default_min_change(metric.scale, now))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        change = now - expected
-        percent = 100.0 * change / np.abs(expected)
-        floor = np.full(len(now), min_change / rule.z)
-        if metric.aggregate in ADDITIVE:
-            # A count varies by about its square root on its own (Poisson), which weekly
-            # windows that overlap by all but a week cannot show: 2 -> 4 tickets in 90 days.
-            floor = np.maximum(floor, np.sqrt(np.maximum(np.abs(usual), 1.0)))
-        z = np.abs(change) / np.maximum(spread, floor)
-    usable = np.isfinite(usual) & np.isfinite(now)
-    size = np.abs(np.where(usable, change, 0.0))
-    # Round away float noise so that a move of exactly P percent (or the minimum) counts.
-    big = np.round(np.abs(np.where(usable, percent, 0.0)), 6) >= rule.percent
-    large = np.round(size, 9) >= min_change
-    large &= np.maximum(np.abs(usual), np.abs(now)) >= rule.min_base.get(key, 0.0)
-    unusual = (weeks < MIN_HISTORY_WEEKS) | (np.round(z, 9) >= rule.z)
-    # The bad way beyond the segment's move, and the bad way in itself: a flat account in a
-    # rising segment is not "falling".
-    way = worse(metric.scale, expected, now) & worse(metric.scale, usual, now)
-    hit = usable & (size > 0) & big & large & unusual & way
-    if not hit.any():
-        return _empty_drops()
-    return pd.DataFrame(
-        {
-            "account_id": ids.to_numpy()[hit],
-            "metric": key,
-            "usual": usual[hit],
-            "raw": now[hit],
-            "change_percent": percent[hit],
-            "segment_percent": 100.0 * (ratio[hit] - 1.0),
-            "z": np.where(weeks[hit] >= MIN_HISTORY_WEEKS, z[hit], np.nan),
-            "history_weeks": weeks[hit],
-            "_order": np.flatnonzero(hit),
-        }
-    )
+    window_days: int,
+    cols: np.ndarray,
+) -> Moves:
+    """`judge_metric` on the accounts `cols` only (the others have no value on this window:
+    the same answer for less work), placed back among all accounts."""
+    n = values.shape[1]
+    part = None if seen is None else seen[:, cols]
+    codes = None if groups is None else groups[cols]
+    move = judge_metric(key, metric, rule, values[:, cols], part, codes, window_days)
+    return move if len(cols) == n else move.expand(cols, n)
+
+
+def _judged_recently(metric: Metric, rule: MetricDrop) -> bool:
+    """Whether a metric's move is judged on the last `recent_days` of its signal: its own
+    window is longer (a slide shows in a 30-day mean only weeks late) and its aggregate means
+    something over a few days (not `days_since`)."""
+    short = 0 < rule.recent_days < metric.window_days
+    return short and metric.aggregate != "days_since"
 
 
 def _empty_drops() -> pd.DataFrame:
     kinds = dict.fromkeys(METRIC_DROP_COLUMNS, float) | {"account_id": object, "metric": object}
     kinds["history_weeks"] = int
+    kinds["window_days"] = int
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in kinds.items()})
 
 

@@ -152,6 +152,58 @@ def usual_and_spread(history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return usual, spread, np.isfinite(history).sum(axis=0)
 
 
+def group_medians(values: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """Per account, the median of the finite `values` of its group, NaN where the group has
+    fewer than MIN_GROUP_ACCOUNTS of them (codes: small integers, None: one group). A loop
+    over groups (a handful of segments), each a numpy median."""
+    known = np.isfinite(values)
+    if codes is None:
+        enough = known.sum() >= MIN_GROUP_ACCOUNTS
+        return np.full(len(values), np.median(values[known]) if enough else np.nan)
+    out = np.full(len(values), np.nan)
+    for code in np.unique(codes):
+        mine = codes == code
+        found = values[mine & known]
+        if len(found) >= MIN_GROUP_ACCOUNTS:
+            out[mine] = np.median(found)
+    return out
+
+
+def pooled_spread(
+    usual: np.ndarray, spread: np.ndarray, weeks: np.ndarray, groups: np.ndarray | None
+) -> np.ndarray:
+    """Each account's spread, shrunk halfway (in variance) towards its segment's typical
+    spread at the same level: the median of spread / |usual| over the segment's accounts with
+    MIN_HISTORY_WEEKS weeks, times its own |usual| (the portfolio's for a segment of fewer
+    than MIN_GROUP_ACCOUNTS such accounts; none for a portfolio that small). Eight weeks give
+    a rough spread (a quiet stretch looks like no noise at all); accounts alike in kind are
+    noisy alike."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = np.where(
+            (weeks >= MIN_HISTORY_WEEKS) & (usual != 0), spread / np.abs(usual), np.nan
+        )
+    typical = group_medians(relative, groups)
+    typical = np.where(np.isfinite(typical), typical, group_medians(relative, None))
+    pooled = typical * np.abs(usual)
+    with np.errstate(invalid="ignore"):
+        mixed = np.sqrt((spread**2 + pooled**2) / 2)
+        return np.where(np.isfinite(pooled) & (pooled > 0) & np.isfinite(spread), mixed, spread)
+
+
+def flat_history_floor(
+    usual: np.ndarray, now: np.ndarray, spread: np.ndarray, groups: np.ndarray | None
+) -> np.ndarray:
+    """A spread for accounts whose history is flat (a sparse signal repeats its last survey
+    answer week after week, so its own weeks say nothing about noise): the robust size of
+    the moves of the segment's other flat-history accounts whose value moved this week
+    (1.4826 x their median absolute move); 0 where fewer than MIN_GROUP_ACCOUNTS moved."""
+    with np.errstate(invalid="ignore"):
+        flat = np.isfinite(usual) & np.isfinite(now) & (spread == 0)
+        move = np.where(flat & (now != usual), np.abs(now - usual), np.nan)
+    floor = MAD_SCALE * group_medians(move, groups)
+    return np.where(flat & np.isfinite(floor), floor, 0.0)
+
+
 def default_min_change(scale: Scale, raw: np.ndarray) -> float:
     """The raw distance that moves the metric's sub-score by SCORE_POINTS: a tenth of a linear
     scale's range; for a percentile scale a fifth of this week's interquartile range (50
@@ -179,19 +231,44 @@ def group_codes(segments: pd.Series | np.ndarray | None, n: int) -> np.ndarray |
     return codes
 
 
-def segment_ratio(usual: np.ndarray, now: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+def segment_ratio(
+    usual: np.ndarray, now: np.ndarray, groups: np.ndarray | None, pooled: bool = False
+) -> np.ndarray:
     """Per account, its segment's median of this week / usual: 0.7 when the segment's
     accounts typically sit 30% under their usual (a holiday week), 1 when nothing moved.
 
     Only positive usual values give a ratio. A group with fewer than MIN_GROUP_ACCOUNTS
     ratios takes the whole portfolio's median, and a portfolio that small is not corrected.
+    `pooled` (counts of events, `usual` their mean rate): the group's events this week over
+    its usual events instead, since a week's count is mostly 0 or 1 and the median of such
+    ratios says nothing.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where((usual > 0) & (now >= 0), now / usual, np.nan)
     usable = np.isfinite(ratio)
+    if pooled:
+        return _pooled_ratio(usual, now, usable, groups)
     overall = float(np.median(ratio[usable])) if usable.sum() >= MIN_GROUP_ACCOUNTS else 1.0
     if groups is None:
         return np.full(len(ratio), overall)
-    by_group = pd.Series(ratio).groupby(groups).agg(["median", "count"])
-    per_group = by_group["median"].where(by_group["count"] >= MIN_GROUP_ACCOUNTS, overall)
-    return per_group.reindex(np.arange(groups.max() + 1)).fillna(overall).to_numpy()[groups]
+    per_group = group_medians(ratio, groups)
+    return np.where(np.isfinite(per_group), per_group, overall)
+
+
+def _pooled_ratio(
+    usual: np.ndarray, now: np.ndarray, usable: np.ndarray, groups: np.ndarray | None
+) -> np.ndarray:
+    """segment_ratio for counts: sum of this week's over sum of the usual, per group."""
+    codes = np.zeros(len(now), dtype=int) if groups is None else groups
+    now, usual = np.where(usable, now, 0.0), np.where(usable, usual, 0.0)
+    overall = 1.0
+    if usable.sum() >= MIN_GROUP_ACCOUNTS and usual.sum() > 0:
+        overall = float(now.sum() / usual.sum())
+    size = int(codes.max()) + 1 if len(codes) else 0
+    count = np.bincount(codes, weights=usable.astype(float), minlength=size)
+    events = np.bincount(codes, weights=now, minlength=size)
+    rate = np.bincount(codes, weights=usual, minlength=size)
+    ok = (count >= MIN_GROUP_ACCOUNTS) & (rate > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_group = np.where(ok, events / np.where(ok, rate, 1.0), overall)
+    return per_group[codes]

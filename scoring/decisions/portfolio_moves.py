@@ -57,6 +57,27 @@ def segment_shift(scores: pd.DataFrame, model: Model) -> pd.DataFrame:
     )
 
 
+def segment_spread(scores: pd.DataFrame, model: Model) -> np.ndarray:
+    """Per account, how far scores in its segment commonly move in a week: the robust
+    standard deviation (MAD x 1.4826) of this week's changes, the portfolio's for a segment
+    under `portfolio_move.min_accounts`; 0 for a portfolio that small (nothing to learn from).
+
+    scores: account_id, delta, optionally segment_rule.
+    """
+    least = model.alerts.portfolio_move.min_accounts
+    delta = pd.to_numeric(scores["delta"], errors="coerce")
+    segment = account_segments(scores)
+    known = delta.notna()
+    if known.sum() < least:
+        return np.zeros(len(scores))
+    mad = (delta - delta.median()).abs().median()
+    overall = 1.4826 * float(mad)
+    centre = delta.groupby(segment).transform("median")
+    spread = 1.4826 * (delta - centre).abs().groupby(segment).transform("median")
+    counts = known.groupby(segment).transform("sum")
+    return spread.where(counts >= least, overall).fillna(overall).to_numpy(dtype=float)
+
+
 def segment_moves(scores: pd.DataFrame, model: Model) -> pd.DataFrame:
     """Segments where at least `portfolio_move.percent` of the accounts with a change fell
     `portfolio_move.points` or more together (MOVE_COLUMNS; share in percent), largest share
