@@ -62,6 +62,29 @@ def card() -> dict[str, Any]:
         | {"last_note": LONG, "acknowledged_at": "2026-11-22 10:00"},
         "override": {"by": HOSTILE, "reason": LONG, "until": "2026-12-31"}
         | {"computed_score": 12.0, "computed_band": HOSTILE},
+        "csm_notes": [
+            {"id": 1, "by": HOSTILE, "written": "2026-11-22 10:00", "entered_on": "2026-11-22"}
+            | {"until": "2026-12-31", "sentiment": 2, "champion": "left", "reason": LONG},
+            {"id": 2, "by": LONG, "written": "2026-11-20 10:00", "entered_on": "2026-11-20"}
+            | {"until": "2026-12-31", "sentiment": None, "champion": "at_risk", "reason": LONG},
+        ],
+        "audit": [audit_entry(kind, name) for kind in AUDIT_KINDS for name in (HOSTILE, LONG)][:3]
+        + [audit_entry("outreach", LONG)],
+    }
+
+
+AUDIT_KINDS = ("note", "override", "ack", "snooze", "outreach")
+
+
+def audit_entry(kind: str, text: str) -> dict[str, Any]:
+    """One entry of scoring.store.audit_trail.latest_entries, its texts `text`."""
+    return {"what": kind, "by": text, "when": "2026-11-22 10:00", "until": "2026-12-31"} | {
+        "why": text,
+        "sentiment": 3,
+        "champion": "in_place",
+        "score": 40.0,
+        "revoked": True,
+        "outcome": text,
     }
 
 

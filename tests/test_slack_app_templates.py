@@ -20,6 +20,7 @@ from bot.messages.render import (
 from bot.slack.listeners.actions import OUTCOMES, Origin, with_state
 from bot.slack.listeners.answers import card_message, notice
 from bot.slack.listeners.command_text import MAX_QUERY, Command, parse_command
+from tests.escaping_contexts import audit_entry
 from tests.test_slack_app_support import HOSTILE_NAME, mrkdwn_texts
 
 HUGE = (HOSTILE_NAME + " 🚀 ") * 400  # ~20,000 characters with everything that needs escaping
@@ -72,6 +73,12 @@ def card(**update: Any) -> dict[str, Any]:
         "alert_state": {"acknowledged_by": HUGE, "snoozed_until": "2026-12-06", "last_note": HUGE},
         "override": {"by": HUGE, "reason": HUGE, "until": "2026-12-31", "computed_score": 12.0}
         | {"computed_band": HUGE},
+        "csm_notes": [
+            {"id": i, "by": HUGE, "written": "2026-11-22 10:00", "entered_on": "2026-11-22"}
+            | {"until": "2026-12-31", "sentiment": 2, "champion": "left", "reason": HUGE}
+            for i in (1, 2)
+        ],
+        "audit": [audit_entry(kind, HUGE) for kind in ("note", "override", "outreach")],
     } | update
 
 

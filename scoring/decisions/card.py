@@ -59,6 +59,26 @@ def _override(row: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def csm_view(notes: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The CSM input in force: the latest active note that sets the sentiment and the latest
+    that sets the champion status (one entry when one note sets both), latest first, each with
+    who wrote it, when, until when and why. `notes`: active notes, latest first
+    (scoring.store.csm_inputs.active_notes)."""
+    sentiment = next((n for n in notes if n.get("sentiment") is not None), None)
+    champion = next((n for n in notes if n.get("champion") is not None), None)
+    out: list[dict[str, Any]] = []
+    for key, note in (("sentiment", sentiment), ("champion", champion)):
+        if note is None:
+            continue
+        entry = next((e for e in out if e["id"] == note["id"]), None)
+        if entry is None:
+            entry = dict(note) | {"sentiment": None, "champion": None}
+            out.append(entry)
+        entry[key] = note[key]
+    order = [n["id"] for n in notes]
+    return sorted(out, key=lambda e: order.index(e["id"]))  # latest first
+
+
 def card_context(
     model: Model,
     account: AccountRows,
@@ -66,8 +86,11 @@ def card_context(
     playbook: dict[str, Any] | None = None,
     last_signal: date | None = None,
     alert_state: dict[str, Any] | None = None,
+    notes: list[Mapping[str, Any]] | None = None,
+    audit: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """`history`: the account's shown score per stored week, oldest first (the sparkline)."""
+    """`history`: the account's shown score per stored week, oldest first (the sparkline);
+    `notes`: its active CSM notes, latest first; `audit`: its latest audit entries."""
     row = account.row
     emoji, label = band_display(model, row["band"])
     by_metric = {m["metric"]: m for m in account.metrics}
@@ -121,6 +144,8 @@ def card_context(
         "playbook": playbook,
         "alert_state": alert_state or {},
         "override": _override(row),
+        "csm_notes": csm_view(notes or []),
+        "audit": list(audit or []),
     }
 
 
