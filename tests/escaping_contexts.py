@@ -88,6 +88,16 @@ def audit_entry(kind: str, text: str) -> dict[str, Any]:
     }
 
 
+def home_pages(risk_pages: int, alert_pages: int) -> dict[str, Any]:
+    """bot/slack/listeners/home.py's `pages`: the middle page of each list, when it has one."""
+    out = {}
+    for key, pages in (("risk", risk_pages), ("alerts", alert_pages)):
+        page = (pages + 1) // 2
+        out[key] = {"page": page, "pages": pages, "first": (page - 1) * 10}
+        out[key] |= {"previous": HOSTILE if page > 1 else "", "next": LONG if page < pages else ""}
+    return out
+
+
 def notice_fields() -> dict[str, Any]:
     """An override-expired notice as bot/jobs/notices.py `expiry_notices` makes it."""
     return {"owner_email": HOSTILE, "account_id": "acc-1", "name": HOSTILE} | {
@@ -176,9 +186,9 @@ CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     "digest_chart": lambda: digest_contexts()[2],
     "health_help": lambda: {"command": "/health"},
     "health_list": lambda: (
-        {"kind": "at-risk", "items": items(), "more": 2, "total": 4}
+        {"kind": "at-risk", "items": items(), "first": 2, "page": 2, "pages": 3, "total": 6}
         | {"period": "2026-W47", "email": HOSTILE, "segment": LONG, "shared": False}
-        | {"share_value": HOSTILE}
+        | {"share_value": HOSTILE, "previous_value": HOSTILE, "next_value": LONG}
     ),
     "health_notice": lambda: (
         {"kind": "no_match", "query": LONG, "closest": items()}
@@ -188,9 +198,9 @@ CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     "health_state": lambda: {"account_id": HOSTILE, "state": card()["alert_state"]},
     "home": lambda: (
         {"allowed": True, "no_scores": False, "email": HOSTILE}
-        | {"period": "2026-W47", "total": 2, "total_arr": 1e6, "more_at_risk": 1}
+        | {"period": "2026-W47", "total": 2, "total_arr": 1e6, "at_risk_total": 30}
         | {"bands": [{"emoji": HOSTILE, "label": HOSTILE, "count": 1, "arr": 1.0}]}
-        | {"at_risk": items(), "more_alerts": 1}
+        | {"at_risk": items(), "alerts_total": 12, "pages": home_pages(3, 2)}
         | {
             "alerts": [
                 {"account_id": "a", "name": n, "sent_on": "2026-11-22"} | {"reasons": [n]}

@@ -18,9 +18,10 @@ from bot.messages.render import (
     render_view,
 )
 from bot.slack.listeners.actions import OUTCOMES, Origin, with_state
-from bot.slack.listeners.answers import card_message, notice
+from bot.slack.listeners.answers import PAGE_SIZE, card_message, notice
 from bot.slack.listeners.command_text import MAX_QUERY, Command, parse_command
-from tests.escaping_contexts import audit_entry
+from bot.slack.listeners.home import HOME_ALERTS, HOME_AT_RISK
+from tests.escaping_contexts import audit_entry, home_pages
 from tests.test_slack_app_support import HOSTILE_NAME, mrkdwn_texts
 
 HUGE = (HOSTILE_NAME + " 🚀 ") * 400  # ~20,000 characters with everything that needs escaping
@@ -137,14 +138,18 @@ def test_lists_pick_lists_help_and_state_lines_fit() -> None:
             message = render_message(
                 "health_list",
                 kind=kind,
-                items=[item(i) for i in range(15)],
-                more=99_985,
+                items=[item(i) for i in range(PAGE_SIZE)],
+                first=50,
+                page=3,
+                pages=4000,
                 total=100_000,
+                previous_value="2|at-risk " + HUGE,
+                next_value="4|at-risk " + HUGE,
                 period="2026-W47",
                 email=HUGE,
                 segment=HUGE,
                 shared=shared,
-                share_value="at-risk " + HUGE,
+                share_value="3|at-risk " + HUGE,
             )
             limits(message)
             assert ("health_share" in json.dumps(message.blocks)) is not shared
@@ -266,13 +271,14 @@ def test_views_fit() -> None:
         total=100_000,
         total_arr=1e10,
         bands=[{"emoji": "🔴", "label": HUGE, "count": 1, "arr": 1.0}] * 12,
-        at_risk=[item(i) for i in range(5)],
-        more_at_risk=9_995,
+        at_risk=[item(i) for i in range(HOME_AT_RISK)],
+        at_risk_total=10_000,
         alerts=[
             {"account_id": "a" * 3000, "name": HUGE, "sent_on": "2026-11-22", "reasons": [HUGE] * 9}
         ]
-        * 10,
-        more_alerts=90,
+        * HOME_ALERTS,
+        alerts_total=100,
+        pages=home_pages(1000, 10),
     )
     assert home["type"] == "home" and len(home["blocks"]) <= MAX_BLOCKS
     assert_harmless(home["blocks"])
