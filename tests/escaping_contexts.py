@@ -127,7 +127,7 @@ def alert_dm() -> dict[str, Any]:
 def digest_contexts() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """digest, digest_thread and digest_chart contexts from the real producers, over a view
     whose names, owners, override reasons and target scope are hostile."""
-    from bot.messages.digest_context import digest_context, overflow_context
+    from bot.messages.digest_context import digest_context, overflow_contexts
     from scoring.decisions.digest import build_digest
     from tests.pipeline_fixtures import END, demo_model
     from tests.test_digest import synthetic_view
@@ -147,8 +147,10 @@ def digest_contexts() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     digest = build_digest(model, view, END, stale=stale)
     context = digest_context(model, digest, quiet_line=True, where=where)
     assert context["moves"], "the hostile digest must explain a shared dip"
-    thread = overflow_context(model, digest)
-    assert thread is not None
+    threads = overflow_contexts(model, digest)
+    assert threads, "the hostile digest must overflow into its thread"
+    thread = threads[0] | {"first": False}
+    thread["sections"][0] |= {"csv": LONG, "more": 3}  # as if its list were cut short again
     trend = [
         {"average_score": 50.0, "arr_at_risk": 1e6},
         {"average_score": 40.0, "arr_at_risk": 2e6},
