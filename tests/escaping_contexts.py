@@ -17,6 +17,13 @@ LONG = (HOSTILE + " ") * (5000 // (len(HOSTILE) + 1)) + "x" * (5000 % (len(HOSTI
 assert len(LONG) == 5000
 
 
+THRESHOLDS = {  # scoring/decisions/card.py band_thresholds, the model file's names hostile
+    "segment": HOSTILE,
+    "bands": [{"name": HOSTILE, "label": HOSTILE, "min": 85.0}]
+    + [{"name": "at_risk", "label": LONG, "min": 70.0}],
+}
+
+
 def _item(i: int, name: str) -> dict[str, Any]:
     return {
         "account_id": f"acc-{i}-{name}",
@@ -33,6 +40,7 @@ def _item(i: int, name: str) -> dict[str, Any]:
         "segment": name,
         "reasons": [HOSTILE, LONG],
         "playbook": {"name": name, "steps": [HOSTILE, LONG], "links": [HOSTILE, LONG]},
+        "thresholds": THRESHOLDS,
     }
 
 
@@ -156,7 +164,9 @@ def digest_contexts() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         {"average_score": 40.0, "arr_at_risk": 2e6},
     ]
     chart = {k: context[k] for k in ("period", "accounts", "bands")}  # as chart_labels passes
-    return context, thread, chart | {"trend": trend, "weeks": 2, "where": where}
+    thresholds = {"default": THRESHOLDS, "segments": [THRESHOLDS | {"segment": LONG}]}
+    chart |= {"trend": trend, "weeks": 2, "where": where, "thresholds": thresholds}
+    return context, thread, chart
 
 
 def _undelivered() -> dict[str, Any]:

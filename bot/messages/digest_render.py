@@ -19,6 +19,7 @@ from bot.messages.render import Message, render_message
 from scoring.batch.digest_inputs import DigestInputs
 from scoring.config import Model
 from scoring.config.sections import DigestTarget
+from scoring.decisions.card import band_thresholds, segments_with_own_bands
 from scoring.decisions.digest import Digest, build_digest, filter_where
 from scoring.decisions.digest_trend import weekly_trend
 
@@ -65,6 +66,7 @@ def render_digests(model: Model, inputs: DigestInputs) -> list[RenderedDigest]:
         )
         context = digest_context(model, digest, quiet_line=target.quiet_line, where=target.where)
         extra = overflow_contexts(model, digest)
+        scope_scores = filter_where(view.scores, target.where)
         sections = [c["sections"][0] for c in extra]
         scope = _scope(view.scores, accounts, target.where)
         snapshots = history if scope is None else history[history["account_id"].isin(scope)]
@@ -75,14 +77,24 @@ def render_digests(model: Model, inputs: DigestInputs) -> list[RenderedDigest]:
                 digest,
                 render_message("digest", **context),
                 [(c["sections"][0]["key"], render_message("digest_thread", **c)) for c in extra],
-                chart_labels(context, trend, target.where),
+                chart_labels(context, trend, target.where, _thresholds(model, scope_scores)),
                 model,
-                filter_where(view.scores, target.where)[["score_shown", "band"]],
+                scope_scores[["score_shown", "band"]],
                 trend,
                 {s["key"]: s["csv"] for s in sections if s["csv"]},
             )
         )
     return out
+
+
+def _thresholds(model: Model, scores: pd.DataFrame) -> dict[str, Any]:
+    """The chart's dotted lines (the top level's bands) and the segments in the picture whose
+    bands differ from them."""
+    rules = scores["segment_rule"] if "segment_rule" in scores else []
+    return {
+        "default": band_thresholds(model, None),
+        "segments": segments_with_own_bands(model, pd.unique(pd.Series(rules, dtype=object))),
+    }
 
 
 def _scope(scores: pd.DataFrame, accounts: pd.DataFrame, where: dict[str, Any]) -> set[str] | None:

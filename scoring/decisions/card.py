@@ -27,6 +27,34 @@ def band_display(model: Model, band: str) -> tuple[str, str]:
     return "⚪", "insufficient data" if band == INSUFFICIENT_DATA else band
 
 
+def band_thresholds(model: Model, segment: Any = None) -> dict[str, Any]:
+    """The band thresholds that apply to an account of model segment `segment` (its
+    `segment_rule`; None or unknown: the top level): `segment` is named only when it has bands
+    of its own, `bands` lists each band above the floor, top band first, with its minimum."""
+    own = model.segments.get(segment) if isinstance(segment, str) else None
+    named = segment if own is not None and own.bands is not None else None
+    bands = model.segment_bands(named)
+    return {
+        "segment": named,
+        "bands": [
+            {"name": b.name, "label": b.name.replace("_", " "), "min": float(b.min)}
+            for b in bands
+            if b.min > 0
+        ],
+    }
+
+
+def segments_with_own_bands(model: Model, rules: Any) -> list[dict[str, Any]]:
+    """band_thresholds of each model segment among `rules` (segment_rule values) that has
+    bands of its own, by name: what a picture drawn with the top-level thresholds must add."""
+    present = {r for r in rules if isinstance(r, str)}
+    return [
+        band_thresholds(model, name)
+        for name in sorted(present)
+        if name in model.segments and model.segments[name].bands is not None
+    ]
+
+
 def _num(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
@@ -144,6 +172,7 @@ def card_context(
         "playbook": playbook,
         "alert_state": alert_state or {},
         "override": _override(row),
+        "thresholds": band_thresholds(model, row.get("segment_rule")),
         "csm_notes": csm_view(notes or []),
         "audit": list(audit or []),
     }

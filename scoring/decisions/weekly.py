@@ -15,7 +15,7 @@ from scoring.config import Model
 from scoring.decisions.alert_cooldown import apply_cooldown
 from scoring.decisions.alert_schema import HEALTH_RULES
 from scoring.decisions.alerts import decide_alerts
-from scoring.decisions.card import band_display
+from scoring.decisions.card import band_display, band_thresholds
 from scoring.decisions.history import COMPARISON_COLUMNS
 from scoring.decisions.metric_drop import champion_values, metric_drops
 from scoring.decisions.playbooks import (
@@ -175,6 +175,7 @@ def owner_batches(
                     "name": str(row["name"]),
                     "emoji": emoji,
                     "band_label": label,
+                    "thresholds": band_thresholds(model, row.get("segment_rule")),
                     "score": None if pd.isna(row["score_shown"]) else row["score_shown"],
                     "previous_score": None
                     if pd.isna(row["previous_score"])
