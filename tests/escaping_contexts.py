@@ -53,6 +53,7 @@ def card() -> dict[str, Any]:
     metrics = [
         {"key": "m", "label": name, "raw": 1.0, "score": 9.0, "weight": 3.0}
         | {"points": 1.0, "has_data": True}
+        | {"latest": "2026-10-01", "stale_days": 52, "cadence_days": 30.0}
         for name in (HOSTILE, LONG)
     ]
     return _item(1, HOSTILE) | {

@@ -46,6 +46,7 @@ def card(**update: Any) -> dict[str, Any]:
     metrics = [
         {"key": f"m{i}", "label": HUGE, "raw": 1e12, "score": 99.0, "weight": 35.0}
         | {"points": 12.3, "has_data": i % 2 == 0}
+        | {"latest": "2026-10-01", "stale_days": 9999, "cadence_days": 0.5}
         for i in range(12)
     ]
     return {

@@ -22,6 +22,7 @@ from scoring.errors import HealthbotError
 from scoring.store.audit_trail import latest_entries
 from scoring.store.clicks import ACTIONS
 from scoring.store.csm_inputs import active_notes
+from scoring.store.freshness import account_freshness
 
 # One round trip: the account's shown score per period, each row carrying its latest signal.
 HISTORY_SQL = sa.text(
@@ -88,14 +89,17 @@ class OwnRows:
     state: dict[str, Any]  # the keys of scoring.store.clicks.alert_state
     notes: list[dict[str, Any]]  # active CSM notes, latest first
     audit: list[dict[str, Any]]  # the latest AUDIT_ENTRIES audit entries, newest first
+    freshness: list[dict[str, Any]]  # per metric: latest data date, cadence, stale
 
 
-def account_rows(engine: Engine, account_id: str, today: date) -> OwnRows:
+def account_rows(
+    engine: Engine, account_id: str, today: date, period: str | None = None
+) -> OwnRows:
     """One account's own rows, on one connection with indexed queries (it runs on every
     lookup, so a note or a click shows on the next card): its shown score per stored period
     (the sparkline), its latest signal date, what the clicks on it say (the last
     acknowledgement, an active snooze, the last outreach note), its CSM notes in force and its
-    latest audit entries."""
+    latest audit entries; with `period`, each metric's data freshness in it (precomputed)."""
     clicks = (
         sa.select(ACTIONS.c.kind, ACTIONS.c.user_id, ACTIONS.c.user_email, ACTIONS.c.created_at)
         .add_columns(ACTIONS.c.until, ACTIONS.c.note, ACTIONS.c.outcome)
@@ -108,6 +112,7 @@ def account_rows(engine: Engine, account_id: str, today: date) -> OwnRows:
         actions = conn.execute(clicks).all()
         notes = active_notes(conn, account_id, today)
         audit = latest_entries(conn, account_id, AUDIT_ENTRIES)
+        fresh = account_freshness(conn, account_id, period) if period else []
     history = [None if r[1] is None else float(r[1]) for r in scores]
     state: dict[str, Any] = {}
     for row in actions:  # oldest first, so the latest of each kind wins
@@ -119,14 +124,14 @@ def account_rows(engine: Engine, account_id: str, today: date) -> OwnRows:
         elif row.kind == "outreach":
             state["last_note"] = f"{row.note}" + (f" ({row.outcome})" if row.outcome else "")
     last_date = None if last is None else date.fromisoformat(str(last)[:10])
-    return OwnRows(history, last_date, state, notes, audit)
+    return OwnRows(history, last_date, state, notes, audit, fresh)
 
 
 def card_for(
     engine: Engine, model: Model, one: AccountRows, playbook: Any = None
 ) -> dict[str, Any]:
     """The card context from an account's slice of the period plus its own rows in the store."""
-    own = account_rows(engine, str(one.row["account_id"]), today_in(model))
+    own = account_rows(engine, str(one.row["account_id"]), today_in(model), one.period)
     return card_context(
         model,
         one,
@@ -136,6 +141,7 @@ def card_for(
         alert_state=own.state,
         notes=own.notes,
         audit=own.audit,
+        freshness=own.freshness,
     )
 
 

@@ -87,6 +87,20 @@ def _override(row: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _no_score(
+    model: Model, row: Mapping[str, Any], table: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Why an account has no score (None: it has one): its weighted metrics without data, the
+    share of the weight that has data and the share a score needs."""
+    if _num(row["score_shown"]) is not None:
+        return None
+    return {
+        "missing": [m["label"] for m in table if not m["has_data"] and (m["weight"] or 0) > 0],
+        "have": (_num(row["completeness"]) or 0.0) * 100,
+        "need": model.min_completeness * 100,
+    }
+
+
 def csm_view(notes: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The CSM input in force: the latest active note that sets the sentiment and the latest
     that sets the champion status (one entry when one note sets both), latest first, each with
@@ -116,9 +130,12 @@ def card_context(
     alert_state: dict[str, Any] | None = None,
     notes: list[Mapping[str, Any]] | None = None,
     audit: list[dict[str, Any]] | None = None,
+    freshness: list[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """`history`: the account's shown score per stored week, oldest first (the sparkline);
-    `notes`: its active CSM notes, latest first; `audit`: its latest audit entries."""
+    `notes`: its active CSM notes, latest first; `audit`: its latest audit entries;
+    `freshness`: its metrics' data freshness this period (scoring.decisions.freshness)."""
+    fresh = {f["metric"]: f for f in freshness or []}
     row = account.row
     emoji, label = band_display(model, row["band"])
     by_metric = {m["metric"]: m for m in account.metrics}
@@ -134,6 +151,9 @@ def card_context(
                 "weight": None if m is None else _num(m["weight"]),
                 "points": None if m is None else _num(m["points"]),
                 "has_data": bool(m is not None and m["has_data"]),
+                "latest": fresh.get(key, {}).get("latest"),
+                "stale_days": fresh[key]["age_days"] if fresh.get(key, {}).get("stale") else None,
+                "cadence_days": fresh.get(key, {}).get("cadence_days"),
             }
         )
     drivers = [
@@ -173,6 +193,7 @@ def card_context(
         "alert_state": alert_state or {},
         "override": _override(row),
         "thresholds": band_thresholds(model, row.get("segment_rule")),
+        "no_score": _no_score(model, row, table),
         "csm_notes": csm_view(notes or []),
         "audit": list(audit or []),
     }
