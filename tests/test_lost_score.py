@@ -47,7 +47,7 @@ def test_only_an_account_that_had_a_score_last_week_gets_the_notice() -> None:
     missing = ", ".join(model.metrics[k].label for k in keys[1:])
     assert notice["reason"] == (
         f"No score this week (it was 59.2): no data for {missing} (30% of the weight has data,"
-        " a score needs 50%). Check that these sources still sync, or add a CSM note."
+        " a score needs 50% of it). Check that these sources still sync, or add a CSM note."
     )
     assert "lost_score" in NOTICE_RULES and "lost_score" not in HEALTH_RULES
 

@@ -29,29 +29,37 @@ def missing_metrics(model: Model, metrics: pd.DataFrame, account_ids: pd.Series)
     return labels.groupby(rows["account_id"].astype(str).to_numpy()).agg(", ".join)
 
 
-def lost_score_notices(model: Model, scores: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+def lost_score_notices(
+    model: Model, scores: pd.DataFrame, metrics: pd.DataFrame | None
+) -> pd.DataFrame:
     """One `lost_score` notice per account that had a score last week and has none now.
 
-    scores: a PeriodView's scores (account_id, band, previous_score, completeness, ...)."""
+    scores: a PeriodView's scores (account_id, band, previous_score, completeness, ...);
+    metrics: its metric rows (None, as in a replay that keeps none: the notice then says
+    "some metrics")."""
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ALERT_COLUMNS})
+    if not {"band", "previous_score"} <= set(scores.columns):
+        return empty
     lost = (scores["band"].astype(str) == INSUFFICIENT_DATA).to_numpy() & (
         pd.to_numeric(scores["previous_score"], errors="coerce").notna().to_numpy()
     )
     rows = scores[lost]
     if rows.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in ALERT_COLUMNS})
+        return empty
     ids = rows["account_id"].astype(str)
-    missing = ids.map(missing_metrics(model, metrics, ids)).fillna("some metrics")
-    have = number_text(pd.to_numeric(rows["completeness"], errors="coerce") * 100, 0)
-    need = f"{model.min_completeness * 100:.0f}%"
+    named = missing_metrics(model, metrics, ids) if metrics is not None else pd.Series(dtype=object)
+    missing = ids.map(named).fillna("some metrics")
+    share = pd.to_numeric(rows.get("completeness", pd.Series(index=rows.index)), errors="coerce")
+    weight = (
+        " (" + number_text(share * 100, 0) + "% of the weight has data, a score needs "
+    ).where(share.notna(), " (a score needs ")
     reason = (
         "No score this week (it was "
         + number_text(rows["previous_score"], 1)
         + "): no data for "
         + missing
-        + " ("
-        + have
-        + "% of the weight has data, a score needs "
-        + need
+        + weight
+        + f"{model.min_completeness * 100:.0f}% of it"
         + "). Check that these sources still sync, or add a CSM note."
     )
     return pd.DataFrame(

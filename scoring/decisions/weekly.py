@@ -88,10 +88,13 @@ def decide_week(
     history: pd.DataFrame | None = None,
     snoozes: pd.DataFrame | None = None,
     recent: pd.DataFrame | None = None,
+    lost_scores: bool = False,
 ) -> WeeklyDecision:
     """`view`: scoring.batch.views.PeriodView of the period being run; `recent`: shown scores
     of the runs before it (scoring.batch.views.recent_scores), which band hysteresis needs to
-    confirm a slow slide (None: judged as a first run)."""
+    confirm a slow slide (None: judged as a first run); `lost_scores`: add the lost-score data
+    notices (scoring/decisions/lost_score.py; the weekly job does, the replay of health alerts
+    does not)."""
     scores = view.scores
     comparison = scores[[c for c in COMPARISON_COLUMNS if c != "model_changed"]]
     segments = account_segments(scores)  # the same segments the score's dip is judged in
@@ -114,7 +117,8 @@ def decide_week(
         last_signal=last,
         recent=recent,
     )
-    raw = _with_notices(raw, lost_score_notices(model, scores, view.metrics))
+    if lost_scores:
+        raw = _with_notices(raw, lost_score_notices(model, scores, getattr(view, "metrics", None)))
     to_send, suppressed = apply_cooldown(raw, history, snoozes, as_of, model.alerts)
     inputs = playbook_inputs(comparison, accounts, view.drivers)
     inputs["previous_delta"] = inputs["account_id"].map(
