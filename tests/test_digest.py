@@ -133,7 +133,8 @@ def test_bands_keep_the_model_order_and_colours(engine: Engine) -> None:
     distribution = message.blocks[2]["text"]["text"].splitlines()
     assert [line.split(" ")[0] for line in distribution] == ["🔵", "🚧", "🔴", "⚪"]
     for line, band in zip(distribution, digest.bands, strict=True):
-        assert f": {band['accounts']} accounts," in line
+        plural = "s" if band["accounts"] != 1 else ""
+        assert f": {band['accounts']} account{plural}," in line
 
 
 def synthetic_view(n: int, seed: int = 3, moved: bool = True) -> tuple[PeriodView, pd.Series]:
