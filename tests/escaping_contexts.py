@@ -17,6 +17,13 @@ LONG = (HOSTILE + " ") * (5000 // (len(HOSTILE) + 1)) + "x" * (5000 % (len(HOSTI
 assert len(LONG) == 5000
 
 
+THRESHOLDS = {  # scoring/decisions/card.py band_thresholds, the model file's names hostile
+    "segment": HOSTILE,
+    "bands": [{"name": HOSTILE, "label": HOSTILE, "min": 85.0}]
+    + [{"name": "at_risk", "label": LONG, "min": 70.0}],
+}
+
+
 def _item(i: int, name: str) -> dict[str, Any]:
     return {
         "account_id": f"acc-{i}-{name}",
@@ -33,6 +40,7 @@ def _item(i: int, name: str) -> dict[str, Any]:
         "segment": name,
         "reasons": [HOSTILE, LONG],
         "playbook": {"name": name, "steps": [HOSTILE, LONG], "links": [HOSTILE, LONG]},
+        "thresholds": THRESHOLDS,
     }
 
 
@@ -45,6 +53,7 @@ def card() -> dict[str, Any]:
     metrics = [
         {"key": "m", "label": name, "raw": 1.0, "score": 9.0, "weight": 3.0}
         | {"points": 1.0, "has_data": True}
+        | {"latest": "2026-10-01", "stale_days": 52, "cadence_days": 30.0}
         for name in (HOSTILE, LONG)
     ]
     return _item(1, HOSTILE) | {
@@ -62,7 +71,40 @@ def card() -> dict[str, Any]:
         | {"last_note": LONG, "acknowledged_at": "2026-11-22 10:00"},
         "override": {"by": HOSTILE, "reason": LONG, "until": "2026-12-31"}
         | {"computed_score": 12.0, "computed_band": HOSTILE},
+        "csm_notes": [
+            {"id": 1, "by": HOSTILE, "written": "2026-11-22 10:00", "entered_on": "2026-11-22"}
+            | {"until": "2026-12-31", "sentiment": 2, "champion": "left", "reason": LONG},
+            {"id": 2, "by": LONG, "written": "2026-11-20 10:00", "entered_on": "2026-11-20"}
+            | {"until": "2026-12-31", "sentiment": None, "champion": "at_risk", "reason": LONG},
+        ],
+        "audit": [audit_entry(kind, name) for kind in AUDIT_KINDS for name in (HOSTILE, LONG)][:3]
+        + [audit_entry("outreach", LONG)],
     }
+
+
+AUDIT_KINDS = ("note", "override", "ack", "snooze", "outreach")
+
+
+def audit_entry(kind: str, text: str) -> dict[str, Any]:
+    """One entry of scoring.store.audit_trail.latest_entries, its texts `text`."""
+    return {"what": kind, "by": text, "when": "2026-11-22 10:00", "until": "2026-12-31"} | {
+        "why": text,
+        "sentiment": 3,
+        "champion": "in_place",
+        "score": 40.0,
+        "revoked": True,
+        "outcome": text,
+    }
+
+
+def home_pages(risk_pages: int, alert_pages: int) -> dict[str, Any]:
+    """bot/slack/listeners/home.py's `pages`: the middle page of each list, when it has one."""
+    out = {}
+    for key, pages in (("risk", risk_pages), ("alerts", alert_pages)):
+        page = (pages + 1) // 2
+        out[key] = {"page": page, "pages": pages, "first": (page - 1) * 10}
+        out[key] |= {"previous": HOSTILE if page > 1 else "", "next": LONG if page < pages else ""}
+    return out
 
 
 def notice_fields() -> dict[str, Any]:
@@ -94,7 +136,7 @@ def alert_dm() -> dict[str, Any]:
 def digest_contexts() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """digest, digest_thread and digest_chart contexts from the real producers, over a view
     whose names, owners, override reasons and target scope are hostile."""
-    from bot.messages.digest_context import digest_context, overflow_context
+    from bot.messages.digest_context import digest_context, overflow_contexts
     from scoring.decisions.digest import build_digest
     from tests.pipeline_fixtures import END, demo_model
     from tests.test_digest import synthetic_view
@@ -114,14 +156,18 @@ def digest_contexts() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     digest = build_digest(model, view, END, stale=stale)
     context = digest_context(model, digest, quiet_line=True, where=where)
     assert context["moves"], "the hostile digest must explain a shared dip"
-    thread = overflow_context(model, digest)
-    assert thread is not None
+    threads = overflow_contexts(model, digest)
+    assert threads, "the hostile digest must overflow into its thread"
+    thread = threads[0] | {"first": False}
+    thread["sections"][0] |= {"csv": LONG, "more": 3}  # as if its list were cut short again
     trend = [
         {"average_score": 50.0, "arr_at_risk": 1e6},
         {"average_score": 40.0, "arr_at_risk": 2e6},
     ]
     chart = {k: context[k] for k in ("period", "accounts", "bands")}  # as chart_labels passes
-    return context, thread, chart | {"trend": trend, "weeks": 2, "where": where}
+    thresholds = {"default": THRESHOLDS, "segments": [THRESHOLDS | {"segment": LONG}]}
+    chart |= {"trend": trend, "weeks": 2, "where": where, "thresholds": thresholds}
+    return context, thread, chart
 
 
 def _undelivered() -> dict[str, Any]:
@@ -153,9 +199,9 @@ CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     "digest_chart": lambda: digest_contexts()[2],
     "health_help": lambda: {"command": "/health"},
     "health_list": lambda: (
-        {"kind": "at-risk", "items": items(), "more": 2, "total": 4}
+        {"kind": "at-risk", "items": items(), "first": 2, "page": 2, "pages": 3, "total": 6}
         | {"period": "2026-W47", "email": HOSTILE, "segment": LONG, "shared": False}
-        | {"share_value": HOSTILE}
+        | {"share_value": HOSTILE, "previous_value": HOSTILE, "next_value": LONG}
     ),
     "health_notice": lambda: (
         {"kind": "no_match", "query": LONG, "closest": items()}
@@ -165,9 +211,9 @@ CONTEXTS: dict[str, Callable[[], dict[str, Any]]] = {
     "health_state": lambda: {"account_id": HOSTILE, "state": card()["alert_state"]},
     "home": lambda: (
         {"allowed": True, "no_scores": False, "email": HOSTILE}
-        | {"period": "2026-W47", "total": 2, "total_arr": 1e6, "more_at_risk": 1}
+        | {"period": "2026-W47", "total": 2, "total_arr": 1e6, "at_risk_total": 30}
         | {"bands": [{"emoji": HOSTILE, "label": HOSTILE, "count": 1, "arr": 1.0}]}
-        | {"at_risk": items(), "more_alerts": 1}
+        | {"at_risk": items(), "alerts_total": 12, "pages": home_pages(3, 2)}
         | {
             "alerts": [
                 {"account_id": "a", "name": n, "sent_on": "2026-11-22"} | {"reasons": [n]}

@@ -56,7 +56,7 @@ def downgrades_over(m: Model, scores: list[float]) -> list[str]:
 
 def test_health_rules_and_notices_partition_the_rules():
     assert HEALTH_RULES == ("score_drop", "band_downgrade", "metric_drop", "champion_left")
-    assert set(NOTICE_RULES) == {"renewal", "stale"}
+    assert set(NOTICE_RULES) == {"renewal", "lost_score", "stale"}
     assert set(HEALTH_RULES) | set(NOTICE_RULES) == set(RULES)
 
 

@@ -51,7 +51,7 @@ def test_history_prints_each_week_and_writes_nothing(stored, engine, capsys) -> 
     assert main(["check", "--history", "--weeks", "3"]) == 0
     out = capsys.readouterr().out
     assert dump_tables(engine) == before
-    assert "over 3 stored week(s)" in out
+    assert "over 3 stored weeks" in out
     periods = [line.split(" ")[0] for line in out.splitlines() if "(as of " in line]
     assert periods == ["2026-W24", "2026-W25", "2026-W26"]
     model = load_model(DEMO_MODEL)
@@ -74,7 +74,7 @@ def test_compare_shows_both_files_and_the_difference(stored, engine, capsys) -> 
     out = capsys.readouterr().out
     assert dump_tables(engine) == before
     assert "healthbot.yml  strict.yml" in out
-    found = re.search(r"With strict.yml: (\d+) alert\(s\) in 2026-W26 instead of (\d+)\.", out)
+    found = re.search(r"With strict.yml: (\d+) alerts? in 2026-W26 instead of (\d+)\.", out)
     assert found, out
     after, was = int(found.group(1)), int(found.group(2))
     assert after <= was  # a higher score_drop threshold can only alert fewer accounts

@@ -3,6 +3,8 @@ order, the quiet line, and a 100,000-account portfolio rendered within Slack's l
 
 from __future__ import annotations
 
+import io
+import re
 from dataclasses import replace
 from datetime import timedelta
 
@@ -13,7 +15,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.messages.chart import render_chart
-from bot.messages.digest_context import LIST_LIMIT, THREAD_LIMIT, digest_context, overflow_context
+from bot.messages.digest_context import (
+    LIST_LIMIT,
+    THREAD_LIMIT,
+    csv_name,
+    digest_context,
+    overflow_contexts,
+    section_csv,
+)
 from bot.messages.render import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_SECTION_TEXT, render_message
 from scoring.batch.jobs import score_and_store
 from scoring.batch.views import PeriodView, load_period
@@ -124,7 +133,8 @@ def test_bands_keep_the_model_order_and_colours(engine: Engine) -> None:
     distribution = message.blocks[2]["text"]["text"].splitlines()
     assert [line.split(" ")[0] for line in distribution] == ["🔵", "🚧", "🔴", "⚪"]
     for line, band in zip(distribution, digest.bands, strict=True):
-        assert f": {band['accounts']} accounts," in line
+        plural = "s" if band["accounts"] != 1 else ""
+        assert f": {band['accounts']} account{plural}," in line
 
 
 def synthetic_view(n: int, seed: int = 3, moved: bool = True) -> tuple[PeriodView, pd.Series]:
@@ -185,10 +195,9 @@ def test_100000_accounts_stay_within_slacks_limits() -> None:
     lists = [digest.drops, digest.gains, digest.downgrades, digest.renewals, digest.expansion]
     assert min(len(frame) for frame in [*lists, digest.data_quality]) > LIST_LIMIT + THREAD_LIMIT
     assert digest.accounts == 100_000
-    for template, context in (
-        ("digest", digest_context(model, digest)),
-        ("digest_thread", overflow_context(model, digest)),
-    ):
+    threads = overflow_contexts(model, digest)
+    contexts = [("digest", digest_context(model, digest))]
+    for template, context in contexts + [("digest_thread", c) for c in threads]:
         message = render_message(template, **context)
         assert 0 < len(message.blocks) <= MAX_BLOCKS
         for block in message.blocks:
@@ -199,10 +208,36 @@ def test_100000_accounts_stay_within_slacks_limits() -> None:
     main = render_message("digest", **digest_context(model, digest)).blocks
     body = "\n".join(b["text"]["text"] for b in main if b["type"] == "section")
     assert f"…and {len(digest.drops) - LIST_LIMIT} more in the thread" in body
-    thread = render_message("digest_thread", **overflow_context(model, digest)).blocks
-    text = "\n".join(b["text"]["text"] for b in thread)
-    assert text.count("csm@example.com") == 6 * THREAD_LIMIT  # 50 rows per list, none lost
-    assert f"…and {len(digest.drops) - LIST_LIMIT - THREAD_LIMIT} more" in text
+    assert [c["sections"][0]["key"] for c in threads] == [
+        "drops",
+        "gains",
+        "downgrades",
+        "renewals",
+        "expansion",
+        "data_quality",
+    ]
+    for context in threads:  # one reply per list: 200 rows, then the whole list as a file
+        section = context["sections"][0]
+        key, whole = section["key"], getattr(digest, section["key"])
+        blocks = render_message("digest_thread", **context).blocks
+        text = "\n".join(b["text"]["text"] for b in blocks)
+        assert text.count("csm@example.com") == THREAD_LIMIT, key  # none lost, none twice
+        assert section["csv"] == csv_name(PERIOD, key)
+        assert f"…and {len(whole) - LIST_LIMIT - THREAD_LIMIT} more: all {len(whole)} are" in text
+        assert text.startswith("More from the") and ("continued" in text) != context["first"]
+    drops = pd.read_csv(io.BytesIO(section_csv(digest, "drops")), encoding="utf-8-sig")
+    assert len(drops) == len(digest.drops)
+    assert drops["account_id"].tolist() == digest.drops["account_id"].tolist()
+    assert {"account_id", "name", "owner", "score", "delta", "arr"} <= set(drops.columns)
+
+
+def test_a_csv_cell_never_runs_as_a_spreadsheet_formula() -> None:
+    model = _model()
+    view, stale = synthetic_view(400)
+    view.scores["name"] = '=HYPERLINK("https://evil")'
+    digest = build_digest(model, view, END, stale=stale)
+    text = section_csv(digest, "drops").decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and not re.search(r'(^|,)"?=', text, re.MULTILINE)
 
 
 def test_100000_accounts_chart_renders_at_size() -> None:

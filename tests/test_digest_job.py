@@ -6,9 +6,11 @@ in its thread, and the chart's bytes that reached the upload URL and were shared
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from sqlalchemy.engine import Engine
@@ -18,6 +20,7 @@ from bot.delivery.slack_client import make_clients
 from bot.delivery.slack_transport import SlackTransport
 from bot.jobs.digest import post_digests
 from bot.jobs.weekly import run_weekly
+from bot.messages.digest_context import LIST_LIMIT, SECTIONS, THREAD_LIMIT, csv_name
 from bot.messages.render import money, unescape
 from scoring.batch.views import load_period
 from scoring.store.outbox import get_row, list_outbox, set_paused
@@ -65,9 +68,11 @@ def test_weekly_run_posts_the_digest_then_its_thread_and_chart(
     at_risk = now["arr"][now["rank"] > 0].sum()
     assert f"ARR at risk *{money(at_risk)}*" in digest["blocks"][1]["text"]["text"]
 
-    overflow, shared = replies(slack_double, digest)
-    assert overflow["metadata"]["event_payload"]["key"] == f"digest-thread:{PERIOD}:#cs-health"
-    assert "More from the" in overflow["text"] and shared.get("upload") is True
+    *overflow, shared = replies(slack_double, digest)  # one reply per list cut short
+    keys = [m["metadata"]["event_payload"]["key"] for m in overflow]
+    assert keys[0] == f"digest-thread:{PERIOD}:#cs-health"
+    assert all(k.startswith("digest-thread-") for k in keys[1:])
+    assert "More from the" in overflow[0]["text"] and shared.get("upload") is True
     reply_call = slack_double.calls("chat.postMessage")[-1]
     assert reply_call.params["thread_ts"] == digest["ts"]
 
@@ -99,6 +104,41 @@ def test_weekly_run_posts_the_digest_then_its_thread_and_chart(
     )
     assert "notes" not in details
     assert get_row(engine, f"digest-chart:{PERIOD}:#cs-health")["status"] == "sent"
+
+
+def test_a_list_longer_than_its_reply_comes_whole_as_a_csv_shared_once(
+    engine: Engine, transport: SlackTransport, slack_double: SlackDouble
+) -> None:
+    """600 accounts: lists over 205 rows show 5 in the digest, 200 in their reply, and all of
+    them in a CSV file in the same thread; the first file's upload URL fails (nothing shared),
+    the run tries again, and each file is shared exactly once, also after a rerun."""
+    prepared = prepare_weeks(engine, accounts=600)
+    slack_double.fail_next("upload_url", status=500)
+    result = run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    assert slack_double.pending_faults() == {} and result.status == "succeeded"
+    [digest] = top_level(slack_double)
+    rendered = result.digest.rendered[0]
+    long = {k for k in SECTIONS if len(getattr(rendered.digest, k)) > LIST_LIMIT + THREAD_LIMIT}
+    assert long, "600 accounts must overflow a reply"
+    shared = [u for u in slack_double.uploads.values() if u.completed]
+    names = sorted(u.filename for u in shared)
+    assert names == sorted([csv_name(PERIOD, k) for k in long] + [f"healthbot-digest-{PERIOD}.png"])
+    for upload in shared:
+        assert upload.thread_ts == digest["ts"] and upload.channels == ["C0HEALTH1"]
+    for key in long:
+        [upload] = [u for u in shared if u.filename == csv_name(PERIOD, key)]
+        frame = pd.read_csv(io.BytesIO(upload.data), encoding="utf-8-sig")
+        assert frame["account_id"].tolist() == getattr(rendered.digest, key)["account_id"].tolist()
+        [reply] = [
+            m for m in replies(slack_double, digest) if csv_name(PERIOD, key) in m.get("text", "")
+        ]
+        assert reply["text"].count(" · ARR ") == THREAD_LIMIT
+    assert get_row(engine, f"digest-csv-{sorted(long)[0]}:{PERIOD}:#cs-health")["status"] == "sent"
+
+    completes = len(slack_double.calls("files.completeUploadExternal"))
+    assert completes == len(long) + 1
+    run_weekly(engine, prepared.model, HERE, END, transport, sync=False)
+    assert len(slack_double.calls("files.completeUploadExternal")) == completes
 
 
 def test_a_rerun_posts_and_uploads_nothing_new(

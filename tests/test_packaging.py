@@ -39,4 +39,4 @@ def test_a_built_wheel_finds_its_templates_demo_model_and_migrations(tmp_path: P
     templates, demo, head, text = out.split("\n", 3)
     assert templates == str(site / "bot" / "templates")
     assert demo == str(site / "bot" / "demo-model.yml")
-    assert head.startswith("000") and "weekly run for 2026-W47 failed" in text
+    assert head[:4].isdigit() and head[4] == "_" and "weekly run for 2026-W47 failed" in text

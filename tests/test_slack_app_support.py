@@ -32,6 +32,7 @@ from scoring.periods import period_of
 from scoring.sample.catalog import CSMS, PREFIXES, SEGMENT_SHARES, SEGMENTS, SUFFIXES
 from scoring.store import save_snapshots
 from scoring.store.bulk import write_frame
+from scoring.store.freshness import save_freshness
 from tests.databases import migrated_database
 from tests.polling import wait_for
 from tests.slack_signing import (
@@ -168,6 +169,15 @@ def build_big_portfolio(
             }
         )
         save_snapshots(engine, period_of(as_of), as_of, model.version, scores, metrics)
+    # The latest week's freshness, as scoring writes it beside the snapshot: a card reads it.
+    age = rng.integers(0, 60, len(metrics))
+    freshness = metrics.loc[metrics["has_data"].to_numpy(), ["account_id", "metric"]].assign(
+        latest=pd.Timestamp(END) - pd.to_timedelta(age[metrics["has_data"].to_numpy()], "D"),
+        cadence_days=30.0,
+    )
+    freshness["age_days"] = (pd.Timestamp(END) - freshness["latest"]).dt.days
+    freshness["stale"] = freshness["age_days"] > 45
+    save_freshness(engine, period_of(END), freshness)
     if engine.dialect.name == "postgresql":  # fresh tables: give the planner its statistics
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")

@@ -18,8 +18,10 @@ from bot.messages.render import (
     render_view,
 )
 from bot.slack.listeners.actions import OUTCOMES, Origin, with_state
-from bot.slack.listeners.answers import card_message, notice
+from bot.slack.listeners.answers import PAGE_SIZE, card_message, notice
 from bot.slack.listeners.command_text import MAX_QUERY, Command, parse_command
+from bot.slack.listeners.home import HOME_ALERTS, HOME_AT_RISK
+from tests.escaping_contexts import audit_entry, home_pages
 from tests.test_slack_app_support import HOSTILE_NAME, mrkdwn_texts
 
 HUGE = (HOSTILE_NAME + " 🚀 ") * 400  # ~20,000 characters with everything that needs escaping
@@ -44,6 +46,7 @@ def card(**update: Any) -> dict[str, Any]:
     metrics = [
         {"key": f"m{i}", "label": HUGE, "raw": 1e12, "score": 99.0, "weight": 35.0}
         | {"points": 12.3, "has_data": i % 2 == 0}
+        | {"latest": "2026-10-01", "stale_days": 9999, "cadence_days": 0.5}
         for i in range(12)
     ]
     return {
@@ -72,6 +75,12 @@ def card(**update: Any) -> dict[str, Any]:
         "alert_state": {"acknowledged_by": HUGE, "snoozed_until": "2026-12-06", "last_note": HUGE},
         "override": {"by": HUGE, "reason": HUGE, "until": "2026-12-31", "computed_score": 12.0}
         | {"computed_band": HUGE},
+        "csm_notes": [
+            {"id": i, "by": HUGE, "written": "2026-11-22 10:00", "entered_on": "2026-11-22"}
+            | {"until": "2026-12-31", "sentiment": 2, "champion": "left", "reason": HUGE}
+            for i in (1, 2)
+        ],
+        "audit": [audit_entry(kind, HUGE) for kind in ("note", "override", "outreach")],
     } | update
 
 
@@ -130,14 +139,18 @@ def test_lists_pick_lists_help_and_state_lines_fit() -> None:
             message = render_message(
                 "health_list",
                 kind=kind,
-                items=[item(i) for i in range(15)],
-                more=99_985,
+                items=[item(i) for i in range(PAGE_SIZE)],
+                first=50,
+                page=3,
+                pages=4000,
                 total=100_000,
+                previous_value="2|at-risk " + HUGE,
+                next_value="4|at-risk " + HUGE,
                 period="2026-W47",
                 email=HUGE,
                 segment=HUGE,
                 shared=shared,
-                share_value="at-risk " + HUGE,
+                share_value="3|at-risk " + HUGE,
             )
             limits(message)
             assert ("health_share" in json.dumps(message.blocks)) is not shared
@@ -259,13 +272,14 @@ def test_views_fit() -> None:
         total=100_000,
         total_arr=1e10,
         bands=[{"emoji": "🔴", "label": HUGE, "count": 1, "arr": 1.0}] * 12,
-        at_risk=[item(i) for i in range(5)],
-        more_at_risk=9_995,
+        at_risk=[item(i) for i in range(HOME_AT_RISK)],
+        at_risk_total=10_000,
         alerts=[
             {"account_id": "a" * 3000, "name": HUGE, "sent_on": "2026-11-22", "reasons": [HUGE] * 9}
         ]
-        * 10,
-        more_alerts=90,
+        * HOME_ALERTS,
+        alerts_total=100,
+        pages=home_pages(1000, 10),
     )
     assert home["type"] == "home" and len(home["blocks"]) <= MAX_BLOCKS
     assert_harmless(home["blocks"])

@@ -130,9 +130,12 @@ def write_preview(outdir: Path, rendered: list[RenderedDigest]) -> list[Path]:
             f"{stem}.txt": item.message.text,
             f"{stem}.png": item.chart,
         }
-        if item.thread is not None:
-            files[f"{stem}-thread.json"] = _json(item.thread.blocks)
-            files[f"{stem}-thread.txt"] = item.thread.text
+        for i, (key, thread) in enumerate(item.threads):
+            name = f"{stem}-thread" + ("" if i == 0 else f"-{key.replace('_', '-')}")
+            files[f"{name}.json"] = _json(thread.blocks)
+            files[f"{name}.txt"] = thread.text
+        for key, file_name in item.files.items():
+            files[file_name] = item.csv(key)
         for name, content in files.items():
             path = outdir / name
             if isinstance(content, bytes):

@@ -34,6 +34,7 @@ from scoring.store.outbox import OutboxMessage, enqueue, get_row, get_rows, is_p
 from scoring.store.tables import utcnow
 
 log = logging.getLogger("healthbot.digest")
+CSV_KIND = "digest_csv"  # a whole digest list as a CSV file in the digest's thread
 
 
 @dataclass
@@ -156,14 +157,41 @@ def digest_key(period: str, target: DigestTarget, suffix: str | None = None) -> 
     return ":".join(["digest", period, target.channel, *filter(None, [scope, suffix])])
 
 
+def thread_keys(digest: str, section: str, first: bool) -> tuple[str, str]:
+    """(reply key, CSV file key) of one list's overflow in a digest's thread; the first reply
+    keeps the key it has always had, so a rerun finds it."""
+    rest = digest.removeprefix("digest:")
+    reply = "digest-thread:" + rest if first else f"digest-thread-{section}:{rest}"
+    return reply, f"digest-csv-{section}:{rest}"
+
+
 def _outbox_rows(
     item: RenderedDigest, key: str, period: str, run_id: int | None
 ) -> list[OutboxMessage]:
-    """The digest, its reply in the digest's thread when a list overflows, and its chart."""
+    """The digest, one reply in its thread per list it cut short (with the whole list as a CSV
+    file when the reply cuts it too), and its chart. Files are rows like the chart's: shared
+    once, a share in doubt is `unknown`, never repeated."""
     parts = [("digest", key, item.message, None)]
-    if item.thread is not None:
-        thread_key = "digest-thread:" + key.removeprefix("digest:")
-        parts.append(("digest_thread", thread_key, item.thread, key))
+    files: list[OutboxMessage] = []
+    for i, (section, thread) in enumerate(item.threads):
+        reply_key, csv_key = thread_keys(key, section, i == 0)
+        parts.append(("digest_thread", reply_key, thread, key))
+        if section in item.files:
+            files.append(
+                OutboxMessage(
+                    csv_key,
+                    CSV_KIND,
+                    "channel",
+                    item.target.channel,
+                    item.files[section],
+                    period=period,
+                    run_id=run_id,
+                    thread_key=key,
+                    file_data=item.csv(section),
+                    file_name=item.files[section],
+                    file_alt=None,
+                )
+            )
     chart = OutboxMessage(
         chart_key(key),
         CHART_KIND,
@@ -177,20 +205,24 @@ def _outbox_rows(
         file_name=f"healthbot-digest-{period}.png",
         file_alt=item.labels["alt_text"],
     )
-    return [
-        OutboxMessage(
-            row_key,
-            kind,
-            "channel",
-            item.target.channel,
-            message.text,
-            message.blocks,
-            period=period,
-            run_id=run_id,
-            thread_key=parent,
-        )
-        for kind, row_key, message, parent in parts
-    ] + [chart]
+    return (
+        [
+            OutboxMessage(
+                row_key,
+                kind,
+                "channel",
+                item.target.channel,
+                message.text,
+                message.blocks,
+                period=period,
+                run_id=run_id,
+                thread_key=parent,
+            )
+            for kind, row_key, message, parent in parts
+        ]
+        + files
+        + [chart]
+    )
 
 
 def _outcome(

@@ -223,7 +223,16 @@ def weekly_messages(
     history = shown_alert_history(engine, before=as_of)
     recent = recent_scores(engine, view.period, runs_needed(model), first=2)  # 1: the view
     decision = decide_week(
-        model, as_of, view, accounts, signals, last, history, snoozes(engine), recent=recent
+        model,
+        as_of,
+        view,
+        accounts,
+        signals,
+        last,
+        history,
+        snoozes(engine),
+        recent=recent,
+        lost_scores=True,
     )
     result.alerts = len(decision.health_alerts)
     result.notices = len(decision.alerts) - result.alerts

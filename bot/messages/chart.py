@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import textwrap
 import warnings
 from typing import Any
 
@@ -46,10 +47,15 @@ def band_hex(model: Model, band: str) -> str:
 
 
 def chart_labels(
-    context: dict[str, Any], trend: pd.DataFrame, where: dict[str, Any]
+    context: dict[str, Any],
+    trend: pd.DataFrame,
+    where: dict[str, Any],
+    thresholds: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The chart's words (title, axes, legend, alt text) rendered from its template; `context`
-    is the digest context (bot.messages.digest_context), `trend` the weekly trend frame."""
+    is the digest context (bot.messages.digest_context), `trend` the weekly trend frame,
+    `thresholds` the bands the dotted lines draw (`default`, top level) and those of the
+    segments in the picture that have their own (`segments`), which the chart names."""
     points = [
         {k: (None if pd.isna(v) else v) for k, v in row.items()} for row in trend.to_dict("records")
     ]
@@ -63,6 +69,7 @@ def chart_labels(
             trend=points,
             weeks=len(points),
             where=where,
+            thresholds=thresholds or {"default": None, "segments": []},
         )
     )
     return json.loads(raw)
@@ -128,7 +135,9 @@ def _distribution(
     ax.set_xlim(0, 100)
     ax.set_ylim(0, max(float(bottom.max()) * 1.3, 1.0))  # headroom for the legend
     ax.set_title(labels["distribution"], fontsize=11 * scale, loc="left")
-    ax.set_xlabel(labels["score_axis"], fontsize=9 * scale)
+    note = labels.get("thresholds_note") or ""
+    axis = labels["score_axis"] + ("\n" + textwrap.fill(note, 90) if note else "")
+    ax.set_xlabel(axis, fontsize=9 * scale)
     ax.set_ylabel(labels["accounts_axis"], fontsize=9 * scale)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(labelsize=8 * scale)

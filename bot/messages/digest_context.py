@@ -11,7 +11,22 @@ from scoring.decisions.card import band_display
 from scoring.decisions.digest import Digest
 
 LIST_LIMIT = 5
-THREAD_LIMIT = 50
+THREAD_LIMIT = 200  # rows of a list in its thread reply; past that, the whole list as a CSV
+SECTIONS = ("drops", "gains", "downgrades", "renewals", "expansion", "data_quality")
+CSV_COLUMNS = {  # the section's frame column -> the CSV's header
+    "account_id": "account_id",
+    "name": "name",
+    "owner_email": "owner",
+    "segment": "segment",
+    "score_shown": "score",
+    "band": "band",
+    "delta": "delta",
+    "arr": "arr",
+    "renewal_date": "renewal_date",
+    "days_left": "days_left",
+    "driver_label": "driver",
+    "stale_days": "days_without_data",
+}
 
 
 def _text(value: Any) -> str | None:
@@ -90,12 +105,35 @@ def digest_context(
     }
 
 
-def overflow_context(model: Model, digest: Digest) -> dict[str, Any] | None:
-    """The thread reply listing up to 50 more of each long list, or None when nothing is cut."""
-    sections = []
-    for key in ("drops", "gains", "downgrades", "renewals", "expansion", "data_quality"):
-        frame = getattr(digest, key).iloc[LIST_LIMIT:]
-        rows, more = _rows(model, frame, THREAD_LIMIT)
+def overflow_contexts(model: Model, digest: Digest) -> list[dict[str, Any]]:
+    """One thread reply per list that the digest cut short: up to THREAD_LIMIT more of its
+    rows (a reply of 10-row blocks stays under Slack's 50 blocks), and, when even that cuts
+    it, `csv`: the name of the file holding the whole list (section_csv), shared in the same
+    thread. The first reply also carries the "More from the digest" line."""
+    out = []
+    for key in SECTIONS:
+        whole = getattr(digest, key)
+        rows, more = _rows(model, whole.iloc[LIST_LIMIT:], THREAD_LIMIT)
         if rows:
-            sections.append({"key": key, "rows": rows, "more": more})
-    return {"period": digest.period, "sections": sections} if sections else None
+            csv = csv_name(digest.period, key) if more else None
+            section = {"key": key, "rows": rows, "more": more, "csv": csv, "total": len(whole)}
+            out.append({"period": digest.period, "first": not out, "sections": [section]})
+    return out
+
+
+def csv_name(period: str, key: str) -> str:
+    return f"healthbot-digest-{period}-{key.replace('_', '-')}.csv"
+
+
+def section_csv(digest: Digest, key: str) -> bytes:
+    """A digest list in full as CSV (UTF-8 with a BOM, so spreadsheets read names right).
+    A text cell that a spreadsheet would run as a formula (=, +, -, @) starts with a `'`."""
+    frame = getattr(digest, key)
+    columns = [c for c in CSV_COLUMNS if c in frame.columns]
+    out = frame[columns].rename(columns=CSV_COLUMNS)
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            text = out[column].astype("string")
+            risky = text.str.match(r"^[=+\-@\t\r]").fillna(False).to_numpy(dtype=bool)
+            out[column] = text.where(~risky, "'" + text)
+    return out.to_csv(index=False).encode("utf-8-sig")

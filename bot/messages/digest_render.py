@@ -14,11 +14,12 @@ from typing import Any
 import pandas as pd
 
 from bot.messages.chart import chart_labels, render_chart
-from bot.messages.digest_context import digest_context, overflow_context
+from bot.messages.digest_context import digest_context, overflow_contexts, section_csv
 from bot.messages.render import Message, render_message
 from scoring.batch.digest_inputs import DigestInputs
 from scoring.config import Model
 from scoring.config.sections import DigestTarget
+from scoring.decisions.card import band_thresholds, segments_with_own_bands
 from scoring.decisions.digest import Digest, build_digest, filter_where
 from scoring.decisions.digest_trend import weekly_trend
 
@@ -31,15 +32,25 @@ class RenderedDigest:
     target: DigestTarget
     digest: Digest
     message: Message
-    thread: Message | None
+    threads: list[tuple[str, Message]]  # (list key, its reply in the thread), in list order
     labels: dict[str, Any]
     model: Model = field(repr=False)
     scores: pd.DataFrame = field(repr=False)
     trend: pd.DataFrame = field(repr=False)
+    files: dict[str, str] = field(default_factory=dict)  # list key -> its CSV's file name
+
+    @property
+    def thread(self) -> Message | None:
+        """The first reply in the digest's thread (None: no list was cut short)."""
+        return self.threads[0][1] if self.threads else None
 
     @cached_property
     def chart(self) -> bytes:
         return render_chart(self.model, self.scores, self.trend, self.labels)
+
+    def csv(self, key: str) -> bytes:
+        """The whole list `key` as CSV, for a list longer than its thread reply shows."""
+        return section_csv(self.digest, key)
 
 
 def render_digests(model: Model, inputs: DigestInputs) -> list[RenderedDigest]:
@@ -54,7 +65,9 @@ def render_digests(model: Model, inputs: DigestInputs) -> list[RenderedDigest]:
             model, view, inputs.as_of, target.where, target.renewal_days, inputs.stale
         )
         context = digest_context(model, digest, quiet_line=target.quiet_line, where=target.where)
-        extra = overflow_context(model, digest)
+        extra = overflow_contexts(model, digest)
+        scope_scores = filter_where(view.scores, target.where)
+        sections = [c["sections"][0] for c in extra]
         scope = _scope(view.scores, accounts, target.where)
         snapshots = history if scope is None else history[history["account_id"].isin(scope)]
         trend = weekly_trend(snapshots, arr, inputs.trend_periods)
@@ -63,14 +76,25 @@ def render_digests(model: Model, inputs: DigestInputs) -> list[RenderedDigest]:
                 target,
                 digest,
                 render_message("digest", **context),
-                render_message("digest_thread", **extra) if extra else None,
-                chart_labels(context, trend, target.where),
+                [(c["sections"][0]["key"], render_message("digest_thread", **c)) for c in extra],
+                chart_labels(context, trend, target.where, _thresholds(model, scope_scores)),
                 model,
-                filter_where(view.scores, target.where)[["score_shown", "band"]],
+                scope_scores[["score_shown", "band"]],
                 trend,
+                {s["key"]: s["csv"] for s in sections if s["csv"]},
             )
         )
     return out
+
+
+def _thresholds(model: Model, scores: pd.DataFrame) -> dict[str, Any]:
+    """The chart's dotted lines (the top level's bands) and the segments in the picture whose
+    bands differ from them."""
+    rules = scores["segment_rule"] if "segment_rule" in scores else []
+    return {
+        "default": band_thresholds(model, None),
+        "segments": segments_with_own_bands(model, pd.unique(pd.Series(rules, dtype=object))),
+    }
 
 
 def _scope(scores: pd.DataFrame, accounts: pd.DataFrame, where: dict[str, Any]) -> set[str] | None:

@@ -33,7 +33,7 @@ from bot.delivery.slack_client import api_base_url
 from bot.slack.access import AccessControl, UserDirectory
 from bot.slack.listeners import actions as slack_actions
 from bot.slack.listeners import commands as slack_commands
-from bot.slack.listeners import csm_input, home
+from bot.slack.listeners import csm_input, home, pages
 from bot.slack.listeners.answers import notice
 from bot.slack.portfolio import Portfolio
 from bot.slack.replay import ReplayGuard
@@ -102,6 +102,7 @@ def create_app(
     slack_commands.register(app, svc)
     slack_actions.register(app, svc)
     home.register(app, svc)
+    pages.register(app, svc)
     csm_input.register(app, svc)
     if warm:
         svc.portfolio.warm()

@@ -5,6 +5,7 @@ memory (bot/slack/portfolio.py) and comes here for the account's own rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,10 @@ from scoring.config import Model
 from scoring.decisions.card import AccountRows, band_display, card_context
 from scoring.decisions.playbooks import choose_playbooks, playbook_dict, playbook_inputs
 from scoring.errors import HealthbotError
+from scoring.store.audit_trail import latest_entries
 from scoring.store.clicks import ACTIONS
+from scoring.store.csm_inputs import active_notes
+from scoring.store.freshness import account_freshness
 
 # One round trip: the account's shown score per period, each row carrying its latest signal.
 HISTORY_SQL = sa.text(
@@ -27,6 +31,7 @@ HISTORY_SQL = sa.text(
 )
 WRITTEN_SQL = sa.text("SELECT created_at FROM score_snapshots WHERE period = :p LIMIT 1")
 LAST_SIGNAL_SQL = sa.text("SELECT max(date) FROM signals WHERE account_id = :a")
+AUDIT_ENTRIES = 3  # the latest audit entries a card shows
 
 
 def today_in(model: Model) -> date:
@@ -75,13 +80,26 @@ def not_scored(account_id: str, period: str) -> HealthbotError:
     )
 
 
+@dataclass(frozen=True)
+class OwnRows:
+    """What a card reads of one account per request (indexed queries on one connection)."""
+
+    history: list[float | None]  # its shown score per stored period, oldest first
+    last_signal: date | None
+    state: dict[str, Any]  # the keys of scoring.store.clicks.alert_state
+    notes: list[dict[str, Any]]  # active CSM notes, latest first
+    audit: list[dict[str, Any]]  # the latest AUDIT_ENTRIES audit entries, newest first
+    freshness: list[dict[str, Any]]  # per metric: latest data date, cadence, stale
+
+
 def account_rows(
-    engine: Engine, account_id: str, today: date
-) -> tuple[list[float | None], date | None, dict[str, Any]]:
+    engine: Engine, account_id: str, today: date, period: str | None = None
+) -> OwnRows:
     """One account's own rows, on one connection with indexed queries (it runs on every
-    lookup): its shown score per stored period (the sparkline), its latest signal date, and
-    what the clicks on it say (the keys of `scoring.store.clicks.alert_state`: the last
-    acknowledgement, an active snooze, the last outreach note)."""
+    lookup, so a note or a click shows on the next card): its shown score per stored period
+    (the sparkline), its latest signal date, what the clicks on it say (the last
+    acknowledgement, an active snooze, the last outreach note), its CSM notes in force and its
+    latest audit entries; with `period`, each metric's data freshness in it (precomputed)."""
     clicks = (
         sa.select(ACTIONS.c.kind, ACTIONS.c.user_id, ACTIONS.c.user_email, ACTIONS.c.created_at)
         .add_columns(ACTIONS.c.until, ACTIONS.c.note, ACTIONS.c.outcome)
@@ -92,6 +110,9 @@ def account_rows(
         scores = conn.execute(HISTORY_SQL, {"a": account_id}).all()
         last = scores[0][2] if scores else conn.execute(LAST_SIGNAL_SQL, {"a": account_id}).scalar()
         actions = conn.execute(clicks).all()
+        notes = active_notes(conn, account_id, today)
+        audit = latest_entries(conn, account_id, AUDIT_ENTRIES)
+        fresh = account_freshness(conn, account_id, period) if period else []
     history = [None if r[1] is None else float(r[1]) for r in scores]
     state: dict[str, Any] = {}
     for row in actions:  # oldest first, so the latest of each kind wins
@@ -102,27 +123,30 @@ def account_rows(
             state["snoozed_until"] = str(row.until)
         elif row.kind == "outreach":
             state["last_note"] = f"{row.note}" + (f" ({row.outcome})" if row.outcome else "")
-    return history, None if last is None else date.fromisoformat(str(last)[:10]), state
+    last_date = None if last is None else date.fromisoformat(str(last)[:10])
+    return OwnRows(history, last_date, state, notes, audit, fresh)
 
 
 def card_for(
     engine: Engine, model: Model, one: AccountRows, playbook: Any = None
 ) -> dict[str, Any]:
     """The card context from an account's slice of the period plus its own rows in the store."""
-    account_id = str(one.row["account_id"])
-    history, last, state = account_rows(engine, account_id, today_in(model))
+    own = account_rows(engine, str(one.row["account_id"]), today_in(model), one.period)
     return card_context(
         model,
         one,
-        history,
+        own.history,
         playbook=playbook_dict(model, playbook),
-        last_signal=last,
-        alert_state=state,
+        last_signal=own.last_signal,
+        alert_state=own.state,
+        notes=own.notes,
+        audit=own.audit,
+        freshness=own.freshness,
     )
 
 
 def current_alert_state(engine: Engine, account_id: str, today: date) -> dict[str, Any]:
-    return account_rows(engine, account_id, today)[2]
+    return account_rows(engine, account_id, today).state
 
 
 def account_card(

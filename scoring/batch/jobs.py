@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from scoring.config import Model
+from scoring.decisions.freshness import metric_freshness
 from scoring.decisions.metric_drop import CHAMPION_SIGNAL
 from scoring.decisions.overrides import active_overrides, apply_overrides
 from scoring.engine.score import Scores, score_accounts
@@ -17,6 +18,7 @@ from scoring.periods import period_of
 from scoring.pushdown import EngineRunner, SqlSource
 from scoring.store import load_accounts, save_snapshots
 from scoring.store.csm_inputs import load_csm_inputs
+from scoring.store.freshness import save_freshness
 from scoring.store.overrides import save_snapshot_overrides
 from scoring.store.reads import load_signal_windows
 
@@ -103,5 +105,6 @@ def score_and_store(
         period = period_of(as_of)
         save_snapshots(engine, period, as_of, model.version, effective, scores.metrics)
         save_snapshot_overrides(engine, period, effective)
+        save_freshness(engine, period, metric_freshness(model, signals, as_of))
         out.append(ScoredPeriod(period, as_of, replace(scores, accounts=effective)))
     return out

@@ -30,6 +30,9 @@ class SignalBounds(Strict):
     min: float | None = None
     max: float | None = None
     max_abs: float = DEFAULT_MAX_ABS
+    # Days between two values the source normally sends (a monthly survey: 30); None: learned
+    # from the gaps between the account's past values (scoring/decisions/freshness.py).
+    cadence_days: float | None = Field(default=None, gt=0, le=3660)
 
     @model_validator(mode="after")
     def _consistent(self) -> SignalBounds:
@@ -85,6 +88,12 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "signals.<name>.min": ("Lowest accepted value.", "-100"),
     "signals.<name>.max": ("Highest accepted value.", "100"),
     "signals.<name>.max_abs": ("Largest accepted |value| (at most 1e100).", "1e15"),
+    "signals.<name>.cadence_days": (
+        "Days between two values the source normally sends (a monthly survey: 30). The card"
+        " calls the signal stale once its latest value is 1.5 × this old. Unset: learned from"
+        " the median gap between the account's past values in the metric's window.",
+        "30",
+    ),
     "date_limits": (
         "How far back and ahead a source's dates may lie. Signal dates never after the"
         " sync's today.",

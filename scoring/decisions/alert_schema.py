@@ -7,15 +7,24 @@ Severity (one mapping for every rule, so channels can filter on it):
     high      other score drops and band downgrades; champion left; renewal while in the
               lowest band
     medium    metric drop; renewal while in any other band below the top
-    data      stale data (a data problem, never a health alert)
+    data      stale data, a score lost to missing data (data problems, never health alerts)
 """
 
 from __future__ import annotations
 
 # Rule order is also the order of an account's alerts in every output.
-RULES = ("score_drop", "band_downgrade", "metric_drop", "renewal", "champion_left", "stale")
+RULES = (
+    "score_drop",
+    "band_downgrade",
+    "metric_drop",
+    "renewal",
+    "champion_left",
+    "lost_score",
+    "stale",
+)
 # Health alerts say a customer may be sliding; the other rules are notices (a renewal coming,
-# a stale feed) and are counted apart, so alert volumes and precision measure health alerts.
+# a stale feed, a score lost to missing data: scoring/decisions/lost_score.py) and are counted
+# apart, so alert volumes and precision measure health alerts.
 HEALTH_RULES = ("score_drop", "band_downgrade", "metric_drop", "champion_left")
 NOTICE_RULES = tuple(r for r in RULES if r not in HEALTH_RULES)
 SEVERITIES = ("critical", "high", "medium", "data")

@@ -27,6 +27,34 @@ def band_display(model: Model, band: str) -> tuple[str, str]:
     return "⚪", "insufficient data" if band == INSUFFICIENT_DATA else band
 
 
+def band_thresholds(model: Model, segment: Any = None) -> dict[str, Any]:
+    """The band thresholds that apply to an account of model segment `segment` (its
+    `segment_rule`; None or unknown: the top level): `segment` is named only when it has bands
+    of its own, `bands` lists each band above the floor, top band first, with its minimum."""
+    own = model.segments.get(segment) if isinstance(segment, str) else None
+    named = segment if own is not None and own.bands is not None else None
+    bands = model.segment_bands(named)
+    return {
+        "segment": named,
+        "bands": [
+            {"name": b.name, "label": b.name.replace("_", " "), "min": float(b.min)}
+            for b in bands
+            if b.min > 0
+        ],
+    }
+
+
+def segments_with_own_bands(model: Model, rules: Any) -> list[dict[str, Any]]:
+    """band_thresholds of each model segment among `rules` (segment_rule values) that has
+    bands of its own, by name: what a picture drawn with the top-level thresholds must add."""
+    present = {r for r in rules if isinstance(r, str)}
+    return [
+        band_thresholds(model, name)
+        for name in sorted(present)
+        if name in model.segments and model.segments[name].bands is not None
+    ]
+
+
 def _num(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
@@ -59,6 +87,40 @@ def _override(row: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _no_score(
+    model: Model, row: Mapping[str, Any], table: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Why an account has no score (None: it has one): its weighted metrics without data, the
+    share of the weight that has data and the share a score needs."""
+    if _num(row["score_shown"]) is not None:
+        return None
+    return {
+        "missing": [m["label"] for m in table if not m["has_data"] and (m["weight"] or 0) > 0],
+        "have": (_num(row["completeness"]) or 0.0) * 100,
+        "need": model.min_completeness * 100,
+    }
+
+
+def csm_view(notes: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The CSM input in force: the latest active note that sets the sentiment and the latest
+    that sets the champion status (one entry when one note sets both), latest first, each with
+    who wrote it, when, until when and why. `notes`: active notes, latest first
+    (scoring.store.csm_inputs.active_notes)."""
+    sentiment = next((n for n in notes if n.get("sentiment") is not None), None)
+    champion = next((n for n in notes if n.get("champion") is not None), None)
+    out: list[dict[str, Any]] = []
+    for key, note in (("sentiment", sentiment), ("champion", champion)):
+        if note is None:
+            continue
+        entry = next((e for e in out if e["id"] == note["id"]), None)
+        if entry is None:
+            entry = dict(note) | {"sentiment": None, "champion": None}
+            out.append(entry)
+        entry[key] = note[key]
+    order = [n["id"] for n in notes]
+    return sorted(out, key=lambda e: order.index(e["id"]))  # latest first
+
+
 def card_context(
     model: Model,
     account: AccountRows,
@@ -66,8 +128,14 @@ def card_context(
     playbook: dict[str, Any] | None = None,
     last_signal: date | None = None,
     alert_state: dict[str, Any] | None = None,
+    notes: list[Mapping[str, Any]] | None = None,
+    audit: list[dict[str, Any]] | None = None,
+    freshness: list[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """`history`: the account's shown score per stored week, oldest first (the sparkline)."""
+    """`history`: the account's shown score per stored week, oldest first (the sparkline);
+    `notes`: its active CSM notes, latest first; `audit`: its latest audit entries;
+    `freshness`: its metrics' data freshness this period (scoring.decisions.freshness)."""
+    fresh = {f["metric"]: f for f in freshness or []}
     row = account.row
     emoji, label = band_display(model, row["band"])
     by_metric = {m["metric"]: m for m in account.metrics}
@@ -83,6 +151,9 @@ def card_context(
                 "weight": None if m is None else _num(m["weight"]),
                 "points": None if m is None else _num(m["points"]),
                 "has_data": bool(m is not None and m["has_data"]),
+                "latest": fresh.get(key, {}).get("latest"),
+                "stale_days": fresh[key]["age_days"] if fresh.get(key, {}).get("stale") else None,
+                "cadence_days": fresh.get(key, {}).get("cadence_days"),
             }
         )
     drivers = [
@@ -121,6 +192,10 @@ def card_context(
         "playbook": playbook,
         "alert_state": alert_state or {},
         "override": _override(row),
+        "thresholds": band_thresholds(model, row.get("segment_rule")),
+        "no_score": _no_score(model, row, table),
+        "csm_notes": csm_view(notes or []),
+        "audit": list(audit or []),
     }
 
 

@@ -13,10 +13,11 @@ import pandas as pd
 
 from scoring.config import Model
 from scoring.decisions.alert_cooldown import apply_cooldown
-from scoring.decisions.alert_schema import HEALTH_RULES
+from scoring.decisions.alert_schema import HEALTH_RULES, RULES
 from scoring.decisions.alerts import decide_alerts
-from scoring.decisions.card import band_display
+from scoring.decisions.card import band_display, band_thresholds
 from scoring.decisions.history import COMPARISON_COLUMNS
+from scoring.decisions.lost_score import lost_score_notices
 from scoring.decisions.metric_drop import champion_values, metric_drops
 from scoring.decisions.playbooks import (
     choose_playbooks,
@@ -87,10 +88,13 @@ def decide_week(
     history: pd.DataFrame | None = None,
     snoozes: pd.DataFrame | None = None,
     recent: pd.DataFrame | None = None,
+    lost_scores: bool = False,
 ) -> WeeklyDecision:
     """`view`: scoring.batch.views.PeriodView of the period being run; `recent`: shown scores
     of the runs before it (scoring.batch.views.recent_scores), which band hysteresis needs to
-    confirm a slow slide (None: judged as a first run)."""
+    confirm a slow slide (None: judged as a first run); `lost_scores`: add the lost-score data
+    notices (scoring/decisions/lost_score.py; the weekly job does, the replay of health alerts
+    does not)."""
     scores = view.scores
     comparison = scores[[c for c in COMPARISON_COLUMNS if c != "model_changed"]]
     segments = account_segments(scores)  # the same segments the score's dip is judged in
@@ -113,6 +117,8 @@ def decide_week(
         last_signal=last,
         recent=recent,
     )
+    if lost_scores:
+        raw = _with_notices(raw, lost_score_notices(model, scores, getattr(view, "metrics", None)))
     to_send, suppressed = apply_cooldown(raw, history, snoozes, as_of, model.alerts)
     inputs = playbook_inputs(comparison, accounts, view.drivers)
     inputs["previous_delta"] = inputs["account_id"].map(
@@ -123,6 +129,20 @@ def decide_week(
     moves = segment_moves(scores, model)
     batches = owner_batches(model, view.period, to_send, scores, playbooks, as_of, moves)
     return WeeklyDecision(to_send, suppressed, playbooks, batches, move_records(moves))
+
+
+def _with_notices(raw: pd.DataFrame, notices: pd.DataFrame) -> pd.DataFrame:
+    """The rules' alerts plus the lost-score notices, in rule order per account."""
+    if notices.empty:
+        return raw
+    both = pd.concat([raw, notices], ignore_index=True) if len(raw) else notices
+    order = both["rule"].map({r: i for i, r in enumerate(RULES)})
+    return (
+        both.assign(_o=order)
+        .sort_values(["account_id", "_o"], kind="stable")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
 
 
 def _owner_moves(scores: pd.DataFrame, moves: pd.DataFrame | None) -> dict[str, list[dict]]:
@@ -175,6 +195,7 @@ def owner_batches(
                     "name": str(row["name"]),
                     "emoji": emoji,
                     "band_label": label,
+                    "thresholds": band_thresholds(model, row.get("segment_rule")),
                     "score": None if pd.isna(row["score_shown"]) else row["score_shown"],
                     "previous_score": None
                     if pd.isna(row["previous_score"])

@@ -16,6 +16,7 @@ import scoring.store.alert_log  # noqa: F401  (registers the 0003 alert_log tabl
 import scoring.store.alert_shown  # noqa: F401  (0007 alert_shown)
 import scoring.store.clicks  # noqa: F401  (0003 account_actions)
 import scoring.store.csm_inputs  # noqa: F401  (0003 csm_inputs)
+import scoring.store.freshness  # noqa: F401  (0010 metric_freshness)
 import scoring.store.outbox  # noqa: F401  (the outbox tables, migration 0002)
 import scoring.store.overrides  # noqa: F401  (0004 snapshot_overrides)
 import scoring.store.tables  # noqa: F401  (registers every table on SQLModel.metadata)

@@ -7,6 +7,7 @@ for the same account and rule is new enough to send; the App Home lists the open
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -94,3 +95,25 @@ def alert_history(engine: Engine, before: dt.date) -> pd.DataFrame:
     """Alerts decided before a date, shown or not (the validation's alert precision); the
     cooldown reads only those shown (alert_shown.shown_alert_history)."""
     return read_history(engine, history_query(before))
+
+
+def owner_alerts(
+    engine: Engine, account_ids: list[str], period: str | None = None
+) -> tuple[str | None, pd.DataFrame]:
+    """(period, its alerts on these accounts: account_id, rule, reason) for an owner's full
+    list of a week's alerts; `period` None: the latest period with any alert. Reads through
+    the account index, in chunks, never the whole log."""
+    columns = ["account_id", "rule", "reason"]
+    with engine.connect() as conn:
+        if period is None:
+            period = conn.execute(sa.select(sa.func.max(ALERT_LOG.c.period))).scalar()
+        rows: list[Any] = []
+        for start in range(0, len(account_ids) if period else 0, 500):
+            chunk = account_ids[start : start + 500]
+            query = (
+                sa.select(ALERT_LOG.c.account_id, ALERT_LOG.c.rule, ALERT_LOG.c.reason)
+                .where(ALERT_LOG.c.account_id.in_(chunk), ALERT_LOG.c.period == period)
+                .order_by(ALERT_LOG.c.id)
+            )
+            rows += conn.execute(query).all()
+    return period, pd.DataFrame([tuple(r) for r in rows], columns=columns)

@@ -7,12 +7,14 @@ CSM input (notes, overrides) and button clicks live in two tables with different
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from scoring.store.clicks import load_actions
-from scoring.store.csm_inputs import CHAMPION_VALUES, load_csm_inputs
+from scoring.store.clicks import ACTIONS, load_actions
+from scoring.store.csm_inputs import CHAMPION_NAMES, CHAMPION_VALUES, CSM_INPUTS, load_csm_inputs
 
 
 def audit_trail(engine: Engine, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -63,3 +65,53 @@ def _input_detail(inputs: pd.DataFrame) -> pd.Series:
         + champ.where(inputs["champion_status"].notna(), "")
     ).str.strip("; ")
     return score.where(inputs["kind"] == "override", note)
+
+
+def latest_entries(conn: sa.Connection, account_id: str, limit: int = 3) -> list[dict[str, Any]]:
+    """The account's `limit` latest audit entries, newest first, as plain records (what, who,
+    when, and the columns the entry's kind uses): two indexed queries of at most `limit` rows,
+    cheap enough for every card."""
+    i, a = CSM_INPUTS.c, ACTIONS.c
+    inputs = (
+        sa.select(i.id, i.kind, i.user_id, i.user_email, i.created_at, i.valid_until, i.reason)
+        .add_columns(i.sentiment, i.champion_status, i.override_score, i.revoked_at)
+        .where(i.account_id == account_id)
+        .order_by(i.created_at.desc(), i.id.desc())
+        .limit(limit)
+    )
+    clicks = (
+        sa.select(a.id, a.kind, a.user_id, a.user_email, a.created_at, a.until, a.note, a.outcome)
+        .where(a.account_id == account_id)
+        .order_by(a.created_at.desc(), a.id.desc())
+        .limit(limit)
+    )
+    entries = [
+        _entry(r, r.valid_until, r.reason)
+        | {
+            "sentiment": r.sentiment,
+            "champion": CHAMPION_NAMES.get(r.champion_status),
+            "score": None if r.override_score is None else float(r.override_score),
+            "revoked": r.revoked_at is not None,
+        }
+        for r in conn.execute(inputs)
+    ]
+    entries += [_entry(r, r.until, r.note) | {"outcome": r.outcome} for r in conn.execute(clicks)]
+    entries.sort(key=lambda e: e["sort"], reverse=True)
+    return [{k: v for k, v in e.items() if k != "sort"} for e in entries[:limit]]
+
+
+def _entry(row: Any, until: Any, why: Any) -> dict[str, Any]:
+    """The columns every audit entry has; the rest default to None."""
+    return {
+        "what": row.kind,
+        "by": row.user_email or row.user_id,
+        "when": str(row.created_at)[:16],
+        "until": None if until is None else str(until)[:10],
+        "why": why or "",
+        "sentiment": None,
+        "champion": None,
+        "score": None,
+        "revoked": False,
+        "outcome": None,
+        "sort": (row.created_at, row.kind in ("note", "override"), row.id),
+    }

@@ -27,7 +27,7 @@ from bot.messages.render import (
     render_view,
 )
 from bot.slack.cards import current_alert_state, today_in
-from bot.slack.listeners.answers import card_reply, notice, safe_answer
+from bot.slack.listeners.answers import card_reply, notice, safe_answer, unpaged
 from bot.slack.listeners.gate import gated
 from bot.slack.listeners.origin import Origin
 from bot.slack.listeners.write_access import (
@@ -268,8 +268,8 @@ def register(app: App, svc: Services) -> None:
         act.share(body, client, respond, card_reply(svc, body["actions"][0]["value"], shared=True))
 
     def share_list(body: dict, client: WebClient, respond: Respond) -> None:
-        value, user_id = body["actions"][0]["value"], body["user"]["id"]
-        act.share(body, client, respond, safe_answer(svc, value, user_id, shared=True))
+        (text, page), user_id = unpaged(body["actions"][0]["value"]), body["user"]["id"]
+        act.share(body, client, respond, safe_answer(svc, text, user_id, True, page))
 
     def account_action(body: dict, client: WebClient, respond: Respond) -> None:
         act.account_action(body, client, respond)

@@ -23,10 +23,10 @@ from bot.slack.listeners.command_text import COMMAND, MAX_QUERY, Command, parse_
 from bot.slack.services import Services
 from scoring.errors import HealthbotError
 from scoring.matching import Match
+from scoring.store import alert_log
 
 log = logging.getLogger("healthbot.slack")
-MINE_LIMIT = 15
-AT_RISK_LIMIT = 10
+PAGE_SIZE = 25  # accounts a page of a list shows (a section and its Card button each)
 NOTICE_DEFAULTS: dict[str, Any] = {
     "command": COMMAND,
     "query": "",
@@ -65,7 +65,28 @@ def card_message(card: dict[str, Any], shared: bool = False) -> Message:
     return Message(render_text("health_card", **card).strip(), blocks)
 
 
-def answer(svc: Services, command: Command, user_id: str, shared: bool = False) -> Message:
+def paged(text: str, page: int) -> str:
+    """A list's button value: the page and the command that lists it ("2|at-risk Enterprise")."""
+    return f"{page}|{text}"
+
+
+def unpaged(value: str) -> tuple[str, int]:
+    """(command text, page) of a button value; a bare command is its first page."""
+    page, bar, text = value.partition("|")
+    return (text, max(int(page), 1)) if bar and page.isdigit() else (value, 1)
+
+
+def page_of(total: int, page: int, size: int = PAGE_SIZE) -> tuple[int, int, int]:
+    """(page, pages, first row) with `page` moved into 1..pages (a list may have shrunk since
+    its buttons were drawn)."""
+    pages = max(-(-total // size), 1)
+    page = min(max(page, 1), pages)
+    return page, pages, (page - 1) * size
+
+
+def answer(
+    svc: Services, command: Command, user_id: str, shared: bool = False, page: int = 1
+) -> Message:
     """The reply to one parsed command, as a message (every case has one)."""
     kind = command.kind
     if kind == "help":
@@ -78,9 +99,11 @@ def answer(svc: Services, command: Command, user_id: str, shared: bool = False) 
         return notice("empty_query")
     try:
         if kind == "mine":
-            return mine(svc, user_id, shared)
+            return mine(svc, user_id, shared, page)
         if kind == "at-risk":
-            return at_risk(svc, command.arg, shared)
+            return at_risk(svc, command.arg, shared, page)
+        if kind == "alerts":
+            return owner_alerts(svc, user_id, command.arg, shared, page)
         return lookup(svc, command.arg)
     except HealthbotError:  # nothing scored yet (or the stored period vanished)
         return notice("no_scores")
@@ -126,49 +149,89 @@ def items_for(svc: Services, account_ids: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def mine(svc: Services, user_id: str, shared: bool = False) -> Message:
+def mine(svc: Services, user_id: str, shared: bool = False, page: int = 1) -> Message:
     email = svc.users.email(user_id)
     if not email:
         return notice("no_email")
     owned = svc.portfolio.owned(email)
     if owned.empty:
         return notice("none_owned", email=email)
-    return list_message(svc, "mine", owned, MINE_LIMIT, shared, email=email, share_value="mine")
+    return list_message(svc, "mine", owned, page, shared, "mine", email=email)
 
 
-def at_risk(svc: Services, segment: str, shared: bool = False) -> Message:
+def at_risk(svc: Services, segment: str, shared: bool = False, page: int = 1) -> Message:
     segments = svc.portfolio.segments()
     if segment and segment.casefold() not in {s.casefold() for s in segments}:
         return notice("no_segment", segment=segment, segments=segments)
     urgent = svc.portfolio.urgent(segment or None)
     if urgent.empty:
         return notice("none_at_risk", segment=segment)
-    value = f"at-risk {segment}".strip()
+    text = f"at-risk {segment}".strip()
+    return list_message(svc, "at-risk", urgent, page, shared, text, segment=segment)
+
+
+def owner_alerts(
+    svc: Services, user_id: str, period: str, shared: bool = False, page: int = 1
+) -> Message:
+    """`/health alerts [PERIOD]` (the alert DM's "and N more" button): every account of the
+    user's with an alert in that week (default: the latest), worst score first, each with its
+    reasons and a button that opens its card (and counts its alert as shown)."""
+    email = svc.users.email(user_id)
+    if not email:
+        return notice("no_email")
+    owned = svc.portfolio.owned(email)
+    ids = owned["account_id"].astype(str).tolist()
+    week, alerts = alert_log.owner_alerts(svc.engine, ids, period.strip() or None)
+    if alerts.empty:
+        return notice("no_alerts", email=email, period=week or "")
+    reasons = alerts.groupby("account_id", sort=False)["reason"].agg(list)
+    listed = owned[owned["account_id"].astype(str).isin(reasons.index).to_numpy()]
+    text = f"alerts {week}"
     return list_message(
-        svc, "at-risk", urgent, AT_RISK_LIMIT, shared, segment=segment, share_value=value
+        svc, "alerts", listed, page, shared, text, email=email, alert_period=week, reasons=reasons
     )
 
 
 def list_message(
-    svc: Services, kind: str, frame: pd.DataFrame, limit: int, shared: bool, **context: Any
+    svc: Services,
+    kind: str,
+    frame: pd.DataFrame,
+    page: int,
+    shared: bool,
+    text: str,
+    **context: Any,
 ) -> Message:
-    items = [list_item(svc.model, r) for r in frame.head(limit).to_dict("records")]
+    """One page of a list: PAGE_SIZE accounts, numbered through the whole list, with buttons
+    for the previous and next page (values: `paged(text, n)`) unless it is shared."""
+    page, pages, first = page_of(len(frame), page)
+    rows = frame.iloc[first : first + PAGE_SIZE].to_dict("records")
+    reasons = context.pop("reasons", {})
+    items = [list_item(svc.model, r) for r in rows]
+    for item in items:
+        item["reasons"] = list(reasons.get(item["account_id"], []))
     return render_message(
         "health_list",
-        **({"email": "", "segment": "", "share_value": ""} | context),
+        **({"email": "", "segment": "", "alert_period": ""} | context),
         kind=kind,
         items=items,
-        more=max(len(frame) - limit, 0),
+        first=first,
+        page=page,
+        pages=pages,
         total=len(frame),
+        previous_value=paged(text, page - 1) if page > 1 else None,
+        next_value=paged(text, page + 1) if page < pages else None,
+        share_value=paged(text, page),
         period=svc.portfolio.snapshot().view.period,
         shared=shared,
     )
 
 
-def safe_answer(svc: Services, text: str | None, user_id: str, shared: bool = False) -> Message:
+def safe_answer(
+    svc: Services, text: str | None, user_id: str, shared: bool = False, page: int = 1
+) -> Message:
     """`answer`, turning any failure into a message with a reference to find it in the log."""
     try:
-        return answer(svc, parse_command(text), user_id, shared)
+        return answer(svc, parse_command(text), user_id, shared, page)
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("answering /health failed (reference %s)", reference)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 COMMAND = "/health"
-SUBCOMMANDS = ("help", "mine", "at-risk", "note", "override")
+SUBCOMMANDS = ("help", "mine", "at-risk", "alerts", "note", "override")
 MAX_QUERY = 200  # longer than any account name; also bounds the fuzzy tier's work
 QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“"}
 
 
 @dataclass(frozen=True)
 class Command:
-    """kind: lookup, help, mine, at-risk, note, override, too_long or empty_query."""
+    """kind: lookup, help, mine, at-risk, alerts, note, override, too_long or empty_query."""
 
     kind: str
     arg: str = ""

@@ -8,6 +8,8 @@ yet (acknowledged, snoozed or followed up since it was sent). It is rebuilt on e
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pandas as pd
@@ -18,6 +20,8 @@ from sqlalchemy.engine import Engine
 
 from bot.messages.render import render_view
 from bot.slack.cards import list_item
+from bot.slack.listeners.answers import page_of
+from bot.slack.listeners.gate import gated
 from bot.slack.listeners.guard import guarded
 from bot.slack.services import Services
 from scoring.config import INSUFFICIENT_DATA
@@ -27,8 +31,8 @@ from scoring.errors import HealthbotError
 from scoring.store.alert_log import ALERT_LOG
 from scoring.store.clicks import load_actions
 
-HOME_AT_RISK = 5
-HOME_ALERTS = 10
+HOME_AT_RISK = 10  # accounts per page of "Most ARR at stake"
+HOME_ALERTS = 10  # open alerts per page
 
 
 def open_alerts(engine: Engine, account_ids: set[str]) -> list[dict[str, Any]]:
@@ -64,8 +68,27 @@ def open_alerts(engine: Engine, account_ids: set[str]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def home_context(svc: Services, user_id: str) -> dict[str, Any]:
-    """Everything home.json.j2 shows for one user (every key always present)."""
+def home_pages(value: str | None) -> dict[str, int]:
+    """The page of each list a home page button asks for ({"risk": n, "alerts": m})."""
+    try:
+        asked = json.loads(value or "{}")
+    except ValueError:
+        asked = {}
+    asked = asked if isinstance(asked, dict) else {}
+    return {k: v if isinstance(v := asked.get(k), int) else 1 for k in ("risk", "alerts")}
+
+
+def _page(rows: list[Any], asked: int, size: int) -> tuple[list[Any], dict[str, Any]]:
+    page, pages, first = page_of(len(rows), asked, size)
+    return rows[first : first + size], {"page": page, "pages": pages, "first": first}
+
+
+def home_context(
+    svc: Services, user_id: str, pages: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """Everything home.json.j2 shows for one user (every key always present); `pages`: the
+    page of each list (home_pages), the first by default."""
+    pages = pages or home_pages(None)
     context: dict[str, Any] = {
         "allowed": svc.access.allowed(user_id),
         "no_scores": False,
@@ -75,9 +98,11 @@ def home_context(svc: Services, user_id: str) -> dict[str, Any]:
         "total_arr": 0.0,
         "bands": [],
         "at_risk": [],
-        "more_at_risk": 0,
+        "at_risk_total": 0,
         "alerts": [],
-        "more_alerts": 0,
+        "alerts_total": 0,
+        "pages": {"risk": {"page": 1, "pages": 1, "first": 0}}
+        | {"alerts": {"page": 1, "pages": 1, "first": 0}},
     }
     if not context["allowed"]:
         return context
@@ -102,7 +127,14 @@ def home_context(svc: Services, user_id: str) -> dict[str, Any]:
     rank = pd.to_numeric(owned["band_rank"], errors="coerce")
     urgent = order_by_urgency(owned[(rank > 0).fillna(False).to_numpy(dtype=bool)])
     alerts = open_alerts(svc.engine, set(owned["account_id"].astype(str)))
-    for alert in alerts:
+    urgent_page, risk = _page(urgent.to_dict("records"), pages["risk"], HOME_AT_RISK)
+    alerts_page, alert_pages = _page(alerts, pages["alerts"], HOME_ALERTS)
+    shown = {"risk": risk, "alerts": alert_pages}
+    for key, at in shown.items():
+        now = {k: v["page"] for k, v in shown.items()}
+        at["previous"] = json.dumps(now | {key: at["page"] - 1}) if at["page"] > 1 else ""
+        at["next"] = json.dumps(now | {key: at["page"] + 1}) if at["page"] < at["pages"] else ""
+    for alert in alerts_page:
         alert["name"] = svc.portfolio.name_of(alert["account_id"])
     return context | {
         "email": email,
@@ -110,10 +142,11 @@ def home_context(svc: Services, user_id: str) -> dict[str, Any]:
         "total": len(owned),
         "total_arr": float(arr.sum()),
         "bands": bands,
-        "at_risk": [list_item(model, r) for r in urgent.head(HOME_AT_RISK).to_dict("records")],
-        "more_at_risk": max(len(urgent) - HOME_AT_RISK, 0),
-        "alerts": alerts[:HOME_ALERTS],
-        "more_alerts": max(len(alerts) - HOME_ALERTS, 0),
+        "at_risk": [list_item(model, r) for r in urgent_page],
+        "at_risk_total": len(urgent),
+        "alerts": alerts_page,
+        "alerts_total": len(alerts),
+        "pages": shown,
     }
 
 
@@ -131,4 +164,11 @@ def register(app: App, svc: Services) -> None:
             user_id=user_id, view=render_view("home", **home_context(svc, user_id))
         )
 
+    def turn_page(body: dict[str, Any], client: WebClient) -> None:
+        """A page button in the tab: the same tab, that list on the page the button names."""
+        user_id, pages = body["user"]["id"], home_pages(body["actions"][0].get("value"))
+        view = render_view("home", **home_context(svc, user_id, pages))
+        client.views_publish(user_id=user_id, view=view)
+
     app.event("app_home_opened")(ack=ack_home, lazy=[guarded(publish_home)])
+    app.action(re.compile(r"^home_page_"))(ack=ack_home, lazy=[gated(svc, turn_page)])
