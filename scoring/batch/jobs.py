@@ -90,13 +90,13 @@ def score_and_store(
     and PostgreSQL it takes longer today (docs/architecture.md has the figures).
     """
     accounts = load_accounts(engine)
-    source: pd.DataFrame | AggregateSource
-    if signals is not None:
-        source = signals
-    elif in_database:
-        source = SqlSource(EngineRunner(engine))
-    else:
-        source = load_model_signals(engine, model, min(as_ofs), max(as_ofs))
+    if signals is None:
+        # Freshness (each metric's latest date and usual cadence) still reads the rows' dates
+        # in the database path: the cadence is a median of gaps, not yet compiled to SQL.
+        signals = load_model_signals(engine, model, min(as_ofs), max(as_ofs))
+    source: pd.DataFrame | AggregateSource = (
+        SqlSource(EngineRunner(engine)) if in_database else signals
+    )
     inputs = load_csm_inputs(engine)
     out = []
     for as_of in as_ofs:
