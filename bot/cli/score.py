@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--in-database",
         action="store_true",
         help="compute the window aggregates in the database (SQL compiled from the model)"
-        " instead of reading the signal rows into Python: far less memory, same scores",
+        " instead of in Python; same scores (the freshness of each metric still reads the"
+        " signal rows)",
     )
     add_data_checks(score)
     score.set_defaults(func=run_score)

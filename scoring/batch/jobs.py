@@ -85,9 +85,8 @@ def score_and_store(
     """Score each as-of date and replace its period's snapshot.
 
     By default one read of every row the windows need, aggregated in Python (the reference
-    engine); `in_database` computes the aggregates in the database instead (`scoring.pushdown`):
-    only a row per account reaches Python, so memory stays small, but on the row stores SQLite
-    and PostgreSQL it takes longer today (docs/architecture.md has the figures).
+    engine); `in_database` computes the aggregates in the database instead (`scoring.pushdown`),
+    which on the row stores SQLite and PostgreSQL is not faster today (docs/architecture.md).
     """
     accounts = load_accounts(engine)
     if signals is None:
