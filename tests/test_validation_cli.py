@@ -93,6 +93,14 @@ def test_backtest_command_json_and_report(cli, capsys) -> None:
     markdown = (report / "backtest.md").read_text()
     assert "## Churn by band" in markdown and "![ROC curve](roc.png)" in markdown
     assert "Acting on alerts" in markdown and "<table>" in (report / "backtest.html").read_text()
+    assert (report / "churn_curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert "## How early the score warns" in markdown and "churn_curves.png" in markdown
+    leads = {r["warning"]: r for r in out["lead_times"]}
+    assert set(leads) == {"at risk or worse", "critical", "any health alert"}
+    assert 0 < leads["at risk or worse"]["warned"] <= leads["at risk or worse"]["churns"]
+    assert leads["at risk or worse"]["median"] >= leads["critical"]["median"]
+    assert [r["band"] for r in out["survival"]] == ["healthy", "at_risk", "critical"]
+    assert out["survival"][0]["km_churn"] < out["survival"][2]["km_churn"]
 
 
 def test_backtest_text_segment_and_horizon(cli, capsys) -> None:
@@ -100,6 +108,7 @@ def test_backtest_text_segment_and_horizon(cli, capsys) -> None:
     text = capsys.readouterr().out
     assert "segment Enterprise" in text and "churn horizon 30 days" in text
     assert "ROC AUC" in text and "Churn by band" in text and "today's values" in text
+    assert "How early the score warns" in text and "(Kaplan-Meier)" in text
     assert main(["backtest", "--segment", "Gold"]) == 1
     assert "no scored account is in segment 'Gold'" in capsys.readouterr().err
 
@@ -181,7 +190,8 @@ def test_report_and_text_from_frames(tmp_path) -> None:
     summary = summarize(backtest, model)
     files = write_report(summary, model, tmp_path / "out", "demo.yml")
     assert [f.name for f in files] == ["backtest.md", "backtest.html", "churn_by_band.png"] + [
-        "roc.png"
+        "roc.png",
+        "churn_curves.png",
     ]
     assert all(f.stat().st_size > 0 for f in files)
     assert "Per period" not in files[0].read_text()  # one period: no per-period table

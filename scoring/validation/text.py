@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scoring.validation.calibrate import Calibration
+from scoring.validation.lead_report import lead_time_intro
 from scoring.validation.report import (
     count,
     headline,
@@ -50,6 +51,12 @@ def backtest_text(
     lines += ["Calibration (churn by score bucket):", *aligned(*t["calibration"]), ""]
     if len(t["alerts"][1]):
         lines += ["Alert rules (firings before cooldown):", *aligned(*t["alerts"]), ""]
+    if len(summary.lead_times):
+        lines += ["How early the score warns:", f"  {lead_time_intro(summary)}"]
+        lines += [*aligned(*t["lead_times"]), ""]
+    if len(summary.survival):
+        lines += ["Churn by band, unfinished horizons censored (Kaplan-Meier):"]
+        lines += [*aligned(*t["survival"]), ""]
     if summary.replayed_weeks:
         lines += ["Alert quality:", f"  {quality_intro(summary)}", *aligned(*t["alert_quality"])]
         lines += [""]
