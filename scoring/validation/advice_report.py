@@ -84,7 +84,13 @@ def advice_report(
         f"Held-out check: {advice.split.description}; the search reran inside every fold.",
         f"{count(advice.heldout_rows)} held-out account-periods"
         f" ({count(advice.heldout_churned)} followed by churn) of"
-        f" {count(advice.heldout_accounts)} accounts; unfinished horizons left out.",
+        f" {count(advice.heldout_accounts)} accounts; unfinished horizons left out."
+        + (
+            f" The search ran on a random {count(advice.accounts)} accounts (every churned one"
+            " while they are at most half), as it is bounded."
+            if advice.sampled
+            else ""
+        ),
         "",
         *verdict_lines(advice),
         "",
@@ -123,6 +129,8 @@ def advice_dict(advice: Advice, table: pd.DataFrame) -> dict:
         "heldout_churned": advice.heldout_churned,
         "heldout_accounts": advice.heldout_accounts,
         "unscored_share": advice.unscored_share,
+        "accounts": advice.accounts,
+        "accounts_sampled": advice.sampled,
         "excluded_signals": advice.excluded,
         "candidates": len(advice.specs),
         "changes": records(table),

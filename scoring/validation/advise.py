@@ -25,7 +25,7 @@ import pandas as pd
 
 from scoring.config import Model
 from scoring.errors import HealthbotError
-from scoring.validation.advise_search import Chosen, advised_score, search
+from scoring.validation.advise_search import Chosen, advised_score, sample_rows, search
 from scoring.validation.backtest import Backtest
 from scoring.validation.calibrate import suggest_bands
 from scoring.validation.candidate_scales import FittedScale, from_model
@@ -35,6 +35,11 @@ from scoring.validation.paired_auc import bootstrap_aucs
 from scoring.validation.split import Split, holdout_split
 
 UNSCORED = 50.0
+# The search is bounded: beyond this many accounts it runs on a random sample of them (every
+# churned account while they are at most half of it); 3,000 accounts x 52 weeks still give
+# 150,000 account-periods, and the cost stays the same for 10,000 accounts or 100,000.
+MAX_ACCOUNTS = 3_000
+BASELINE_ROWS = 60_000  # the baseline's training rows, at most (drawn like the search's)
 BASELINE_C = 1.0  # scikit-learn's default L2 strength
 NAMES = ("current", "proposal", "baseline")
 
@@ -55,6 +60,8 @@ class Advice:
     bands: dict[str, float] | None
     excluded: list[str]
     windows: list[int]
+    accounts: int = 0
+    sampled: bool = False  # a random sample of MAX_ACCOUNTS accounts, not all of them
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -85,7 +92,9 @@ def advise(
     window; `accounts`: the backtest's account ids."""
     keep = (backtest.rows["status"] == "scored").to_numpy() & backtest.rows["score"].notna()
     keep &= ~backtest.rows["censored"].to_numpy(dtype=bool)
-    sub = backtest.subset(keep.to_numpy())
+    in_sample = _account_sample(backtest.rows, seed)
+    keep = keep.to_numpy() & in_sample
+    sub = backtest.subset(keep)
     rows = sub.rows
     y = rows["churned"].to_numpy(dtype=bool)
     if rows.empty or y.sum() < 2 or (~y).sum() < 2:
@@ -99,10 +108,13 @@ def advise(
         raise HealthbotError("no synced signal left to advise on (all are in exclude_signals)")
     specs = candidate_specs(names, model.advise.windows_days)
     specs, fixed = _with_current(model, specs, excluded)
+    sampled = pd.Index(pd.unique(rows["account_id"].astype(str)))
+    accounts = sampled if len(sampled) < len(accounts) else accounts
     x = _features(signals, accounts, backtest.as_ofs, specs, rows)
     ids = rows["account_id"].astype(str).to_numpy()
     of_signal = [s.signal for s in specs]
     split = holdout_split(rows, backtest.horizon_days, seed)
+    rng = np.random.default_rng(seed)
     proposal = np.full(len(rows), np.nan)
     baseline = np.full(len(rows), np.nan)
     heldout_auc = np.full(len(specs), np.nan)
@@ -111,7 +123,8 @@ def advise(
         train = (split.fold == -1) if split.method == "latest_periods" else ~test
         chosen = search(x[train], y[train], ids[train], of_signal, seed, fixed)
         proposal[test] = advised_score(x[test], chosen, model.min_completeness)
-        baseline[test] = _baseline(x[train], y[train], x[test])
+        fit_on = np.flatnonzero(train)[sample_rows(y[train], rng, BASELINE_ROWS)]
+        baseline[test] = _baseline(x[fit_on], y[fit_on], x[test])
         if split.method == "latest_periods":
             heldout_auc = _own_aucs(x[train], y[train], x[test], y[test])
     held = split.fold >= 0
@@ -146,7 +159,19 @@ def advise(
         bands=suggest_bands(model, None, rows, final),
         excluded=excluded,
         windows=list(model.advise.windows_days),
+        accounts=int(rows["account_id"].nunique()),
+        sampled=not bool(in_sample.all()),
     )
+
+
+def _account_sample(rows: pd.DataFrame, seed: int) -> np.ndarray:
+    """Rows of at most MAX_ACCOUNTS accounts: all of them when fewer."""
+    ids = rows["account_id"].astype(str)
+    ever = rows["churned"].astype(bool).groupby(ids).any()
+    if len(ever) <= MAX_ACCOUNTS:
+        return np.ones(len(rows), dtype=bool)
+    picked = sample_rows(ever.to_numpy(), np.random.default_rng(seed), MAX_ACCOUNTS)
+    return ids.isin(ever.index[picked]).to_numpy()
 
 
 def _with_current(

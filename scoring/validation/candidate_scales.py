@@ -8,7 +8,8 @@ Two forms, both ones a person writes in a model file:
 - steps: the quintile cuts, each step scored by the churn rate of its training rows made
   monotone in the chosen direction (pool adjacent violators), worst step 0, best 100.
 Steps are kept only when they rank clearly better than the straight line (a skewed signal such
-as seconds of use, whose line saturates), since a line is easier to read.
+as seconds of use, whose line saturates), since a line is easier to read, and only with at
+least 100 churned training rows: their scores are churn rates, noise on fewer.
 The direction is the one in which higher sub-scores came before less churn on training rows.
 """
 
@@ -24,6 +25,7 @@ from scoring.validation.metrics import auc
 
 STEP_QUANTILES = (0.2, 0.4, 0.6, 0.8)
 STEPS_MUST_WIN_BY = 0.01  # AUC a step scale must add over the line to be chosen
+STEPS_MIN_CHURNED = 100  # churned rows a step scale needs: its scores are churn rates
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def fit_scale(values: np.ndarray, churned: np.ndarray) -> tuple[FittedScale, flo
     if line is None:
         return None
     best, best_auc = line, auc(line.apply(v), y)
-    steps = step_scale(v, y, higher)
+    steps = step_scale(v, y, higher) if y.sum() >= STEPS_MIN_CHURNED else None
     if steps is not None:
         steps_auc = auc(steps.apply(v), y)
         if steps_auc > best_auc + STEPS_MUST_WIN_BY:

@@ -14,7 +14,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 RIDGE = 1e-6
-PATH = 24  # lambdas on the path, geometric
+PATH = 16  # lambdas on the path, geometric
 
 
 def fit_l1(x: np.ndarray, y: np.ndarray, lam: float, start: np.ndarray | None = None) -> np.ndarray:
