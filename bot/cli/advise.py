@@ -8,15 +8,26 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.cli.context import Context
 
 
-def run_advise(ctx: Context, output: Path | None) -> int:
+def check_advise_args(ctx: Context) -> None:
+    """Refused before minutes of backtesting, not after."""
+    from scoring.errors import HealthbotError
+
+    if ctx.args.segment:
+        raise HealthbotError(
+            "calibrate --advise fits one set of metrics for every account; drop --segment (then"
+            " run `healthbot calibrate --segment NAME` on the proposal)"
+        )
+
+
+def run_advise(ctx: Context, output: Path | None, backtest: Any, accounts: Any) -> int:
+    """`backtest`: the current model's, over every account; `accounts`: the synced ones."""
     import pandas as pd
 
-    from bot.cli.validate import load_backtest
-    from scoring.errors import HealthbotError
     from scoring.store import load_signals
     from scoring.validation.advice_file import advice_text
     from scoring.validation.advice_report import advice_dict, advice_report
@@ -24,12 +35,6 @@ def run_advise(ctx: Context, output: Path | None) -> int:
     from scoring.validation.proposal import check_proposal, diff, write_proposal
 
     args, model, path = ctx.args, ctx.model, ctx.config_path
-    if args.segment:
-        raise HealthbotError(
-            "calibrate --advise fits one set of metrics for every account; drop --segment (then"
-            " run `healthbot calibrate --segment NAME` on the proposal)"
-        )
-    backtest, accounts, _ = load_backtest(ctx)
     longest = max([*model.advise.windows_days, *(m.window_days for m in model.metrics.values())])
     start = backtest.as_ofs[0] - timedelta(days=longest + 1)
     signals = load_signals(ctx.engine, start, backtest.as_ofs[-1])

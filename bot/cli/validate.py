@@ -226,9 +226,11 @@ def run_calibrate_command(ctx: Context) -> int:
     output = Path(args.output) if args.output else None
     write_proposal(path, None, output)  # refuse a bad --output before the work, not after
     if args.advise:
-        from bot.cli.advise import run_advise
+        from bot.cli.advise import check_advise_args, run_advise
 
-        return run_advise(ctx, output)
+        check_advise_args(ctx)
+        backtest, accounts, _ = load_backtest(ctx)
+        return run_advise(ctx, output, backtest, accounts)
     backtest, _, _ = load_backtest(ctx)
     result = calibrate(model, backtest, args.segment)
     source = path.read_text(encoding="utf-8")
