@@ -14,7 +14,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 
 RIDGE = 1e-6
-PATH = 16  # lambdas on the path, geometric
+PATH = 20  # lambdas on the path, geometric, from 1 down to 1e-5 of the largest
 
 
 def fit_l1(x: np.ndarray, y: np.ndarray, lam: float, start: np.ndarray | None = None) -> np.ndarray:
@@ -52,7 +52,7 @@ def l1_path(x: np.ndarray, y: np.ndarray, most: int) -> list[list[int]]:
     sets: list[list[int]] = []
     order: list[int] = []
     theta = None
-    for lam in top * np.geomspace(1.0, 1e-3, PATH):
+    for lam in top * np.geomspace(1.0, 1e-5, PATH):
         theta = fit_l1(x, y, lam, theta)
         support = list(np.flatnonzero(theta[1:] > 1e-6))
         order = [j for j in order if j in support] + [j for j in support if j not in order]
