@@ -35,10 +35,11 @@ from scoring.validation.paired_auc import bootstrap_aucs
 from scoring.validation.split import Split, holdout_split
 
 UNSCORED = 50.0
-# The search is bounded: beyond this many accounts it runs on a random sample of them (every
-# churned account while they are at most half of it); 2,000 accounts x 52 weeks still give
-# 100,000 account-periods, and the cost stays the same for 10,000 accounts or 100,000.
-MAX_ACCOUNTS = 2_000
+# The search is bounded: beyond this many account-periods it runs on a random sample of the
+# accounts (every churned account while they are at most half of it), as many as keep it
+# within the bound: ~1,900 accounts of a 52-week history, every one of 2,850 with one period.
+# The cost then stays the same for 10,000 accounts or 100,000.
+MAX_ROWS = 100_000
 BASELINE_ROWS = 40_000  # the baseline's training rows, at most (drawn like the search's)
 BASELINE_C = 1.0  # scikit-learn's default L2 strength
 NAMES = ("current", "proposal", "baseline")
@@ -61,7 +62,7 @@ class Advice:
     excluded: list[str]
     windows: list[int]
     accounts: int = 0
-    sampled: bool = False  # a random sample of MAX_ACCOUNTS accounts, not all of them
+    sampled: bool = False  # a random sample of the accounts (MAX_ROWS), not all of them
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -165,12 +166,13 @@ def advise(
 
 
 def _account_sample(rows: pd.DataFrame, seed: int) -> np.ndarray:
-    """Rows of at most MAX_ACCOUNTS accounts: all of them when fewer."""
+    """Rows of as many accounts as keep the rows within MAX_ROWS: all of them when fewer."""
     ids = rows["account_id"].astype(str)
     ever = rows["churned"].astype(bool).groupby(ids).any()
-    if len(ever) <= MAX_ACCOUNTS:
+    most = max(MAX_ROWS // max(rows["as_of"].nunique(), 1), 1)
+    if len(ever) <= most:
         return np.ones(len(rows), dtype=bool)
-    picked = sample_rows(ever.to_numpy(), np.random.default_rng(seed), MAX_ACCOUNTS)
+    picked = sample_rows(ever.to_numpy(), np.random.default_rng(seed), most)
     return ids.isin(ever.index[picked]).to_numpy()
 
 

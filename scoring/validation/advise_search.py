@@ -78,8 +78,12 @@ def sample_rows(y: np.ndarray, rng: np.random.Generator, limit: int = SAMPLE_ROW
     return np.sort(np.concatenate([pos, neg]))
 
 
-def screen(x: np.ndarray, y: np.ndarray, signals: list[str]) -> list[Screened]:
-    """Steps 1-2: candidates with data, spread and an edge, strongest first, near-copies out."""
+def screen(
+    x: np.ndarray, y: np.ndarray, signals: list[str], prefer: frozenset[int] = frozenset()
+) -> list[Screened]:
+    """Steps 1-2: candidates with data, spread and an edge, strongest first, near-copies out;
+    on a tie (AUC to 3 decimals) a `prefer`red candidate (one the model already has) first, so
+    a copy of a current metric keeps the current metric's name."""
     found = []
     for j in range(x.shape[1]):
         column = x[:, j].astype(float)
@@ -88,7 +92,7 @@ def screen(x: np.ndarray, y: np.ndarray, signals: list[str]) -> list[Screened]:
         fitted = fit_scale(column, y)
         if fitted is not None and fitted[1] >= 0.5 + MIN_EDGE:
             found.append(Screened(j, fitted[0], fitted[1]))
-    found.sort(key=lambda s: -s.train_auc)
+    found.sort(key=lambda s: (-round(s.train_auc, 3), s.column not in prefer, s.column))
     kept: list[Screened] = []
     ranks: list[np.ndarray] = []
     per_signal: dict[str, int] = {}
@@ -218,7 +222,7 @@ def search(
         for j, scale in fixed
         if np.isfinite(x[rows, j]).mean() >= MIN_COVERAGE
     ]
-    found = screen(x[rows], y[rows], signals)
+    found = screen(x[rows], y[rows], signals, frozenset(j for j, _ in fixed))
     shortlist = _variants(found + own)
     if not shortlist:
         return []
