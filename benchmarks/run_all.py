@@ -43,8 +43,8 @@ def postgres_url() -> str:
 
 
 def commands(accounts: int, postgres: str | None) -> dict[str, list[str]]:
-    """Each benchmark's own command line at this size (backtest and check-history keep their
-    10,000-account shape below that, since their targets are set for 10,000 accounts, and
+    """Each benchmark's own command line at this size (backtest, check-history and advise keep
+    their 10,000-account shape below that, since their targets are set for 10,000 accounts, and
     alert-quality its 2,000-account held-out portfolio)."""
     db = "both" if postgres else "sqlite"
     out = {
@@ -58,6 +58,7 @@ def commands(accounts: int, postgres: str | None) -> dict[str, list[str]]:
         "check-history": ["bench_check_history", "--accounts", str(min(accounts, 10_000))],
         "alert-quality": ["bench_alert_quality", "--accounts", str(min(accounts, 2_000))],
         "pushdown": ["bench_pushdown", "--accounts", str(accounts)],
+        "advise": ["bench_advise", "--accounts", str(min(accounts, 10_000))],
     }
     if postgres:
         out["weekly-postgres"] = ["bench_weekly", str(accounts), postgres]

@@ -51,13 +51,22 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="fit the weights (and band minimums) to history; writes <model>.proposed.yml",
         description="Fit non-negative metric weights to history (regularised logistic"
         " regression), check them on held-out data, and write <model>.proposed.yml beside the"
-        " model file with a diff. Your model file is never changed.",
+        " model file with a diff, only when they do no worse than the current weights there. Your"
+        " model file is never changed.",
         epilog="examples:\n  healthbot calibrate\n  healthbot calibrate --segment enterprise\n"
-        "  healthbot calibrate --output /tmp/candidate.yml --json",
+        "  healthbot calibrate --output /tmp/candidate.yml --json\n"
+        "  healthbot calibrate --advise   # which signals, aggregates, windows and scales",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _options(calibrate, "FILE", "where to write the proposal (default: <model>.proposed.yml)")
     add_data_checks(calibrate)
+    calibrate.add_argument(
+        "--advise",
+        action="store_true",
+        help="consider every synced signal (except the model's advise.exclude_signals): propose"
+        " which metrics to score, with which aggregate, window, scale and weight, checked"
+        " against the current model and a logistic-regression baseline on held-out data",
+    )
     calibrate.set_defaults(func=run_calibrate_command)
 
 
@@ -209,24 +218,34 @@ def run_backtest_command(ctx: Context) -> int:
 
 
 def run_calibrate_command(ctx: Context) -> int:
-    from scoring.validation.calibrate import calibrate
+    from scoring.validation.calibrate import calibrate, not_worse
     from scoring.validation.proposal import check_proposal, diff, propose_text, write_proposal
     from scoring.validation.text import calibration_text
 
     args, model, path = ctx.args, ctx.model, ctx.config_path
     output = Path(args.output) if args.output else None
     write_proposal(path, None, output)  # refuse a bad --output before the work, not after
+    if args.advise:
+        from bot.cli.advise import check_advise_args, run_advise
+
+        check_advise_args(ctx)
+        backtest, accounts, _ = load_backtest(ctx)
+        return run_advise(ctx, output, backtest, accounts)
     backtest, _, _ = load_backtest(ctx)
     result = calibrate(model, backtest, args.segment)
     source = path.read_text(encoding="utf-8")
     proposed = propose_text(source, result.proposed, result.segment, result.bands_proposed)
     check_proposal(proposed, str(path), ctx.environ)
-    target = write_proposal(path, proposed, output)
-    changes = diff(source, proposed, str(path), str(target))
+    target, changes = None, ""
+    if not_worse(result.auc_after, result.auc_before):  # never propose a worse model
+        target = write_proposal(path, proposed, output)
+        changes = diff(source, proposed, str(path), str(target))
     if args.format == "json":
-        body = result.to_dict() | {"proposed_file": str(target), "diff": changes}
+        written = None if target is None else str(target)
+        body = result.to_dict() | {"proposed_file": written, "diff": changes}
         _write(json.dumps(body, indent=2, ensure_ascii=False, default=str) + "\n")
     else:
         labels = {k: m.label or k for k, m in model.metrics.items()}
-        _write(calibration_text(result, labels, path.name, str(target), changes))
+        where = None if target is None else str(target)
+        _write(calibration_text(result, labels, path.name, where, changes))
     return 0

@@ -195,6 +195,17 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     ),
     "backtest": ("Validation settings.", "{horizon_days: 90}"),
     "backtest.horizon_days": ("Days after a score in which churn counts.", "90"),
+    "advise": (
+        "What `healthbot calibrate --advise` may build metrics from: every synced signal"
+        " except the excluded ones, each aggregate, over these windows.",
+        "{exclude_signals: [age], windows_days: [7, 30, 90]}",
+    ),
+    "advise.exclude_signals": (
+        "Signals the advisor never proposes (demographics a company does not want scored);"
+        " metrics the model already has on them stay as they are.",
+        "[age, age_group]",
+    ),
+    "advise.windows_days": ("Windows (days) the advisor tries for each aggregate.", "[7, 30, 90]"),
     **BOUNDS_DESCRIPTIONS,
     **GUARD_DESCRIPTIONS,
 }

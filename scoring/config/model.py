@@ -21,6 +21,7 @@ from scoring.config.metrics import (
 )
 from scoring.config.sections import (
     Access,
+    Advise,
     Alerts,
     Backtest,
     Chart,
@@ -57,6 +58,7 @@ class Model(Strict):
     access: Access = Field(default_factory=Access)
     retention: Retention = Field(default_factory=Retention)
     backtest: Backtest = Field(default_factory=Backtest)
+    advise: Advise = Field(default_factory=Advise)
     signals: dict[str, SignalBounds] = Field(default_factory=dict)
     date_limits: DateLimits = Field(default_factory=DateLimits)
 

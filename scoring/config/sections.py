@@ -272,3 +272,18 @@ class Retention(Strict):
 
 class Backtest(Strict):
     horizon_days: int = Field(default=90, ge=1)
+
+
+class Advise(Strict):
+    """What `healthbot calibrate --advise` may build metrics from (validation/advise.py)."""
+
+    exclude_signals: list[str] = Field(default_factory=list)
+    windows_days: list[int] = Field(default_factory=lambda: [7, 30, 90], min_length=1)
+
+    @field_validator("windows_days")
+    @classmethod
+    def _windows(cls, value: list[int]) -> list[int]:
+        bad = [w for w in value if not 1 <= w <= 3660]
+        if bad:
+            raise ValueError(f"every window must be 1 to 3660 days, got {bad[0]}")
+        return sorted(set(value))

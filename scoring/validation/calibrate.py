@@ -83,6 +83,14 @@ class Calibration:
         }
 
 
+def not_worse(proposed: float, current: float) -> bool:
+    """Whether a proposal may be written: its held-out AUC is known and at least the current
+    model's (an unknown current AUC cannot be beaten, nor lost to)."""
+    if not np.isfinite(proposed):
+        return False
+    return not np.isfinite(current) or proposed >= current
+
+
 def _fit(
     x: np.ndarray, y: np.ndarray, ids: np.ndarray, current: np.ndarray, seed: int
 ) -> tuple[float, np.ndarray | None]:

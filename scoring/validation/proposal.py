@@ -20,9 +20,9 @@ import yaml
 
 from scoring.config import Model, parse_model
 from scoring.errors import ConfigError, HealthbotError
+from scoring.validation.comments import Change, Edit, comment_edits
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-Edit = tuple[int, int, str]
 
 
 def number(value: float) -> str:
@@ -61,6 +61,26 @@ def _insert(mapping: yaml.MappingNode, source: str, entries: list[str]) -> Edit:
     return line_start, line_start, "".join(" " * first.column + e + "\n" for e in entries)
 
 
+def _differs(old: str, new: str) -> bool:
+    try:
+        return float(old) != float(new)
+    except ValueError:
+        return True
+
+
+def _set_number(node: yaml.Node, value: float, key: str, changes: list[Change]) -> Edit:
+    """The edit that writes `value` over a scalar, remembering it when the number changes."""
+    new = number(value)
+    if isinstance(node, yaml.ScalarNode) and _differs(node.value, new):
+        changes.append(Change(node.start_mark.index, node.end_mark.index, node.value, new, key))
+    return _replace(node, new)
+
+
+def apply_with_comments(source: str, edits: list[Edit], changes: list[Change]) -> str:
+    """The edits plus `# was OLD` on changed lines and stale comments dropped (comments.py)."""
+    return _apply(source, edits + comment_edits(source, changes))
+
+
 def _apply(source: str, edits: list[Edit]) -> str:
     for start, end, text in sorted(edits, key=lambda e: e[0], reverse=True):
         source = source[:start] + text + source[end:]
@@ -78,17 +98,19 @@ def propose_text(
     Top-level weights replace each `metrics.<key>.weight`. Segment weights replace the
     segment's `weights.<key>` and add the metrics it did not list (so every weight of the
     segment is explicit); a segment without `weights:` gets one. `bands` (name -> min) edits
-    the top-level `bands:` list, or the segment's own list when it has one.
+    the top-level `bands:` list, or the segment's own list when it has one. A changed number
+    carries `# was OLD`, and a nearby comment quoting an old number is dropped (comments.py).
     """
     root = yaml.compose(source, Loader=yaml.SafeLoader)
     edits: list[Edit] = []
+    changes: list[Change] = []
     if segment is None:
         metrics = _child(root, "metrics")
         for key, value in weights.items():
             node = _child(_child(metrics, key), "weight")
             if node is None:
                 raise HealthbotError(f"cannot find metrics.{key}.weight in the model file")
-            edits.append(_replace(node, number(value)))
+            edits.append(_set_number(node, value, key, changes))
         band_list = _child(root, "bands")
     else:
         seg = _child(_child(root, "segments"), segment)
@@ -102,7 +124,7 @@ def propose_text(
                 if node is None:
                     missing.append(f"{key}: {number(value)}")
                 else:
-                    edits.append(_replace(node, number(value)))
+                    edits.append(_set_number(node, value, key, changes))
             if missing:
                 edits.append(_insert(table, source, missing))
         else:
@@ -113,8 +135,8 @@ def propose_text(
         for item in band_list.value:
             name, low = _child(item, "name"), _child(item, "min")
             if isinstance(name, yaml.ScalarNode) and low is not None and name.value in bands:
-                edits.append(_replace(low, number(bands[name.value])))
-    return _apply(source, edits)
+                edits.append(_set_number(low, bands[name.value], name.value, changes))
+    return apply_with_comments(source, edits, changes)
 
 
 def proposed_path(model_path: Path) -> Path:

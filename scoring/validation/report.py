@@ -9,16 +9,14 @@ matplotlib's Agg canvas directly: no display, no global pyplot state, safe in a 
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
 from typing import Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
-from scoring.config import INSUFFICIENT_DATA, Model
-from scoring.config.metrics import COLOR_HEX
+from scoring.config import Model
 from scoring.validation.alert_quality import ALL_HEALTH
+from scoring.validation.charts import band_chart, roc_chart, survival_chart
+from scoring.validation.formats import count, num, pct
+from scoring.validation.lead_report import lead_time_blocks, lead_time_tables
 from scoring.validation.summary import Summary
 
 Block = tuple[str, Any]  # ("h1"|"h2"|"p"|"table"|"img", content)
@@ -28,22 +26,6 @@ VERDICTS = {
     "wrong_way": "POINTS THE WRONG WAY: check its scale",
     "no_data": "no data",
 }
-
-
-def pct(value: Any, digits: int = 1) -> str:
-    return "—" if _missing(value) else f"{100 * float(value):.{digits}f}%"
-
-
-def num(value: Any, digits: int = 2) -> str:
-    return "—" if _missing(value) else f"{float(value):,.{digits}f}"
-
-
-def count(value: Any) -> str:
-    return "—" if _missing(value) else f"{int(value):,}"
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def overview_lines(summary: Summary, model_name: str) -> list[str]:
@@ -108,6 +90,7 @@ def tables(summary: Summary) -> dict[str, tuple[list[str], list[list[str]]]]:
             if r.alerts or r.rule == ALL_HEALTH
         ],
     )
+    out |= lead_time_tables(s)
     out["metrics"] = (
         ["metric", "weight", "account-periods with data", "AUC", "verdict"],
         [
@@ -181,6 +164,7 @@ def blocks(
         ),
         ("table", t["alerts"]),
     ]
+    out += lead_time_blocks(summary, t, charts)
     if summary.replayed_weeks:
         out += [("h2", "Alert quality: as fired and as delivered"), ("p", quality_intro(summary))]
         out += [("table", t["alert_quality"])]
@@ -247,41 +231,6 @@ def to_html(doc: list[Block], title: str) -> str:
     )
 
 
-def _figure() -> Figure:
-    fig = Figure(figsize=(6.4, 4.0), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def band_chart(summary: Summary, model: Model, path: Path) -> None:
-    bands = summary.bands[summary.bands["band"] != INSUFFICIENT_DATA]
-    fig = _figure()
-    ax = fig.add_subplot()
-    colors = [COLOR_HEX.get(model.band_color(b), "#888888") for b in bands["band"]]
-    rates = bands["churn_rate"].fillna(0.0) * 100
-    ax.bar([b.replace("_", " ") for b in bands["band"]], rates, color=colors)
-    for i, (rate, n) in enumerate(zip(rates, bands["rows"], strict=True)):
-        ax.annotate(f"{rate:.1f}% of {n:,}", (i, rate), ha="center", va="bottom", fontsize=9)
-    ax.set_ylabel(f"churned within {summary.overview['horizon_days']} days (%)")
-    ax.set_title("Churn rate by band")
-    fig.tight_layout()
-    fig.savefig(path)
-
-
-def roc_chart(summary: Summary, path: Path) -> None:
-    fpr, tpr = summary.roc
-    fig = _figure()
-    ax = fig.add_subplot()
-    ax.plot(fpr, tpr, color="#2f6fd6", label=f"health score (AUC {num(summary.auc)})")
-    ax.plot([0, 1], [0, 1], color="#9aa0a6", linestyle="--", label="coin toss (AUC 0.5)")
-    ax.set_xlabel("share of retained accounts flagged (false positive rate)")
-    ax.set_ylabel("churned accounts flagged (true positive rate)")
-    ax.set_title("ROC: flagging accounts from the lowest score up")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
-
-
 def write_report(
     summary: Summary,
     model: Model,
@@ -289,11 +238,15 @@ def write_report(
     model_name: str,
     effect: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """backtest.md, backtest.html, churn_by_band.png and roc.png in `directory`."""
+    """backtest.md, backtest.html and the charts (churn_by_band.png, roc.png,
+    churn_curves.png) in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     charts = {"bands": "churn_by_band.png", "roc": "roc.png"}
     band_chart(summary, model, directory / charts["bands"])
     roc_chart(summary, directory / charts["roc"])
+    if summary.survival_curves:
+        charts["survival"] = "churn_curves.png"
+        survival_chart(summary, model, directory / charts["survival"])
     doc = blocks(summary, model_name, effect, charts)
     (directory / "backtest.md").write_text(to_markdown(doc), encoding="utf-8")
     (directory / "backtest.html").write_text(to_html(doc, f"Backtest: {model_name}"), "utf-8")

@@ -28,6 +28,7 @@ from scoring.validation.metrics import (
     rates_by_group,
     roc_points,
 )
+from scoring.validation.survival import lead_times, survival_by_band
 
 BUCKET_WIDTH = 10
 
@@ -51,6 +52,10 @@ class Summary:
     # Per rule, as fired and as delivered over the replayed weeks (alert_quality.py).
     alert_quality: pd.DataFrame = field(default_factory=pd.DataFrame)
     replayed_weeks: int = 0
+    # Weeks before churn of the first warning, and Kaplan-Meier churn per band (survival.py).
+    lead_times: pd.DataFrame = field(default_factory=pd.DataFrame)
+    survival: pd.DataFrame = field(default_factory=pd.DataFrame)
+    survival_curves: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: frames become lists of records, NaN becomes None."""
@@ -73,6 +78,8 @@ class Summary:
             "notes": list(self.notes),
             "alert_quality": table(self.alert_quality),
             "alert_quality_weeks": self.replayed_weeks,
+            "lead_times": table(self.lead_times),
+            "survival": table(self.survival),
         }
 
 
@@ -113,6 +120,8 @@ def summarize(backtest: Backtest, model: Model, segment: str | None = None) -> S
         "censored": int(rows["censored"].sum()),
     }
     bands, monotone = band_table(model, rows)
+    names = [b.name for b in model.bands]
+    survival, curves = survival_by_band(rows, names, backtest.horizon_days, backtest.observed_until)
     return Summary(
         overview=overview,
         auc=auc(score[scored], churned[scored]),
@@ -128,6 +137,9 @@ def summarize(backtest: Backtest, model: Model, segment: str | None = None) -> S
         notes=_notes(backtest, overview),
         alert_quality=_alert_quality(backtest),
         replayed_weeks=len(backtest.replayed_as_ofs),
+        lead_times=lead_times(rows, backtest.alerts, names),
+        survival=survival,
+        survival_curves=curves,
     )
 
 
@@ -276,8 +288,9 @@ def _notes(backtest: Backtest, overview: dict[str, Any]) -> list[str]:
         notes.append(
             f"{overview['censored']:,} account-periods have a horizon that ends after"
             f" {overview['observed_until']} (the last day with data): a churn there may not"
-            " have been recorded yet, so they count as not churned. Use an earlier --to to avoid"
-            " this."
+            " have been recorded yet, so the churn-by-band table counts them as not churned;"
+            " the Kaplan-Meier column counts them as censored instead. An earlier --to avoids"
+            " both."
         )
     if overview["churned"] == 0:
         notes.append("No scored account churned within the horizon: AUC and lift are undefined.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scoring.validation.calibrate import Calibration
+from scoring.validation.lead_report import lead_time_intro
 from scoring.validation.report import (
     count,
     headline,
@@ -50,6 +51,12 @@ def backtest_text(
     lines += ["Calibration (churn by score bucket):", *aligned(*t["calibration"]), ""]
     if len(t["alerts"][1]):
         lines += ["Alert rules (firings before cooldown):", *aligned(*t["alerts"]), ""]
+    if len(summary.lead_times):
+        lines += ["How early the score warns:", f"  {lead_time_intro(summary)}"]
+        lines += [*aligned(*t["lead_times"]), ""]
+    if len(summary.survival):
+        lines += ["Churn by band, unfinished horizons censored (Kaplan-Meier):"]
+        lines += [*aligned(*t["survival"]), ""]
     if summary.replayed_weeks:
         lines += ["Alert quality:", f"  {quality_intro(summary)}", *aligned(*t["alert_quality"])]
         lines += [""]
@@ -74,8 +81,13 @@ def backtest_text(
 
 
 def calibration_text(
-    cal: Calibration, labels: dict[str, str], model_name: str, target: str, diff_text: str
+    cal: Calibration,
+    labels: dict[str, str],
+    model_name: str,
+    target: str | None,
+    diff_text: str,
 ) -> str:
+    """`target` None: the fitted weights did worse on held-out data and nothing was written."""
     scope = f"segment {cal.segment}" if cal.segment else "top-level weights"
     lines = [
         f"Calibration of {model_name} ({scope}).",
@@ -84,11 +96,6 @@ def calibration_text(
         f" {num(cal.auc_after, 3)} with the fitted ones ({count(cal.heldout_rows)} rows,"
         f" {count(cal.heldout_churned)} followed by churn).",
     ]
-    if cal.auc_after + 0.005 < cal.auc_before:
-        lines.append(
-            "The fitted weights do not beat the current ones on held-out data: keep your model"
-            " unless you have other reasons to change it."
-        )
     rows = [
         [labels.get(r.metric, r.metric), num(r.weight, 1), num(r.proposed, 1), num(r.auc)]
         for r in cal.metrics.itertuples()
@@ -108,11 +115,20 @@ def calibration_text(
     lines.append(f"Churn per band with the proposal (in-sample): {rates} ({mark}).")
     lines += [f"Flag: {flag}" for flag in cal.flags]
     lines += [f"Note: {note}" for note in cal.notes]
-    lines += [
-        "",
+    lines += ["", *written_lines(model_name, target, diff_text)]
+    return "\n".join(lines) + "\n"
+
+
+def written_lines(model_name: str, target: str | None, diff_text: str) -> list[str]:
+    """What was written, or plainly that nothing beat the current model."""
+    if target is None:
+        return [
+            f"Nothing beats the current model on held-out data: no proposal written, and"
+            f" {model_name} is unchanged. Keep your model."
+        ]
+    return [
         f"Wrote {target}; {model_name} is unchanged. Review the diff, then copy the file over"
         " your model to adopt it.",
         "",
         diff_text.rstrip() or "(no change)",
     ]
-    return "\n".join(lines) + "\n"
