@@ -205,3 +205,38 @@ def test_an_infinity_in_a_wide_column_is_found_and_named(aggregate: str) -> None
         score_accounts(m, accounts, SqlSource(DuckRunner(con), table="wide", layout="wide"), AS_OF)
     assert str(pushed.value) == str(reference.value)
     assert "account 'a'" in str(pushed.value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(model=models(), portfolio=portfolios())
+def test_a_wide_sqlite_table_scores_as_the_reference_does(model: Model, portfolio) -> None:
+    """SQLite has no arg-max that honours a filter: `last` ranks the window's rows there."""
+    import tempfile
+
+    import ibis
+
+    from scoring.store import make_engine
+
+    accounts, signals = portfolio
+    wide = _wide(signals)
+    for name in ("s0", "s1", "s2"):
+        if name not in wide:
+            wide[name] = np.nan
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/wide.db")
+        stored = wide.assign(date=pd.to_datetime(wide["date"]).dt.strftime("%Y-%m-%d"))
+        stored.to_sql("wide", engine, index=False)
+        schema = ibis.schema(
+            {
+                "account_id": "string",
+                "date": "date",
+                "s0": "float64",
+                "s1": "float64",
+                "s2": "float64",
+            }
+        )
+        source = SqlSource(EngineRunner(engine, schema), table="wide", layout="wide")
+        pushed = _outcome(model, accounts, source)
+        engine.dispose()
+    reference = _outcome_wide(model, accounts, wide.assign(date=pd.to_datetime(wide["date"])))
+    assert_same_scores(reference, pushed)

@@ -23,9 +23,6 @@ class SqlSource:
         self.table = table
         self.layout = layout
 
-    def query_sql(self, specs: Sequence[AggregateSpec], as_of: date) -> str:
-        return self.runner.sql(self._query(specs, as_of))  # type: ignore[attr-defined]
-
     def _compiler(self, precise: bool = False) -> Compiler:
         table = self.runner.table(self.table)
         return Compiler(table, self.layout, self.runner.dialect, precise)
