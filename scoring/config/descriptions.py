@@ -91,10 +91,18 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "exports/usage/*.parquet",
     ),
     "sources[].url": (
-        "SQLAlchemy URL of a warehouse (use ${VAR} for credentials).",
+        "A warehouse: a SQLAlchemy URL with `query`, an ibis backend URL with `table`"
+        " (use ${VAR} for credentials; never printed).",
         "${WAREHOUSE_URL}",
     ),
-    "sources[].query": ("SQL run against `url`.", "select account_id, day as date, ..."),
+    "sources[].query": (
+        "SQL run against `url` at sync; its rows are copied into healthbot's database.",
+        "select account_id, day as date, ...",
+    ),
+    "sources[].table": (
+        "A signals table or view read in place at every scoring run, never copied.",
+        "analytics.daily_usage",
+    ),
     "sources[].columns": ("Column mapping, our name: their column.", "{owner_email: csm_email}"),
     "sources[].layout": (
         "long (account_id, date, signal, value) or wide (a column per signal).",

@@ -30,9 +30,9 @@ from scoring.config.sections import (
     Playbook,
     Retention,
     Schedule,
-    Source,
 )
 from scoring.config.signal_bounds import DateLimits, SignalBounds
+from scoring.config.sources import Source
 
 DEFAULT_BANDS = [
     Band(name="healthy", min=80),

@@ -1,71 +1,15 @@
-"""Schema of the operational parts of the model file: sources, schedule, alerts, delivery,
+"""Schema of the operational parts of the model file: schedule, alerts, delivery,
 playbooks, digest, access, retention, backtest, chart."""
 
 from __future__ import annotations
 
-import codecs
 import re
-from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from scoring.config.crontab import crontab_trigger
 from scoring.config.metrics import Strict
 from scoring.errors import ConfigError
-
-SourceKind = Literal["accounts", "signals", "outcomes"]
-
-
-class Source(Strict):
-    kind: SourceKind
-    name: str | None = None
-    path: str | None = None
-    url: str | None = None
-    query: str | None = None
-    columns: dict[str, str] = Field(default_factory=dict)
-    layout: Literal["long", "wide"] = "long"
-    encoding: str | None = None  # of a CSV file; None: UTF-8 (scoring/sync/encodings.py)
-    unknown_accounts: Literal["reject", "skip"] = "reject"
-    combine: Literal["mean", "sum", "max", "last"] | None = None
-    signals: list[str] | None = None
-    # guardrails (scoring/sync/guards.py): past these a sync needs `--allow-shrink`
-    replace: Literal["window"] | None = None
-    max_inactive_percent: float = Field(default=10, ge=0, le=100)
-    max_drop_percent: float = Field(default=50, ge=0, le=100)
-    max_removed_percent: float = Field(default=10, ge=0, le=100)
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, value: str | None) -> str | None:
-        """A typo'd codec would otherwise surface only at the next sync."""
-        if value is not None:
-            try:
-                codecs.lookup(value)
-            except LookupError:
-                raise ValueError(f"unknown encoding {value!r} (e.g. utf-16, cp1252)") from None
-        return value
-
-    @model_validator(mode="after")
-    def _one_location(self) -> Source:
-        if (self.path is None) == (self.url is None):
-            raise ValueError("a source needs either `path` (CSV/Parquet) or `url` with `query`")
-        if self.url is not None and not self.query:
-            raise ValueError("a `url` source needs a `query`")
-        if self.path is not None and self.query is not None:
-            raise ValueError("`query` goes with `url`, not with `path`")
-        if self.layout == "wide" and self.kind != "signals":
-            raise ValueError("`layout: wide` only applies to signals sources")
-        if self.replace is not None and self.kind == "accounts":
-            raise ValueError("`replace` applies to signals and outcomes sources")
-        if self.encoding is not None and (
-            self.url is not None or (self.path or "").lower().endswith((".parquet", ".pq"))
-        ):
-            raise ValueError("`encoding` applies to CSV files only (Parquet and SQL have theirs)")
-        return self
-
-    @property
-    def label(self) -> str:
-        return self.name or self.path or f"{self.kind} query"
 
 
 class Schedule(Strict):

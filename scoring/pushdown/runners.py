@@ -75,3 +75,22 @@ class DuckRunner:
 
     def frame(self, expr: ir.Table) -> pd.DataFrame:
         return self.connection.execute(self.sql(expr)).df()
+
+
+class BackendRunner:
+    """Any ibis backend (a warehouse, Spark, a DuckDB file): the query runs there and only
+    the per-account result comes back. `dialect` is the backend's name, which is what
+    `Compiler.last_by` keys on (pyspark, snowflake, bigquery, ... have an arg-max)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.dialect = backend.name
+
+    def table(self, name: str) -> ir.Table:
+        return self.backend.table(name)
+
+    def sql(self, expr: ir.Table) -> str:
+        return str(self.backend.compile(expr))
+
+    def frame(self, expr: ir.Table) -> pd.DataFrame:
+        return self.backend.execute(expr)

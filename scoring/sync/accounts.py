@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 from scoring.sync.parse import Columns, blank, dates, ids, map_columns, numbers, texts
 from scoring.sync.readers import RawTable
 

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 from scoring.errors import HealthbotError
 from scoring.store.db import SQLITE_BEGIN, first_line
 from scoring.store.runs import record_run

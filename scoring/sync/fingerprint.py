@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from scoring.config import Model
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 from scoring.sync.readers import source_paths
 
 CHUNK = 1 << 20

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 from scoring.errors import Blocked
 from scoring.store.bulk import execute, in_list, read_frame
 from scoring.sync.accounts import INACTIVE_STATUSES

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 from scoring.store.bulk import read_frame, write_frame
 from scoring.store.tables import Outcome
 from scoring.sync.guards import refuse_removals

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 from scoring.sync.parse import Columns, dates, ids, map_columns, numbers, texts
 from scoring.sync.readers import RawTable
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 from scoring.sync.readers import RawTable
 
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)

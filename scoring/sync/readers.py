@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 from scoring.errors import DataError, HealthbotError
 from scoring.store.db import first_line, normalize_url, shown_url
 from scoring.sync.encodings import guess_encoding, head_of, not_utf8

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 from scoring.errors import DataError
 from scoring.sync.parse import Columns, dates, ids, map_columns, numbers
 from scoring.sync.readers import RawTable

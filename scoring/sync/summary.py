@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scoring.config.sections import Source
+from scoring.config.sources import Source
 
 
 @dataclass
