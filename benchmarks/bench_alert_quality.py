@@ -80,14 +80,19 @@ def quality_figures(held: HeldOut, replay_: Replay) -> dict[str, dict[str, float
 
 
 def demo_figures(model: Model) -> list[dict[str, Any]]:
-    """The demo's two weekly runs (its default seed and size) replayed: the share of scored
-    accounts with a health alert, fired and delivered, per run."""
+    """The demo's two weekly runs (its default seed and size, after its replayed history)
+    replayed: the share of scored accounts with a health alert, fired and delivered, per run."""
+    from bot.cli.demo import replayed_weeks
+    from scoring.periods import weekly_as_ofs
     from scoring.sample import generate_portfolio
 
     demo = generate_portfolio(seed=7, accounts=300, end=DEMO_END)
-    runs = replay(model, demo.accounts, demo.signals, [DEMO_END - dt.timedelta(7), DEMO_END])
+    # As the demo runs them: after the alerts of its replayed history weeks (bot/cli/demo.py).
+    history = weekly_as_ofs(DEMO_END - dt.timedelta(weeks=12), DEMO_END - dt.timedelta(weeks=2))
+    weeks = [*replayed_weeks(model, history), DEMO_END - dt.timedelta(7), DEMO_END]
+    runs = replay(model, demo.accounts, demo.signals, weeks)
     out = []
-    for week in runs.weeks:
+    for week in runs.weeks[-2:]:
         health = [w[w["rule"].isin(HEALTH_RULES)] for w in (week.fired, week.delivered)]
         fired, delivered = (h["account_id"].nunique() / week.scored for h in health)
         out.append({"period": week.period, "scored": week.scored} | {"fired": fired})

@@ -541,3 +541,22 @@ def unused_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/api/"
+
+
+def test_a_printed_dm_counts_as_shown_and_slack_later_keeps_that_record(
+    engine: Engine, transport: SlackTransport, tmp_path: Path
+) -> None:
+    """Run without Slack (the demo, --terminal), the printed DM is what its reader saw: its
+    accounts start their cooldown. A Slack pass later still posts the printed row, and the
+    first record (how = printed) stands."""
+    dm = owner_dm("alice@example.com", ["acct-1", "acct-2"])
+    enqueue(engine, [dm])
+    assert deliver(engine, TerminalTransport(tmp_path / "out", io.StringIO())).sent == 1
+    query = "SELECT account_id, how, outbox_key FROM alert_shown ORDER BY account_id"
+    with engine.connect() as conn:
+        printed = [tuple(r) for r in conn.exec_driver_sql(query)]
+    assert printed == [("acct-1", "printed", dm.key), ("acct-2", "printed", dm.key)]
+    assert deliver(engine, transport).sent == 1  # Slack gets it too
+    assert row(engine, dm.key)["status"] == "sent"
+    with engine.connect() as conn:
+        assert [tuple(r) for r in conn.exec_driver_sql(query)] == printed

@@ -10,7 +10,7 @@ printed. Nothing is sent and nothing is written: every read here is a SELECT.
 from __future__ import annotations
 
 import argparse
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +58,9 @@ def stored_weeks(ctx: Context, weeks: int) -> list[tuple[str, date]]:
 
 def run(ctx: Context) -> int:
     """Replay, then print through the `check_history` template."""
+    from bot.cli.replayed_history import load_replay_inputs, replay_stored_weeks
     from bot.messages.render import PLAIN, render_text
-    from scoring.batch.jobs import signal_windows
     from scoring.config import load_model
-    from scoring.decisions.metric_drop import CHAMPION_SIGNAL
-    from scoring.store import load_accounts
-    from scoring.store.alert_shown import shown_alert_history
-    from scoring.store.reads import load_signal_windows
-    from scoring.validation.replay import replay_weeks
     from scoring.validation.replay_summary import compare_replays, replay_summary
 
     args = ctx.args
@@ -74,25 +69,15 @@ def run(ctx: Context) -> int:
     models = [(ctx.config_path.name, ctx.model)]
     if args.compare:
         models.append((Path(args.compare).name, load_model(Path(args.compare), ctx.environ)))
-    weeks = stored_weeks(ctx, args.weeks)
-    as_ofs = [a for _, a in weeks]
-    spans = [signal_windows(m, for_alerts=True) for _, m in models]  # the weekly run's reads
-    # Each signal from its own look-back before the first week (the week before it too, for
-    # its comparison), plus the stale rule's, in one scan.
-    starts: dict[str, date] = {}
-    for span, (_, model) in zip(spans, models, strict=True):
-        extra = 7 + (model.alerts.stale_days or 0)
-        for name in span.keys() | {m.signal for m in model.metrics.values()} | {CHAMPION_SIGNAL}:
-            start = as_ofs[0] - timedelta(days=span.get(name, max(span.values())) + extra)
-            starts[name] = min(starts.get(name, start), start)
-    signals = load_signal_windows(ctx.engine, starts, as_ofs[-1])
-    accounts = load_accounts(ctx.engine)
-    history = shown_alert_history(ctx.engine, before=as_ofs[0])
-    names_by_id = dict(zip(accounts["account_id"].astype(str), accounts["name"], strict=True))
+    as_ofs = [a for _, a in stored_weeks(ctx, args.weeks)]
+    inputs = load_replay_inputs(ctx.engine, [m for _, m in models], as_ofs)
+    names_by_id = dict(
+        zip(inputs.accounts["account_id"].astype(str), inputs.accounts["name"], strict=True)
+    )
     replays = [
         # The listing names rules, not reasons: the drivers that word reasons are skipped.
-        replay_weeks(model, accounts, signals, as_ofs, history, lookback=span, with_reasons=False)
-        for span, (_, model) in zip(spans, models, strict=True)
+        replay_stored_weeks(inputs, model, span, as_ofs, reasons=False)
+        for span, (_, model) in zip(inputs.spans, models, strict=True)
     ]
     context: dict[str, Any] = {
         "model_name": models[0][0],

@@ -8,12 +8,16 @@ import json
 import shutil
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.context import Context
 from scoring.errors import HealthbotError
 from scoring.periods import last_complete_day
+
+if TYPE_CHECKING:
+    from scoring.config import Model
 
 MARKER = ".healthbot-demo.json"
 OWNED = [
@@ -75,7 +79,16 @@ def _claim(workdir: Path, force: bool) -> None:
     marker.write_text(json.dumps({"files": OWNED}))
 
 
+def replayed_weeks(model: Model, history: list[date]) -> list[date]:
+    """The history weeks whose alerts the demo replays: all but the first few, which the band
+    rule needs as the runs before a week (as a deployment has them after its first weeks)."""
+    from scoring.decisions.band_hysteresis import runs_needed
+
+    return history[runs_needed(model) + 1 :]
+
+
 def run(ctx: Context) -> int:
+    from bot.cli.replayed_history import record_replayed_alerts
     from bot.delivery.terminal import TerminalTransport
     from bot.delivery.transports import transport_from_env
     from bot.jobs.scheduler import due_as_of
@@ -111,6 +124,9 @@ def run(ctx: Context) -> int:
         say(f"  sync {summary.line()}")
     history = weekly_as_ofs(end - timedelta(days=7 * 12), end - timedelta(days=14))
     score_and_store(engine, model, history)
+    # What those weeks' runs would have shown, so the weekly runs below start as week N of a
+    # deployment: a slide that began weeks ago was alerted then (and is in cooldown now).
+    record_replayed_alerts(engine, model, replayed_weeks(model, history))
     outdir = workdir / "outbox"
     # The terminal transport's own echo of every message is too much for a first look: the
     # demo prints a curated view below, and every message is still written to outbox/. The demo

@@ -1,9 +1,10 @@
 """Which alerts a CSM has actually seen: the cooldown starts from these, not from decisions.
 
 An alert is shown when the DM carrying it was delivered to Slack with the account in its full
-list (not in "and N more", not added later by an update), or when the owner opened the account
-from the DM's full list. Everything else is considered again by the next run
-(docs/architecture.md, "The cooldown rule").
+list (not in "and N more", not added later by an update), or printed by the terminal transport
+(healthbot run without Slack, as the demo is: whoever runs it reads the DMs there), or when the
+owner opened the account from the DM's full list. Everything else is considered again by the
+next run (docs/architecture.md, "The cooldown rule").
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlmodel import Field, SQLModel
 from scoring.store.alert_log import ALERT_LOG, history_query, read_history
 from scoring.store.tables import NAIVE_UTC, utcnow
 
-HOW = ("dm", "opened")
+HOW = ("dm", "printed", "opened", "replayed")
 
 
 class AlertShown(SQLModel, table=True):
@@ -32,7 +33,10 @@ class AlertShown(SQLModel, table=True):
     period: str = Field(primary_key=True)
     account_id: str = Field(primary_key=True)
     outbox_key: str | None = None
-    how: str  # "dm": in the full list of the delivered DM; "opened": the owner clicked it
+    # "dm": in the full list of the DM delivered to Slack; "printed": of the DM the terminal
+    # transport printed; "opened": the owner clicked it in the DM's full list; "replayed": a
+    # history the demo rebuilt (bot/cli/replayed_history.py)
+    how: str
     shown_at: dt.datetime = Field(default_factory=utcnow, sa_type=NAIVE_UTC)
 
 

@@ -146,8 +146,8 @@ def mark_delivered(
     ts: str | None,
     sent_at: dt.datetime | None = None,
 ) -> bool:
-    """sending → sent (Slack) or printed (terminal), and for an alert DM delivered to Slack the
-    accounts it listed in full when posted become shown, in the same transaction."""
+    """sending → sent (Slack) or printed (terminal), and for an alert DM the accounts it listed
+    in full when posted become shown (how: "dm" or "printed"), in the same transaction."""
     status = "sent" if via == "slack" else "printed"
     when = sent_at or utcnow()
     stmt = (
@@ -170,8 +170,9 @@ def mark_delivered(
         done = conn.execute(stmt).first()
         if done is None:
             return False
-        if via == "slack" and row["kind"] == ALERT_KIND and row["period"]:
-            insert_shown(conn, row["period"], listed_accounts(done[0]), "dm", row["key"], when)
+        if row["kind"] == ALERT_KIND and row["period"]:
+            how = "dm" if via == "slack" else "printed"
+            insert_shown(conn, row["period"], listed_accounts(done[0]), how, row["key"], when)
     return True
 
 

@@ -67,6 +67,9 @@ class WeekReplay:
     held_back: int  # alerts held by the cooldown
     overflow: int  # accounts alerted but left in "and N more"
     owners: pd.Series = field(repr=False)  # scored accounts per owner this week
+    # `delivered` in the weekly run's alert columns (alert_schema.ALERT_COLUMNS), as
+    # `record_alerts` stores them: what a history replayed into the store is made of
+    shown_alerts: pd.DataFrame = field(repr=False)
 
 
 @dataclass
@@ -152,6 +155,7 @@ class Replayer:
             held_back=len(decision.suppressed),
             overflow=sum(b.more for b in decision.batches),
             owners=owner[scored.to_numpy()].value_counts(sort=False),
+            shown_alerts=shown,
         )
 
     def _view_frames(
