@@ -94,8 +94,15 @@ def warehouse_pg() -> Iterator[tuple[str, Engine]]:
     engine.dispose()
 
 
+# "mixed": these signals in a DuckDB table (declared with `signals:`), the others copied
+IN_PLACE_WHEN_MIXED = ["active_users", "champion_status", "tickets_opened"]
+
+
 def _place(kind: str, tmp_path: Path, signals: pd.DataFrame, pg: Any) -> dict[str, Any]:
     """Write the signal rows where the model will read them in place; its source entry."""
+    if kind == "mixed":
+        source = _place("duckdb", tmp_path, signals, pg)
+        return source | {"signals": IN_PLACE_WHEN_MIXED}
     if kind == "duckdb":
         import duckdb
 
@@ -166,7 +173,9 @@ def _signal_rows(engine: Engine) -> int:
         return int(conn.execute(sa.text("select count(*) from signals")).scalar_one())
 
 
-@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "kind", ["duckdb", "mixed", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_weekly_run_in_place_equals_copied_rows(kind, tmp_path, request):
     portfolio = _portfolio()
     pg = request.getfixturevalue("warehouse_pg") if kind == "postgres" else None
@@ -179,17 +188,24 @@ def test_weekly_run_in_place_equals_copied_rows(kind, tmp_path, request):
         copied_runs = _weeks(copied, _model(), tmp_path / "out-copied")
         expected, expected_fresh = _stored(copied), _freshness(copied)
     source = _place(kind, tmp_path, portfolio.signals, pg)
+    in_place = source.get("signals")
+    everything = portfolio.signals
+    copied_part = (
+        everything.iloc[:0]
+        if in_place is None
+        else everything[~everything["signal"].isin(in_place)]
+    )
     with migrated_database("sqlite", tmp_path / "placed") as (_, placed):
         load_frames(
             placed,
             portfolio.accounts,
-            portfolio.signals.iloc[:0],
+            copied_part,
             portfolio.outcomes,
             END + timedelta(1),
         )
         placed_runs = _weeks(placed, _model([source]), tmp_path / "out-placed")
         got, got_fresh = _stored(placed), _freshness(placed)
-        assert _signal_rows(placed) == 0, "an in-place source's rows are never copied"
+        assert _signal_rows(placed) == len(copied_part), "in-place rows are never copied"
     rules = {r[2] for r in expected["alerts"]}
     assert {"metric_drop", "stale", "champion_left"} <= rules, (
         rules
