@@ -74,3 +74,22 @@ def test_backtest_refuses_in_place_sources_in_one_line(cli, capsys) -> None:
     err = capsys.readouterr().err
     assert "do not read in-place sources yet" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"table": "no_such_table"}, "cannot read table 'no_such_table'"),
+        ({"columns": {"value": "amount"}}, "has no column amount (the columns are: "),
+    ],
+)
+def test_a_table_that_cannot_be_read_is_one_line_and_nothing_is_stored(
+    cli, capsys, change, words
+) -> None:
+    raw = yaml.safe_load((cli / "healthbot.yml").read_text())
+    raw["sources"][0] |= change
+    (cli / "healthbot.yml").write_text(yaml.safe_dump(raw))
+    assert main(["score", "--as-of", END.isoformat()]) != 0
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert _rows(cli / "healthbot.db", "select count(*) from score_snapshots") == [(0,)]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 import ibis
 import ibis.expr.types as ir
@@ -27,8 +28,10 @@ from scoring.config import Model
 from scoring.config.sources import Source
 from scoring.engine.signal_table import day_number
 from scoring.engine.window_aggregates import AggregateSource, SplitSource
+from scoring.errors import DataError
 from scoring.pushdown.runners import BackendRunner, Runner
 from scoring.pushdown.source import SqlSource
+from scoring.store.db import first_line
 
 KEYS = ("account_id", "date")
 
@@ -53,11 +56,18 @@ class PlacedRunner:
 
     def table(self, name: str) -> ir.Table:
         t = self.runner.table(name)
-        renames = {
-            ours: theirs for ours, theirs in self.source.columns.items() if theirs in t.columns
-        }
-        t = t.rename(renames) if renames else t
-        if self.source.layout == "wide" and self.source.signals is not None:
+        wide = self.source.layout == "wide"
+        needed = [*KEYS, *(self.source.signals or [])] if wide else [*KEYS, "signal", "value"]
+        mapped = dict(self.source.columns)
+        absent = [c for c in mapped.values() if c not in t.columns]
+        absent += [c for c in needed if c not in mapped and c not in t.columns]
+        if absent:
+            raise DataError(
+                f"signals source {self.source.label!r} (read in place): table {name!r} has no"
+                f" column {absent[0]} (the columns are: {', '.join(map(str, t.columns))})"
+            )
+        t = t.rename(mapped) if mapped else t
+        if wide and self.source.signals is not None:
             t = t.select(*KEYS, *self.source.signals)
         casts: dict[str, ir.Value] = {}
         if not t["account_id"].type().is_string():
@@ -68,7 +78,8 @@ class PlacedRunner:
             ["value"] if self.source.layout == "long" else [c for c in t.columns if c not in KEYS]
         )
         for column in values:
-            if not t[column].type().is_floating():
+            kind = t[column].type()
+            if (kind.is_numeric() or kind.is_boolean()) and not kind.is_floating():
                 casts[column] = t[column].cast("float64")
         return t.mutate(**casts) if casts else t
 
@@ -198,12 +209,30 @@ def place_signals(
     for source in model.sources:
         if not source.in_place:
             continue
-        runner = PlacedRunner(connect_to(source.url), source)
+        runner = PlacedRunner(_reach(connect_to, source), source)
         names = _provided(runner, source, wanted - taken)
         taken |= names
         if names:
             parts.append(Placed(source, runner, frozenset(names)))
     return Placement(parts)
+
+
+def _reach(connect_to: Callable[[str], Runner], source: Source) -> Runner:
+    """A runner on the source's backend whose table exists, or one line saying which source
+    could not be read and why (the driver's words, never the URL: it may hold a password)."""
+    url = source.url or ""
+    try:
+        runner = connect_to(url)
+        runner.table(source.table or "")
+    except Exception as exc:  # drivers raise their own types; the user needs the one line
+        text = first_line(exc)
+        password = urlsplit(url).password
+        text = text.replace(password, "***") if password else text
+        raise DataError(
+            f"signals source {source.label!r} (read in place): cannot read table"
+            f" {source.table!r}: {text}"
+        ) from None
+    return runner
 
 
 def _provided(runner: PlacedRunner, source: Source, wanted: set[str]) -> set[str]:
