@@ -59,6 +59,7 @@ def commands(accounts: int, postgres: str | None) -> dict[str, list[str]]:
         "alert-quality": ["bench_alert_quality", "--accounts", str(min(accounts, 2_000))],
         "pushdown": ["bench_pushdown", "--accounts", str(accounts)],
         "advise": ["bench_advise", "--accounts", str(min(accounts, 10_000))],
+        "in-place": ["bench_in_place", str(accounts)],
     }
     if postgres:
         out["weekly-postgres"] = ["bench_weekly", str(accounts), postgres]

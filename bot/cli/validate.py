@@ -112,6 +112,18 @@ def _signal_range(ctx: Context) -> tuple[date, date]:
     return parse_date(str(first)[:10]), parse_date(str(last)[:10])
 
 
+def _refuse_in_place(ctx: Context) -> None:
+    """Backtest and calibrate score many weeks from signal rows (scoring/validation), which a
+    source read in place never gives: one clear line instead of "no signals stored" or a
+    metric refused for an absent signal."""
+    placed = [s.label for s in ctx.model.sources if s.in_place]
+    if placed:
+        raise HealthbotError(
+            f"backtest and calibrate do not read in-place sources yet ({', '.join(placed)}:"
+            " `url` with `table`); copy the signals with a `query` source to backtest them"
+        )
+
+
 def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
     """(backtest over all accounts, accounts, outcomes) for the command's options."""
     from scoring.batch.jobs import signal_windows
@@ -120,6 +132,7 @@ def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
     from scoring.validation.backtest import default_range, lookback_days, run_backtest
 
     args, model = ctx.args, ctx.model
+    _refuse_in_place(ctx)
     horizon = args.horizon_days or model.backtest.horizon_days
     if horizon < 1:
         raise HealthbotError(f"--horizon-days must be at least 1, got {horizon}")

@@ -26,14 +26,16 @@ from bot.jobs.control import Interrupted, RunControl
 from bot.jobs.digest import collect_outcomes, enqueue_digests
 from bot.jobs.notices import expiry_notices, report_failure
 from bot.jobs.owner_dms import owner_dms
-from scoring.batch.jobs import load_model_signals, score_and_store
+from scoring.batch.jobs import load_model_signals, placement_of, score_and_store
 from scoring.batch.model_checks import check_model_data
 from scoring.batch.views import PeriodView, latest_signal_dates, load_period, recent_scores
 from scoring.config import Model
 from scoring.decisions.band_hysteresis import runs_needed
+from scoring.decisions.placed_history import InPlaceSignals
 from scoring.decisions.weekly import decide_week
 from scoring.errors import Blocked
 from scoring.periods import period_of
+from scoring.pushdown.in_place import Placement
 from scoring.store import finish_run, load_accounts, start_run
 from scoring.store.alert_log import record_alerts
 from scoring.store.alert_shown import shown_alert_history
@@ -144,13 +146,20 @@ def _prepare(
         run_sync(engine, model, model_dir, today or as_of + timedelta(days=1))
     check_model_data(engine, model, "model file")
     control.checkpoint()
-    signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
-    scored = score_and_store(engine, model, [as_of], signals)[0]
+    placement = placement_of(model)  # signals of in-place sources: asked, never read as rows
+    signals = load_model_signals(
+        engine, model, as_of, as_of, for_alerts=True, skip=placement.signals
+    )
+    scored = score_and_store(engine, model, [as_of], signals, placement=placement, for_alerts=True)[
+        0
+    ]
     result.accounts_scored = len(scored.scores.accounts)
     control.checkpoint()
     view = load_period(engine, result.period)  # once: alerts, notices and digests read it
     accounts = load_accounts(engine)
-    messages = weekly_messages(engine, model, view, accounts, as_of, result, result.run_id, signals)
+    messages = weekly_messages(
+        engine, model, view, accounts, as_of, result, result.run_id, signals, placement
+    )
     enqueue(engine, messages)
     result.digest = enqueue_digests(
         engine, model, view, as_of=as_of, run_id=result.run_id, accounts=accounts
@@ -209,6 +218,7 @@ def weekly_messages(
     result: WeeklyResult,
     run_id: int | None = None,
     signals: pd.DataFrame | None = None,
+    placement: Placement | None = None,
 ) -> list[OutboxMessage]:
     """One DM per owner for `view`'s period (alerts and notices), rendered and keyed for the
     outbox (digests: bot/jobs/digest.py).
@@ -216,10 +226,21 @@ def weekly_messages(
     The cooldown compares against alerts that were shown (scoring/store/alert_shown.py), so an
     alert whose DM never arrived, or that sat in "and N more", is considered again. `signals`
     is what the scoring pass already read; it is read again only when the caller has none.
+    Signals of in-place sources (`placement`) are never rows here: their latest dates, weekly
+    windows and champion value are aggregates their backend computes.
     """
+    placement = placement_of(model) if placement is None else placement
     if signals is None:
-        signals = load_model_signals(engine, model, as_of, as_of, for_alerts=True)
-    last = latest_signal_dates(engine, signals, accounts["account_id"])
+        signals = load_model_signals(
+            engine, model, as_of, as_of, for_alerts=True, skip=placement.signals
+        )
+    in_place = None
+    if placement:
+        in_place = InPlaceSignals(
+            placement.signals, placement.aggregate_source(), placement.first_day()
+        )
+    latest = placement.latest_dates(as_of) if placement else None
+    last = latest_signal_dates(engine, signals, accounts["account_id"], latest)
     history = shown_alert_history(engine, before=as_of)
     recent = recent_scores(engine, view.period, runs_needed(model), first=2)  # 1: the view
     decision = decide_week(
@@ -233,6 +254,7 @@ def weekly_messages(
         snoozes(engine),
         recent=recent,
         lost_scores=True,
+        in_place=in_place,
     )
     result.alerts = len(decision.health_alerts)
     result.notices = len(decision.alerts) - result.alerts

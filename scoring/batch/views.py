@@ -221,12 +221,22 @@ def last_signal_dates(engine: Engine, account_ids: list[str] | None = None) -> p
     return pd.to_datetime(series).dt.date if len(series) else series
 
 
-def latest_signal_dates(engine: Engine, signals: pd.DataFrame, account_ids: pd.Series) -> pd.Series:
+def latest_signal_dates(
+    engine: Engine,
+    signals: pd.DataFrame,
+    account_ids: pd.Series,
+    in_place: pd.Series | None = None,
+) -> pd.Series:
     """Latest signal date per account from rows already in memory; only accounts with none of
-    those rows are looked up in the database (their data may be older, or absent)."""
+    those rows are looked up in the database (their data may be older, or absent).
+    `in_place`: the latest date per account of the signals read in place (one GROUP BY by
+    their backend), the later of the two counting."""
     recent = signals.groupby("account_id", observed=True)["date"].max()
     recent.index = recent.index.astype(str)
     recent = pd.to_datetime(recent).dt.date
+    if in_place is not None and len(in_place):
+        both = pd.concat([pd.to_datetime(recent), pd.to_datetime(in_place)])
+        recent = both.groupby(level=0).max().dt.date
     ids = account_ids.astype(str)
     missing = ids[~ids.isin(recent.index)].tolist()
     older = last_signal_dates(engine, missing) if missing else pd.Series(dtype=object)

@@ -21,19 +21,65 @@ STALE_FACTOR = 1.5
 FRESHNESS_COLUMNS = ["account_id", "metric", "latest", "cadence_days", "age_days", "stale"]
 
 
-def metric_freshness(model: Model, signals: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def metric_freshness(
+    model: Model, signals: pd.DataFrame, as_of: date, placed: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per account and metric with data on or before `as_of` (FRESHNESS_COLUMNS).
 
     signals: account_id, signal, date (what the scoring pass read). Works on integer codes
-    (one lexsort, numpy diffs, one integer groupby), never on strings per row."""
+    (one lexsort, numpy diffs, one integer groupby), never on strings per row. `placed`:
+    the same per account and signal already computed where the rows are (signals read in
+    place: account_id, signal, latest, own), taken as they are."""
     used = sorted({m.signal for m in model.metrics.values()})
-    end = np.datetime64(as_of, "D")
+    end = int(np.datetime64(as_of, "D").astype(np.int64))
+    per = _per_key(signals, used, end)
+    if placed is not None and len(placed):
+        extra = placed[placed["signal"].isin(used)]
+        latest = pd.to_datetime(extra["latest"]).to_numpy().astype("datetime64[D]")
+        extra = pd.DataFrame(
+            {
+                "account_id": extra["account_id"].astype(str).to_numpy(dtype=object),
+                "signal": [used.index(n) for n in extra["signal"]],
+                "latest": latest.astype(np.int64),
+                "own": extra["own"].to_numpy(dtype=float),
+            }
+        )
+        per = pd.concat([per, extra], ignore_index=True) if len(per) else extra
+    if not len(per):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FRESHNESS_COLUMNS})
+    learned = per.groupby("signal")["own"].median()
+    declared = pd.Series(
+        {
+            used.index(n): b.cadence_days
+            for n, b in model.signals.items()
+            if b.cadence_days and n in used
+        },
+        dtype=float,
+    )
+    cadence = per["own"].fillna(per["signal"].map(learned))
+    per["cadence_days"] = per["signal"].map(declared).fillna(cadence).astype(float)
+    per["age_days"] = end - per["latest"]
+    per["stale"] = (per["age_days"] > STALE_FACTOR * per["cadence_days"]).fillna(False)
+    per["latest"] = per["latest"].to_numpy().astype("datetime64[D]")
+    metrics = pd.DataFrame(
+        {
+            "metric": list(model.metrics),
+            "signal": [used.index(m.signal) for m in model.metrics.values()],
+        }
+    )
+    out = per.merge(metrics, on="signal")
+    return out[FRESHNESS_COLUMNS].sort_values(["account_id", "metric"], ignore_index=True)
+
+
+def _per_key(signals: pd.DataFrame, used: list[str], end: int) -> pd.DataFrame:
+    """account_id, signal (its index in `used`), latest (day number) and own (median gap in
+    days between the account's distinct dates of that signal; NaN with one date)."""
     day = pd.to_datetime(signals["date"]).to_numpy().astype("datetime64[D]").astype(np.int64)
     codes, names = _codes(signals["signal"])
     signal_code = np.array([used.index(n) if n in used else -1 for n in names] + [-1])[codes]
-    keep = (day <= end.astype(np.int64)) & (signal_code >= 0)
+    keep = (day <= end) & (signal_code >= 0)
     if not keep.any():
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in FRESHNESS_COLUMNS})
+        return pd.DataFrame(columns=["account_id", "signal", "latest", "own"])
     account_code, accounts = _codes(signals["account_id"])
     key = account_code[keep].astype(np.int64) * len(used) + signal_code[keep]
     day = day[keep]
@@ -48,29 +94,8 @@ def metric_freshness(model: Model, signals: pd.DataFrame, as_of: date) -> pd.Dat
     own = pd.Series(gap).groupby(key).median()  # NaN for a key with one date
     per["own"] = own.reindex(per["key"].to_numpy()).to_numpy()
     per["signal"] = per["key"] % len(used)
-    learned = per.groupby("signal")["own"].median()
-    declared = pd.Series(
-        {
-            used.index(n): b.cadence_days
-            for n, b in model.signals.items()
-            if b.cadence_days and n in used
-        },
-        dtype=float,
-    )
-    cadence = per["own"].fillna(per["signal"].map(learned))
-    per["cadence_days"] = per["signal"].map(declared).fillna(cadence).astype(float)
-    per["age_days"] = int(end.astype(np.int64)) - per["latest"]
-    per["stale"] = (per["age_days"] > STALE_FACTOR * per["cadence_days"]).fillna(False)
     per["account_id"] = np.asarray(accounts, dtype=object)[(per["key"] // len(used)).to_numpy()]
-    per["latest"] = per["latest"].to_numpy().astype("datetime64[D]")
-    metrics = pd.DataFrame(
-        {
-            "metric": list(model.metrics),
-            "signal": [used.index(m.signal) for m in model.metrics.values()],
-        }
-    )
-    out = per.merge(metrics, on="signal")
-    return out[FRESHNESS_COLUMNS].sort_values(["account_id", "metric"], ignore_index=True)
+    return per[["account_id", "signal", "latest", "own"]]
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:

@@ -21,7 +21,7 @@ Also here: the current/previous value of the champion signal, the input of `cham
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,13 @@ from scoring.decisions.metric_history import (
 )
 from scoring.decisions.metric_moves import Moves, judge_metric, metric_weights, together
 from scoring.decisions.metric_noise import weekly_data
+from scoring.decisions.placed_history import (
+    InPlaceSignals,
+    judged_recently,
+    placed_last,
+    placed_start,
+    placed_weekly,
+)
 from scoring.engine.aggregates import AGGREGATES
 from scoring.engine.signal_table import SignalTable, day_number
 
@@ -71,6 +78,7 @@ def metric_drops(
     as_of: date,
     layout: str = "long",
     segments: pd.Series | np.ndarray | None = None,
+    in_place: InPlaceSignals | None = None,
 ) -> pd.DataFrame:
     """Metrics that moved the bad way by enough to tell a CSM (METRIC_DROP_COLUMNS).
 
@@ -87,7 +95,8 @@ def metric_drops(
     events also face their Poisson tail (`metric_noise.noise_z`); NaN with under 4 history
     weeks, where it does not apply. `signals` must reach back `MetricDrop.days_read(W)` days.
     Skipped: `trend` metrics and accounts without a usual value. Empty when the model has no
-    metric_drop rule. Rows: account order, then the biggest move first.
+    metric_drop rule. Rows: account order, then the biggest move first. `in_place`: signals
+    not in `signals` but read where they are stored, week by week as aggregates.
     """
     rule = model.alerts.metric_drop
     ids = account_index(accounts)
@@ -99,10 +108,15 @@ def metric_drops(
     day, days = day_number(as_of), rule.days_read(longest)
     windows = WeeklyWindows(table, signals, day, days)
     start = data_start(signals, {m.signal for m in metrics.values()}, day - days + 1)
-    weekly, recent = {}, {}
+    start = placed_start(in_place, day - days + 1, start)
+    weekly, recent = (
+        placed_weekly(metrics, rule, in_place, ids, as_of, start) if in_place else ({}, {})
+    )
     for key, metric in sorted(metrics.items(), key=lambda item: item[1].signal):
+        if key in weekly:
+            continue
         weekly[key] = weekly_values(metric, windows, rule.history_weeks, start)
-        if _judged_recently(metric, rule):
+        if judged_recently(metric, rule):
             short = metric.model_copy(update={"window_days": rule.recent_days})
             recent[key] = weekly_values(short, windows, rule.history_weeks, start)[0]
         if all(m.signal != metric.signal for k, m in metrics.items() if k not in weekly):
@@ -166,14 +180,6 @@ def _judged(
     return move if len(cols) == n else move.expand(cols, n)
 
 
-def _judged_recently(metric: Metric, rule: MetricDrop) -> bool:
-    """Whether a metric's move is judged on the last `recent_days` of its signal: its own
-    window is longer (a slide shows in a 30-day mean only weeks late) and its aggregate means
-    something over a few days (not `days_since`)."""
-    short = 0 < rule.recent_days < metric.window_days
-    return short and metric.aggregate != "days_since"
-
-
 def _empty_drops() -> pd.DataFrame:
     kinds = dict.fromkeys(METRIC_DROP_COLUMNS, float) | {"account_id": object, "metric": object}
     kinds["history_weeks"] = int
@@ -188,6 +194,7 @@ def champion_values(
     as_of: date,
     signal: str = CHAMPION_SIGNAL,
     layout: str = "long",
+    in_place: InPlaceSignals | None = None,
 ) -> pd.DataFrame:
     """Latest `signal` value this week and last week, per account: the champion_left input.
 
@@ -198,6 +205,14 @@ def champion_values(
     ids = account_index(accounts)
     windows = [m.window_days for m in model.metrics.values() if m.signal == signal]
     window = max(windows or [m.window_days for m in model.metrics.values()])
+    if in_place is not None and signal in in_place.signals:
+        return pd.DataFrame(
+            {
+                "account_id": ids.to_numpy(),
+                "current": placed_last(in_place, signal, ids, as_of, window),
+                "previous": placed_last(in_place, signal, ids, as_of - timedelta(days=7), window),
+            }
+        )
     table = SignalTable(signals, ids, layout)
     day = day_number(as_of)
     last = AGGREGATES["last"]

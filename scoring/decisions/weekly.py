@@ -19,6 +19,7 @@ from scoring.decisions.card import band_display, band_thresholds
 from scoring.decisions.history import COMPARISON_COLUMNS
 from scoring.decisions.lost_score import lost_score_notices
 from scoring.decisions.metric_drop import champion_values, metric_drops
+from scoring.decisions.placed_history import InPlaceSignals
 from scoring.decisions.playbooks import (
     choose_playbooks,
     order_by_urgency,
@@ -89,19 +90,22 @@ def decide_week(
     snoozes: pd.DataFrame | None = None,
     recent: pd.DataFrame | None = None,
     lost_scores: bool = False,
+    in_place: InPlaceSignals | None = None,
 ) -> WeeklyDecision:
     """`view`: scoring.batch.views.PeriodView of the period being run; `recent`: shown scores
     of the runs before it (scoring.batch.views.recent_scores), which band hysteresis needs to
     confirm a slow slide (None: judged as a first run); `lost_scores`: add the lost-score data
     notices (scoring/decisions/lost_score.py; the weekly job does, the replay of health alerts
-    does not)."""
+    does not); `in_place`: signals not among `signals`, read where they are stored."""
     scores = view.scores
     comparison = scores[[c for c in COMPARISON_COLUMNS if c != "model_changed"]]
     segments = account_segments(scores)  # the same segments the score's dip is judged in
-    drops = metric_drops(model, scores["account_id"], signals, as_of, segments=segments)
+    drops = metric_drops(
+        model, scores["account_id"], signals, as_of, segments=segments, in_place=in_place
+    )
     last = pd.to_datetime(last_signal) if len(last_signal) else last_signal
     champion = (
-        champion_values(model, scores["account_id"], signals, as_of)
+        champion_values(model, scores["account_id"], signals, as_of, in_place=in_place)
         if model.alerts.champion_left is not None
         else None
     )

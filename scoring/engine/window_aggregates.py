@@ -7,7 +7,7 @@ different orders, and the last bits of a sum must not decide a percentile tie or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -77,3 +77,44 @@ class FrameSource:
             raw[:, j] = np.where(present, value, np.nan)
             has[:, j] = present
         return Aggregated(raw, has, table.names())
+
+
+class SplitSource:
+    """Specs split by signal between sources, their results put back in spec order: a model
+    whose signals live in several places (a warehouse table read in place, the rest in
+    healthbot's store) is aggregated by each place for its own signals.
+
+    `parts`: (signal names, source), the first naming a signal serves it; `rest` serves every
+    other signal (None: those specs have no data)."""
+
+    def __init__(
+        self,
+        parts: Sequence[tuple[Collection[str], AggregateSource]],
+        rest: AggregateSource | None,
+    ) -> None:
+        self.parts = list(parts)
+        self.rest = rest
+
+    def _owner(self, signal: str) -> AggregateSource | None:
+        for names, source in self.parts:
+            if signal in names:
+                return source
+        return self.rest
+
+    def aggregate(
+        self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date
+    ) -> Aggregated:
+        raw = np.full((len(account_ids), len(specs)), np.nan)
+        has = np.zeros(raw.shape, dtype=bool)
+        seen: set[str] = set()
+        groups: dict[int, tuple[AggregateSource, list[int]]] = {}
+        for j, spec in enumerate(specs):
+            owner = self._owner(spec.signal)
+            if owner is not None:
+                groups.setdefault(id(owner), (owner, []))[1].append(j)
+        for source, columns in groups.values():
+            part = source.aggregate([specs[j] for j in columns], account_ids, as_of)
+            raw[:, columns] = part.raw
+            has[:, columns] = part.has
+            seen |= part.seen
+        return Aggregated(raw, has, seen)

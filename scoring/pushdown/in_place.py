@@ -1,0 +1,249 @@
+"""Signals read where they are stored: the model's in-place sources (`url` + `table`).
+
+A source with a `table` is never copied into healthbot's database, so everything the weekly
+run, `score`, `backtest` and `calibrate` need from it is asked of its backend as aggregates:
+the window aggregates through `SqlSource`, and here the few per-account dates the alerts
+need (latest date, the usual gap between dates). Only accounts x signals numbers come back.
+
+`Placement` says which of the model's signals each in-place source provides (the first source
+that has a signal wins) and hands the engine one source that reads those signals in place
+and the rest from the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from scoring.config import Model
+from scoring.config.sources import Source
+from scoring.engine.signal_table import day_number
+from scoring.engine.window_aggregates import AggregateSource, SplitSource
+from scoring.errors import DataError
+from scoring.pushdown.runners import BackendRunner, Runner
+from scoring.pushdown.source import SqlSource
+from scoring.store.db import first_line
+
+KEYS = ("account_id", "date")
+
+
+def connect(url: str) -> Runner:
+    """The one place an in-place source's URL becomes a runner (Helper B's
+    `scoring.pushdown.connect.runner_for` replaces this body). A DuckDB file is opened read
+    only, so the worker never holds the writer's lock."""
+    options: dict[str, Any] = {"read_only": True} if url.startswith("duckdb://") else {}
+    return BackendRunner(ibis.connect(url, **options))
+
+
+class PlacedRunner:
+    """A runner whose table is the source's table in healthbot's names and types: `columns:`
+    applied, ids as text, dates as dates, values as floats (casts only where needed, so a
+    date index still serves the window filter)."""
+
+    def __init__(self, runner: Runner, source: Source) -> None:
+        self.runner = runner
+        self.source = source
+        self.dialect = runner.dialect
+
+    def table(self, name: str) -> ir.Table:
+        t = self.runner.table(name)
+        wide = self.source.layout == "wide"
+        needed = [*KEYS, *(self.source.signals or [])] if wide else [*KEYS, "signal", "value"]
+        mapped = dict(self.source.columns)
+        absent = [c for c in mapped.values() if c not in t.columns]
+        absent += [c for c in needed if c not in mapped and c not in t.columns]
+        if absent:
+            raise DataError(
+                f"signals source {self.source.label!r} (read in place): table {name!r} has no"
+                f" column {absent[0]} (the columns are: {', '.join(map(str, t.columns))})"
+            )
+        t = t.rename(mapped) if mapped else t
+        if wide and self.source.signals is not None:
+            t = t.select(*KEYS, *self.source.signals)
+        casts: dict[str, ir.Value] = {}
+        if not t["account_id"].type().is_string():
+            casts["account_id"] = t["account_id"].cast("string")
+        if not t["date"].type().is_date():
+            casts["date"] = t["date"].cast("date")
+        values = (
+            ["value"] if self.source.layout == "long" else [c for c in t.columns if c not in KEYS]
+        )
+        for column in values:
+            kind = t[column].type()
+            if (kind.is_numeric() or kind.is_boolean()) and not kind.is_floating():
+                casts[column] = t[column].cast("float64")
+        return t.mutate(**casts) if casts else t
+
+    def frame(self, expr: ir.Table) -> pd.DataFrame:
+        return self.runner.frame(expr)
+
+
+@dataclass
+class Placed:
+    """One in-place source: its runner (named and typed as healthbot's) and the model signals
+    it provides."""
+
+    source: Source
+    runner: PlacedRunner
+    signals: frozenset[str]
+
+    @property
+    def aggregates(self) -> SqlSource:
+        return SqlSource(self.runner, self.source.table or "", self.source.layout)
+
+    def rows(self, after: Mapping[str, date] | None, last: date | None) -> ir.Table:
+        """account_id, signal, date of its signals' rows up to `last` and, per signal, after
+        its day in `after` (None: no bound), long whatever the layout: a query, never fetched.
+        """
+        t = self.runner.table(self.source.table or "")
+        names = sorted(self.signals)
+
+        def when(name: str) -> ir.BooleanValue:
+            test = ibis.literal(True)
+            if after is not None and name in after:
+                test &= t["date"] > ibis.literal(after[name])
+            if last is not None:
+                test &= t["date"] <= ibis.literal(last)
+            return test
+
+        if self.source.layout == "long":
+            per = [(t["signal"] == name) & when(name) for name in names]
+            picked = t.filter(functools.reduce(operator.or_, per))
+            return picked.select("account_id", "signal", "date")
+        parts = [
+            t.filter(when(name) & t[name].notnull()).select(
+                "account_id", signal=ibis.literal(name), date=t["date"]
+            )
+            for name in names
+        ]
+        return functools.reduce(lambda a, b: a.union(b), parts)
+
+
+@dataclass
+class Placement:
+    """Which model signals are read in place, and from which source."""
+
+    parts: list[Placed] = field(default_factory=list)
+
+    @property
+    def signals(self) -> frozenset[str]:
+        return frozenset().union(*(p.signals for p in self.parts))
+
+    def __bool__(self) -> bool:
+        return any(p.signals for p in self.parts)
+
+    def source(self, stored: AggregateSource) -> AggregateSource:
+        """The engine's source: in-place signals from their backends, the rest from `stored`."""
+        if not self:
+            return stored
+        return SplitSource([(p.signals, p.aggregates) for p in self.parts], stored)
+
+    def aggregate_source(self) -> AggregateSource:
+        """In-place signals only (the alert rules' weekly windows and champion value)."""
+        return SplitSource([(p.signals, p.aggregates) for p in self.parts], None)
+
+    def first_day(self) -> int | None:
+        """Day number of the earliest row of any in-place signal (where the data starts)."""
+        found = [_scalar(p, p.rows(None, None)["date"].min()) for p in self.parts]
+        days = [day_number(pd.Timestamp(d)) for d in found if d is not None and not pd.isna(d)]
+        return min(days, default=None)
+
+    def latest_dates(self, as_of: date) -> pd.Series:
+        """Latest date per account of any in-place signal on or before `as_of` (a GROUP BY)."""
+        out = []
+        for p in self.parts:
+            rows = p.rows(None, as_of)
+            out.append(
+                p.runner.frame(rows.group_by("account_id").aggregate(latest=rows["date"].max()))
+            )
+        if not out:
+            return pd.Series(dtype=object)
+        frame = pd.concat(out).groupby("account_id")["latest"].max()
+        return pd.to_datetime(frame).dt.date
+
+    def freshness(self, after: Mapping[str, date], as_of: date) -> pd.DataFrame:
+        """account_id, signal, latest, own: per account and in-place signal its latest date in
+        (after[signal], as_of] and the median gap in days between its distinct dates there (NaN with
+        one date) — what `metric_freshness` computes from rows, computed by the backend."""
+        out = []
+        for p in self.parts:
+            rows = p.rows(after, as_of).distinct()
+            prev = rows["date"].lag().over(group_by=["account_id", "signal"], order_by="date")
+            gaps = rows.mutate(gap=rows["date"].delta(prev, unit="day").cast("float64"))
+            query = gaps.group_by(["account_id", "signal"]).aggregate(
+                latest=gaps["date"].max(), own=gaps["gap"].median()
+            )
+            out.append(p.runner.frame(query))
+        columns = ["account_id", "signal", "latest", "own"]
+        if not out:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        frame = pd.concat(out, ignore_index=True)
+        frame["latest"] = pd.to_datetime(frame["latest"])
+        frame["own"] = pd.to_numeric(frame["own"], errors="coerce").astype(float)
+        frame["account_id"] = frame["account_id"].astype(str)
+        return frame[columns]
+
+
+def _scalar(placed: Placed, expr: ir.Scalar) -> Any:
+    frame = placed.runner.frame(expr.name("x").as_table())
+    return frame.iloc[0, 0] if len(frame) else None
+
+
+def place_signals(
+    model: Model, also: Collection[str] = (), connect_to: Callable[[str], Runner] = connect
+) -> Placement:
+    """The model's signals (and `also`: an alert rule's) each in-place source provides (first
+    source wins), one connection per source; empty without in-place sources."""
+    wanted = {m.signal for m in model.metrics.values()} | set(also)
+    parts: list[Placed] = []
+    taken: set[str] = set()
+    for source in model.sources:
+        if not source.in_place:
+            continue
+        runner = PlacedRunner(_reach(connect_to, source), source)
+        names = _provided(runner, source, wanted - taken)
+        taken |= names
+        if names:
+            parts.append(Placed(source, runner, frozenset(names)))
+    return Placement(parts)
+
+
+def _reach(connect_to: Callable[[str], Runner], source: Source) -> Runner:
+    """A runner on the source's backend whose table exists, or one line saying which source
+    could not be read and why (the driver's words, never the URL: it may hold a password)."""
+    url = source.url or ""
+    try:
+        runner = connect_to(url)
+        runner.table(source.table or "")
+    except Exception as exc:  # drivers raise their own types; the user needs the one line
+        text = first_line(exc)
+        password = urlsplit(url).password
+        text = text.replace(password, "***") if password else text
+        raise DataError(
+            f"signals source {source.label!r} (read in place): cannot read table"
+            f" {source.table!r}: {text}"
+        ) from None
+    return runner
+
+
+def _provided(runner: PlacedRunner, source: Source, wanted: set[str]) -> set[str]:
+    """Which of `wanted` the source holds: its declared `signals`, its wide columns, or (long,
+    undeclared) the distinct names among `wanted` in its table (one small query)."""
+    if not wanted:
+        return set()
+    if source.signals is not None:
+        return wanted & set(source.signals)
+    t = runner.table(source.table or "")
+    if source.layout == "wide":
+        return wanted & (set(t.columns) - set(KEYS))
+    found = t.filter(t["signal"].isin(sorted(wanted)))[["signal"]].distinct()
+    return set(runner.frame(found)["signal"].astype(str))

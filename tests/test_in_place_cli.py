@@ -1,0 +1,95 @@
+"""`healthbot score` and `backtest` with a model whose signals are read in place (a DuckDB
+file's table): scores stored as with copied rows, nothing copied, and backtest refusing in
+one clear line rather than scoring without those signals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from bot.cli import main
+from scoring.batch.jobs import score_and_store
+from scoring.config import parse_model
+from scoring.sample import generate_portfolio
+from scoring.store import ensure_schema, make_engine
+from scoring.store.frames_io import load_frames
+
+END = dt.date(2026, 6, 28)
+DEMO_MODEL = Path(__file__).resolve().parents[1] / "examples" / "demo-model.yml"
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch) -> Path:
+    """A model file whose only signals source is a DuckDB table read in place, and a SQLite
+    store with the accounts (and outcomes) but no signal rows."""
+    import duckdb
+
+    portfolio = generate_portfolio(seed=4, accounts=80, weeks=12, end=END)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+        conn.register("frame", portfolio.signals)
+        conn.execute("create table events as select * from frame")
+    raw = yaml.safe_load(DEMO_MODEL.read_text())
+    raw["sources"] = [
+        {"kind": "signals", "url": f"duckdb:///{tmp_path / 'warehouse.duckdb'}", "table": "events"}
+    ]
+    (tmp_path / "healthbot.yml").write_text(yaml.safe_dump(raw))
+    engine = make_engine(f"sqlite:///{tmp_path / 'healthbot.db'}")
+    ensure_schema(engine)
+    load_frames(engine, portfolio.accounts, portfolio.signals.iloc[:0], portfolio.outcomes, END)
+    engine.dispose()
+    copied = make_engine(f"sqlite:///{tmp_path / 'copied.db'}")
+    ensure_schema(copied)
+    load_frames(copied, portfolio.accounts, portfolio.signals, portfolio.outcomes, END)
+    raw.pop("sources")
+    score_and_store(copied, parse_model(yaml.safe_dump(raw)), [END])
+    copied.dispose()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'healthbot.db'}")
+    monkeypatch.delenv("HEALTHBOT_CONFIG", raising=False)
+    return tmp_path
+
+
+def _rows(path: Path, sql: str) -> list[tuple]:
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(sa.text(sql))]
+    engine.dispose()
+    return rows
+
+
+def test_score_reads_the_table_in_place_and_copies_nothing(cli, capsys) -> None:
+    assert main(["score", "--as-of", END.isoformat()]) == 0
+    assert "76 accounts scored; 4 churned left out" in capsys.readouterr().out
+    snapshot = "select account_id, score_shown, band from score_snapshots order by account_id"
+    assert _rows(cli / "healthbot.db", snapshot) == _rows(cli / "copied.db", snapshot)
+    assert _rows(cli / "healthbot.db", "select count(*) from signals") == [(0,)]
+
+
+def test_backtest_refuses_in_place_sources_in_one_line(cli, capsys) -> None:
+    assert main(["backtest"]) != 0
+    err = capsys.readouterr().err
+    assert "do not read in-place sources yet" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"table": "no_such_table"}, "cannot read table 'no_such_table'"),
+        ({"columns": {"value": "amount"}}, "has no column amount (the columns are: "),
+    ],
+)
+def test_a_table_that_cannot_be_read_is_one_line_and_nothing_is_stored(
+    cli, capsys, change, words
+) -> None:
+    raw = yaml.safe_load((cli / "healthbot.yml").read_text())
+    raw["sources"][0] |= change
+    (cli / "healthbot.yml").write_text(yaml.safe_dump(raw))
+    assert main(["score", "--as-of", END.isoformat()]) != 0
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert _rows(cli / "healthbot.db", "select count(*) from score_snapshots") == [(0,)]
