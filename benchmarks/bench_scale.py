@@ -44,20 +44,20 @@ AS_OF = date(2026, 11, 21)
 SCHEMA = "bench_scale"
 TARGET_GB = 8.0
 PAGE = os.sysconf("SC_PAGE_SIZE")
-# The five signals of bench_engine's model, one deterministic hash per cell; NULL is a day
-# without a value (features sometimes missing, tickets, invoices and NPS sparse).
+# The five signals of bench_engine's model from one deterministic hash per row, cut into
+# bit fields; NULL is a day without a value (features sometimes missing, tickets, invoices
+# and NPS sparse).
 WIDE = """
 CREATE TABLE wide AS
 SELECT 'a' || lpad(CAST(a AS VARCHAR), 7, '0') AS account_id,
        CAST(DATE '{end}' - CAST(d AS INTEGER) AS DATE) AS date,
-       CAST(hash(a, d, 1) % 4000 AS DOUBLE) / 100 AS active_users,
-       CASE WHEN hash(a, d, 2) % 7 <> 0 THEN CAST(hash(a, d, 3) % 13 AS DOUBLE) END
-           AS features_used,
-       CASE WHEN hash(a, d, 4) % 10 = 0 THEN CAST(1 + hash(a, d, 5) % 3 AS DOUBLE) END
-           AS tickets_opened,
-       CASE WHEN d % 30 = 0 THEN CAST(hash(a, d, 6) % 4 AS DOUBLE) END AS invoices_overdue,
-       CASE WHEN hash(a, d, 7) % 30 = 0 THEN CAST(hash(a, d, 8) % 11 AS DOUBLE) END AS nps
-FROM range({accounts}) r(a) CROSS JOIN range({days}) s(d)
+       CAST(h % 4000 AS DOUBLE) / 100 AS active_users,
+       CASE WHEN (h >> 12) % 7 <> 0 THEN CAST((h >> 15) % 13 AS DOUBLE) END AS features_used,
+       CASE WHEN (h >> 19) % 10 = 0 THEN CAST(1 + (h >> 23) % 3 AS DOUBLE) END AS tickets_opened,
+       CASE WHEN d % 30 = 0 THEN CAST((h >> 25) % 4 AS DOUBLE) END AS invoices_overdue,
+       CASE WHEN (h >> 27) % 30 = 0 THEN CAST((h >> 32) % 11 AS DOUBLE) END AS nps
+FROM (SELECT a, d, hash(a * {days} + d) AS h
+      FROM range({accounts}) r(a) CROSS JOIN range({days}) s(d))
 """
 ACCOUNTS = """
 SELECT 'a' || lpad(CAST(a AS VARCHAR), 7, '0') AS account_id,

@@ -240,3 +240,29 @@ def test_a_url_without_a_scheme_or_backend_is_refused_in_one_line() -> None:
     with pytest.raises(HealthbotError, match="signals URL nosuchdb://x") as failed:
         runner_for("nosuchdb://x")
     assert "\n" not in str(failed.value)
+
+
+@pytest.mark.parametrize("ci", ["true", ""])
+def test_without_java_the_spark_tests_say_so_and_fail_only_in_ci(ci: str) -> None:
+    """A real pytest run of this module on a PATH without java and no $JAVA_HOME."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "CI")}
+    env["PATH"] = os.path.dirname(sys.executable)
+    if ci:
+        env["CI"] = ci
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", __file__, "-q", "-rs", "-p", "no:cacheprovider"]
+        + ["-k", "long_table"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    said = "Spark tests cannot run: Java is not installed"
+    assert said in run.stdout, run.stdout[-2000:]
+    if ci:
+        assert run.returncode == 1 and "1 error" in run.stdout
+    else:
+        assert run.returncode == 0 and "1 skipped" in run.stdout
