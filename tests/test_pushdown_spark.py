@@ -221,9 +221,11 @@ def test_a_duckdb_url_gives_a_runner_on_that_file(tmp_path) -> None:
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE signals AS SELECT 'a' AS account_id, 's0' AS signal")
     con.close()
-    runner = runner_for(f"duckdb:///{path}")
+    runner = runner_for(f"duckdb:///{path}?read_only=true")
     assert runner.dialect == "duckdb"
     assert list(runner.frame(runner.table("signals"))["account_id"]) == ["a"]
+    with pytest.raises(duckdb.InvalidInputException, match="read-only"):
+        runner.backend.raw_sql("CREATE TABLE copied AS SELECT 1")  # read in place, never written
 
 
 def test_a_url_that_cannot_connect_is_one_line_without_its_password() -> None:
