@@ -65,6 +65,9 @@ def commands(accounts: int, postgres: str | None) -> dict[str, list[str]]:
         out["weekly-postgres"] = ["bench_weekly", str(accounts), postgres]
         out["delivery-postgres"] = ["bench_delivery", "--messages", "1000", "--postgres", postgres]
         out["lookup"] += ["--postgres", postgres]
+        # DuckDB and Spark local mode, snapshots stored in PostgreSQL (issue 21's 1M is
+        # `python -m benchmarks.bench_scale` at its default size).
+        out["scale"] = ["bench_scale", "--accounts", str(accounts), "--postgres", postgres]
     python = [sys.executable, "-m"]
     return {name: [*python, f"benchmarks.{args[0]}", *args[1:]] for name, args in out.items()}
 
