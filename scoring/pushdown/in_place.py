@@ -29,7 +29,8 @@ from scoring.config.sources import Source
 from scoring.engine.signal_table import day_number
 from scoring.engine.window_aggregates import AggregateSource, SplitSource
 from scoring.errors import DataError
-from scoring.pushdown.runners import BackendRunner, Runner
+from scoring.pushdown.connect import runner_for
+from scoring.pushdown.runners import Runner
 from scoring.pushdown.source import SqlSource
 from scoring.store.db import first_line
 
@@ -37,11 +38,11 @@ KEYS = ("account_id", "date")
 
 
 def connect(url: str) -> Runner:
-    """The one place an in-place source's URL becomes a runner (Helper B's
-    `scoring.pushdown.connect.runner_for` replaces this body). A DuckDB file is opened read
-    only, so the worker never holds the writer's lock."""
-    options: dict[str, Any] = {"read_only": True} if url.startswith("duckdb://") else {}
-    return BackendRunner(ibis.connect(url, **options))
+    """The runner for an in-place source's URL (`scoring.pushdown.connect.runner_for`). A
+    DuckDB file is opened read only, so the worker never holds the writer's lock."""
+    if url.startswith("duckdb://") and "read_only" not in url:
+        url += ("&" if "?" in url else "?") + "read_only=true"
+    return runner_for(url)
 
 
 class PlacedRunner:
