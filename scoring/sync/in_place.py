@@ -1,0 +1,266 @@
+"""Sync of a signals table read in place (`url` + `table`): validated where it is, never copied.
+
+The same rules as a file (required columns, usable types, unknown accounts, conflicting
+duplicates, the data-guardrail bounds, the shrink guard) are checked with a few aggregate
+queries run by the warehouse: per signal (counts, min, max, sum, dates), per account (rows,
+latest date) and per (account, signal, date) having more than one row. Only those aggregates
+come back, plus one example row when a rule is broken, so the refusal can name it with the
+same words a file gets (`bounds.py`, `signals.py`, `parse.py` build them). Nothing is written
+to healthbot's `signals` table; what was validated is stored per sync in `in_place_syncs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from scoring.config import Model
+from scoring.config.signal_bounds import bounds_of
+from scoring.config.sources import Source
+from scoring.errors import DataError
+from scoring.store.warehouse import as_dates, connect, long_view, raw_table, renamed
+from scoring.sync.bounds import FUTURE_RULE, bound_problem, date_problem, latest_signal_day
+from scoring.sync.guards import RECENT_DAYS, RecentAccounts
+from scoring.sync.in_place_schema import check_schema
+from scoring.sync.signals import conflict_problem, unknown_account_problem
+from scoring.sync.summary import SourceSummary
+
+ONE_ROW = (
+    " (a table read in place must hold one row per account, signal and date: healthbot"
+    " cannot merge rows it does not copy)"
+)
+
+
+@dataclass
+class InPlaceCheck:
+    """One in-place source as this sync validated it."""
+
+    src: int
+    label: str
+    source: Source
+    signals: set[str]
+    rows: int
+    max_date: date | None
+    value_sum: float | None
+    skipped: int
+    recent: RecentAccounts = field(default_factory=lambda: RecentAccounts(0, 0))
+
+    def record(self) -> dict[str, Any]:
+        """Its row of `in_place_syncs` (the run id and time are added at commit)."""
+        return {
+            "source": self.label,
+            "table_name": self.source.table,
+            "rows": self.rows,
+            "max_date": self.max_date,
+            "value_sum": self.value_sum,
+            "recent_accounts": self.recent.after,
+        }
+
+    def summary(self) -> SourceSummary:
+        return SourceSummary(
+            self.label,
+            "signals",
+            rows_read=self.rows,
+            values=self.rows - self.skipped,
+            skipped=self.skipped,
+            recent_accounts=self.recent.after,
+            in_place=self.source.table,
+        )
+
+
+def refuse_copy_only_keys(source: Source, label: str) -> None:
+    """`replace` and `combine` act on rows healthbot copies; a table read in place is not."""
+    if source.replace is not None:
+        raise DataError(
+            f"source {label}: `replace: {source.replace}` does not apply to a table read in"
+            " place: healthbot stores none of its rows, so there is nothing to retract (the"
+            " table is the truth as it stands); remove `replace` from this source"
+        )
+    if source.combine is not None:
+        raise DataError(
+            f"source {label}: `combine: {source.combine}` does not apply to a table read in"
+            " place: healthbot cannot merge rows it does not copy; remove `combine` and give"
+            " the table one row per account, signal and date (e.g. a view with GROUP BY)"
+        )
+
+
+def validate_in_place(
+    src: int, source: Source, label: str, model: Model, known: pd.Index, today: date
+) -> InPlaceCheck:
+    """Every rule a file is held to, checked by the warehouse; raises DataError (one line)."""
+    refuse_copy_only_keys(source, label)
+    backend = connect(source.url or "", label)
+    table = raw_table(backend, source, label)
+    shown = check_schema(table, source, label)
+    long = as_dates(long_view(renamed(table, source), source))
+    stats = _per_signal(long, model)
+    _check_blanks(long, stats, label, shown)
+    per_account = long.group_by("account_id").aggregate(n=long.count(), last=long.date.max())
+    accounts = per_account.execute()
+    skipped = _check_accounts(long, accounts, known, source, label, shown)
+    _check_dates(long, stats, model, today, label, shown)
+    _check_values(long, stats, model, label, shown)
+    _check_duplicates(long, label, shown)
+    ok = accounts[accounts["account_id"].isin(known)]
+    latest = _day(ok["last"].max()) if len(ok) else None
+    recent = 0
+    if latest is not None:
+        start = pd.Timestamp(latest - timedelta(days=RECENT_DAYS - 1))
+        recent = int((pd.to_datetime(ok["last"]) >= start).sum())
+    return InPlaceCheck(
+        src,
+        label,
+        source,
+        signals={str(s) for s in stats["signal"]},
+        rows=int(stats["n"].sum()),
+        max_date=_day(stats["dmax"].max()) if len(stats) else None,
+        value_sum=float(stats["vsum"].sum()) if len(stats) else None,
+        skipped=skipped,
+        recent=RecentAccounts(0, recent),
+    )
+
+
+def _per_signal(long: Any, model: Model) -> pd.DataFrame:
+    """One scan: per signal, its rows, blanks, value range and sum, date range, and how many
+    values are not whole numbers (for `kind: count`)."""
+    value, day = long.value, long.date
+    safe = ibis.ifelse(value.abs() < 1e15, value, 0.0)  # ibis floors through BIGINT
+    blank = long.account_id.isnull() | day.isnull() | value.isnull()
+    stats = (
+        long.group_by("signal")
+        .aggregate(
+            n=long.count(),
+            blanks=long.count(where=blank),
+            vmin=value.min(),
+            vmax=value.max(),
+            vsum=value.sum(),
+            nonwhole=long.count(where=safe != safe.floor()),
+            dmin=day.min(),
+            dmax=day.max(),
+        )
+        .execute()
+    )
+    return stats
+
+
+def _example(long: Any, condition: Any, order: Any = None) -> pd.Series:
+    """The one row a refusal names (fetched only once a rule is known to be broken)."""
+    rows = long.filter(condition)
+    if order is not None:
+        rows = rows.order_by(order)
+    return rows.limit(1).execute().iloc[0]
+
+
+def _describe(row: pd.Series) -> str:
+    return f"account {row['account_id']!r}, signal {row['signal']!r}, {_day(row['date'])}"
+
+
+def _fail(label: str, problem: str, column: str) -> DataError:
+    """The file's words with the row named by its key (a table has no line numbers)."""
+    return DataError(f"source {label}: column {column}: {problem}; sync changed nothing")
+
+
+def _check_blanks(long: Any, stats: pd.DataFrame, label: str, shown: dict[str, str]) -> None:
+    if stats["signal"].isna().any():
+        row = _example(long, long.signal.isnull())
+        raise _fail(label, f"is empty (account {row['account_id']!r})", shown["signal"])
+    if not (stats["blanks"] > 0).any():
+        return
+    for name, expected in (("account_id", ""), ("date", " (expected a date)")):
+        if int(long.count(where=long[name].isnull()).execute()):
+            row = _example(long, long[name].isnull())
+            where = f"signal {row['signal']!r}" + (
+                f", account {row['account_id']!r}" if name == "date" else ""
+            )
+            raise _fail(label, f"is empty{expected} ({where})", shown[name])
+    row = _example(long, long.value.isnull())
+    raise _fail(label, f"is empty (expected a number) ({_describe(row)})", shown["value"])
+
+
+def _check_accounts(
+    long: Any,
+    accounts: pd.DataFrame,
+    known: pd.Index,
+    source: Source,
+    label: str,
+    shown: dict[str, str],
+) -> int:
+    """Refuse unknown accounts, or count their rows as skipped (`unknown_accounts: skip`)."""
+    unknown = accounts[~accounts["account_id"].isin(known)]
+    if unknown.empty:
+        return 0
+    if source.unknown_accounts == "skip":
+        return int(unknown["n"].sum())
+    first = sorted(unknown["account_id"].astype(str))[0]
+    more = f" ({len(unknown):,} unknown accounts, {int(unknown['n'].sum()):,} rows)"
+    raise _fail(label, unknown_account_problem(first) + more, shown["account_id"])
+
+
+def _check_dates(
+    long: Any, stats: pd.DataFrame, model: Model, today: date, label: str, shown: dict[str, str]
+) -> None:
+    earliest = model.date_limits.earliest
+    latest = latest_signal_day(model, today)
+    early = _day(stats["dmin"].min())
+    if early is not None and early < earliest:
+        row = _example(long, long.date < earliest, long.date)
+        problem = date_problem(str(_day(row["date"])), True, earliest, latest, FUTURE_RULE)
+        raise _fail(label, f"{problem} ({_describe(row)})", shown["date"])
+    late = _day(stats["dmax"].max())
+    if late is not None and late > latest:
+        row = _example(long, long.date > latest, long.date.desc())
+        problem = date_problem(str(_day(row["date"])), False, earliest, latest, FUTURE_RULE)
+        raise _fail(label, f"{problem} ({_describe(row)})", shown["date"])
+
+
+def _check_values(
+    long: Any, stats: pd.DataFrame, model: Model, label: str, shown: dict[str, str]
+) -> None:
+    """Finite, within `max_abs`, and the signal's own `kind: count` / `min` / `max`."""
+    for rec in stats.itertuples(index=False):  # one row per signal, not per account
+        name, b = str(rec.signal), bounds_of(model.signals, str(rec.signal))
+        low, high = float(rec.vmin), float(rec.vmax)
+        value = long.value
+        bad = (value.abs() > b.max_abs) | value.isnan() | value.isinf()
+        broken = not (np.isfinite(low) and np.isfinite(high)) or max(-low, high) > b.max_abs
+        if b.kind == "count":
+            safe = ibis.ifelse(value.abs() < 1e15, value, 0.0)
+            bad |= (value < 0) | (safe != safe.floor())
+            broken |= low < 0 or int(rec.nonwhole) > 0
+        if b.min is not None:
+            bad |= value < b.min
+            broken |= low < b.min
+        if b.max is not None:
+            bad |= value > b.max
+            broken |= high > b.max
+        if broken:
+            row = _example(long, (long.signal == name) & bad)
+            problem = bound_problem(float(row["value"]), name, b)
+            raise _fail(label, f"{problem} ({_describe(row)})", shown.get(name, shown["value"]))
+
+
+def _check_duplicates(long: Any, label: str, shown: dict[str, str]) -> None:
+    """One row per account, signal and date: two different values are the file's conflict;
+    two equal ones would be counted twice by scoring, which reads the table as it is."""
+    key = ["account_id", "signal", "date"]
+    groups = long.group_by(key).aggregate(n=long.count(), lo=long.value.min(), hi=long.value.max())
+    dup = groups.filter(groups.n > 1)
+    found = dup.order_by((dup.hi - dup.lo).desc()).limit(1).execute()
+    if found.empty:
+        return
+    row = found.iloc[0]
+    column = shown.get(str(row["signal"]), shown["value"])
+    if row["hi"] != row["lo"]:
+        problem = conflict_problem(row["hi"], row["lo"], "", _describe(row), ONE_ROW)
+    else:
+        problem = f"{int(row['n'])} rows with the value {row['lo']:g} for {_describe(row)}{ONE_ROW}"
+    raise _fail(label, problem, column)
+
+
+def _day(value: Any) -> date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
