@@ -301,3 +301,19 @@ def test_a_password_is_never_printed(engine: Engine, project: SyncProject) -> No
         "source usage: cannot connect to postgres://healthbot:***@127.0.0.1:1/warehouse:"
     )
     assert "s3cr3t" not in str(caught.value)
+
+
+def test_a_declared_unique_key_is_trusted_where_the_database_enforces_it(
+    engine: Engine, project: SyncProject, warehouse: Warehouse
+) -> None:
+    from scoring.store.warehouse import connect, declared_unique
+
+    key = {"account_id", "signal", "date"}
+    warehouse.load("usage", BASE)
+    assert not declared_unique(connect(warehouse.url, "usage"), "usage", key)
+    warehouse.execute("ALTER TABLE usage ADD PRIMARY KEY (account_id, signal, date)")
+    backend = connect(warehouse.url, "usage")
+    assert declared_unique(backend, "usage", key)
+    assert not declared_unique(backend, "usage", {"account_id", "date"})
+    run_sync(engine, setup(project, warehouse), project.root, TODAY)
+    assert in_place_rows(engine)[0]["rows"] == len(BASE) and signal_rows(engine) == 0

@@ -178,3 +178,41 @@ def _float(value: Any) -> float | None:
     import pandas as pd
 
     return None if value is None or pd.isna(value) else float(value)
+
+
+UNIQUE_KEYS = {
+    "duckdb": (
+        "SELECT constraint_column_names FROM duckdb_constraints()"
+        " WHERE table_name = '{table}' AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+        " AND schema_name = coalesce({schema}, current_schema())"
+    ),
+    "postgres": (
+        "SELECT array_agg(k.column_name::text) FROM information_schema.table_constraints c"
+        " JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name"
+        " AND k.table_schema = c.table_schema AND k.table_name = c.table_name"
+        " WHERE c.table_name = '{table}' AND c.constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+        " AND c.table_schema = coalesce({schema}, current_schema())"
+        " GROUP BY c.constraint_name"
+    ),
+}
+
+
+def declared_unique(backend: Any, table: str, columns: set[str]) -> bool:
+    """True when the table has a PRIMARY KEY or UNIQUE constraint on exactly these columns in
+    a database that enforces it (DuckDB, PostgreSQL): duplicates are then impossible and the
+    costliest validation query (one group per row) is skipped. Warehouses that do not enforce
+    constraints (Snowflake, BigQuery, ...) are never trusted."""
+    template = UNIQUE_KEYS.get(getattr(backend, "name", ""))
+    if template is None or "'" in table:
+        return False
+    schema, _, name = table.rpartition(".")
+    try:
+        cursor = backend.raw_sql(
+            template.format(table=name, schema=f"'{schema}'" if schema else "NULL")
+        )
+        rows = cursor.fetchall()
+        if backend.name == "postgres":  # DuckDB's raw_sql hands back the connection itself
+            cursor.close()
+    except Exception:  # introspection is an optimisation: when it fails, scan
+        return False
+    return any(set(row[0] or []) == columns for row in rows)

@@ -23,10 +23,17 @@ from scoring.config import Model
 from scoring.config.signal_bounds import bounds_of
 from scoring.config.sources import Source
 from scoring.errors import DataError
-from scoring.store.warehouse import as_dates, connect, long_view, raw_table, renamed
+from scoring.store.warehouse import (
+    as_dates,
+    connect,
+    declared_unique,
+    long_view,
+    raw_table,
+    renamed,
+)
 from scoring.sync.bounds import FUTURE_RULE, bound_problem, date_problem, latest_signal_day
 from scoring.sync.guards import RECENT_DAYS, RecentAccounts
-from scoring.sync.in_place_schema import check_schema
+from scoring.sync.in_place_schema import check_schema, refuse_copy_only_keys
 from scoring.sync.signals import conflict_problem, unknown_account_problem
 from scoring.sync.summary import SourceSummary
 
@@ -73,22 +80,6 @@ class InPlaceCheck:
         )
 
 
-def refuse_copy_only_keys(source: Source, label: str) -> None:
-    """`replace` and `combine` act on rows healthbot copies; a table read in place is not."""
-    if source.replace is not None:
-        raise DataError(
-            f"source {label}: `replace: {source.replace}` does not apply to a table read in"
-            " place: healthbot stores none of its rows, so there is nothing to retract (the"
-            " table is the truth as it stands); remove `replace` from this source"
-        )
-    if source.combine is not None:
-        raise DataError(
-            f"source {label}: `combine: {source.combine}` does not apply to a table read in"
-            " place: healthbot cannot merge rows it does not copy; remove `combine` and give"
-            " the table one row per account, signal and date (e.g. a view with GROUP BY)"
-        )
-
-
 def validate_in_place(
     src: int, source: Source, label: str, model: Model, known: pd.Index, today: date
 ) -> InPlaceCheck:
@@ -98,14 +89,19 @@ def validate_in_place(
     table = raw_table(backend, source, label)
     shown = check_schema(table, source, label)
     long = as_dates(long_view(renamed(table, source), source))
-    stats = _per_signal(long, model)
+    pairs = _per_account_signal(long, model)  # the one full scan when the key is declared
+    stats = _per_signal(pairs)
     _check_blanks(long, stats, label, shown)
-    per_account = long.group_by("account_id").aggregate(n=long.count(), last=long.date.max())
-    accounts = per_account.execute()
+    accounts = pairs.groupby("account_id", dropna=False, sort=False).agg(
+        n=("n", "sum"), last=("dmax", "max")
+    )
+    accounts = accounts.reset_index()
     skipped = _check_accounts(long, accounts, known, source, label, shown)
     _check_dates(long, stats, model, today, label, shown)
     _check_values(long, stats, model, label, shown)
-    _check_duplicates(long, label, shown)
+    keys = ("account_id", "date") if source.layout == "wide" else ("account_id", "signal", "date")
+    if not declared_unique(backend, source.table or "", {source.columns.get(k, k) for k in keys}):
+        _check_duplicates(long, label, shown)
     ok = accounts[accounts["account_id"].isin(known)]
     latest = _day(ok["last"].max()) if len(ok) else None
     recent = 0
@@ -125,26 +121,44 @@ def validate_in_place(
     )
 
 
-def _per_signal(long: Any, model: Model) -> pd.DataFrame:
-    """One scan: per signal, its rows, blanks, value range and sum, date range, and how many
-    values are not whole numbers (for `kind: count`)."""
+def _per_account_signal(long: Any, model: Model) -> pd.DataFrame:
+    """One scan: per account and signal, its rows, non-blank cells, value range and sum,
+    date range and (only when a signal declares `kind: count`) values that are not whole
+    numbers. Both the per-signal checks and the per-account ones (unknown accounts, the
+    shrink guard) are read from this one result. Plain COUNT(column) rather than filtered
+    counts: half the time on 9M rows."""
     value, day = long.value, long.date
-    safe = ibis.ifelse(value.abs() < 1e15, value, 0.0)  # ibis floors through BIGINT
-    blank = long.account_id.isnull() | day.isnull() | value.isnull()
-    stats = (
-        long.group_by("signal")
-        .aggregate(
-            n=long.count(),
-            blanks=long.count(where=blank),
-            vmin=value.min(),
-            vmax=value.max(),
-            vsum=value.sum(),
-            nonwhole=long.count(where=safe != safe.floor()),
-            dmin=day.min(),
-            dmax=day.max(),
-        )
-        .execute()
+    measures = {
+        "n": long.count(),
+        "accounts": long.account_id.count(),
+        "dates": day.count(),
+        "values": value.count(),
+        "vmin": value.min(),
+        "vmax": value.max(),
+        "vsum": value.sum(),
+        "dmin": day.min(),
+        "dmax": day.max(),
+    }
+    if any(b.kind == "count" for b in model.signals.values()):
+        safe = ibis.ifelse(value.abs() < 1e15, value, 0.0)  # ibis floors through BIGINT
+        measures["nonwhole"] = long.count(where=safe != safe.floor())
+    pairs = long.group_by(["account_id", "signal"]).aggregate(**measures).execute()
+    if "nonwhole" not in pairs:
+        pairs["nonwhole"] = 0
+    return pairs
+
+
+def _per_signal(pairs: pd.DataFrame) -> pd.DataFrame:
+    sums = ["n", "accounts", "dates", "values", "vsum", "nonwhole"]
+    stats = pairs.groupby("signal", dropna=False, sort=False).agg(
+        **{c: (c, "sum") for c in sums},
+        vmin=("vmin", "min"),
+        vmax=("vmax", "max"),
+        dmin=("dmin", "min"),
+        dmax=("dmax", "max"),
     )
+    stats = stats.reset_index()
+    stats["blanks"] = 3 * stats["n"] - stats[["accounts", "dates", "values"]].sum(axis=1)
     return stats
 
 
@@ -246,14 +260,18 @@ def _check_values(
 
 def _check_duplicates(long: Any, label: str, shown: dict[str, str]) -> None:
     """One row per account, signal and date: two different values are the file's conflict;
-    two equal ones would be counted twice by scoring, which reads the table as it is."""
+    two equal ones would be counted twice by scoring, which reads the table as it is. The
+    costliest query (one group per row), skipped when the table declares the key unique; the
+    example is read for the one account found, only when there is a duplicate."""
     key = ["account_id", "signal", "date"]
-    groups = long.group_by(key).aggregate(n=long.count(), lo=long.value.min(), hi=long.value.max())
-    dup = groups.filter(groups.n > 1)
-    found = dup.order_by((dup.hi - dup.lo).desc()).limit(1).execute()
+    counts = long.group_by(key).aggregate(n=long.count())
+    found = counts.filter(counts.n > 1).limit(1).execute()
     if found.empty:
         return
-    row = found.iloc[0]
+    one = long.filter(long.account_id == str(found.iloc[0]["account_id"]))
+    groups = one.group_by(key).aggregate(n=one.count(), lo=one.value.min(), hi=one.value.max())
+    dup = groups.filter(groups.n > 1)
+    row = dup.order_by((dup.hi - dup.lo).desc()).limit(1).execute().iloc[0]
     column = shown.get(str(row["signal"]), shown["value"])
     if row["hi"] != row["lo"]:
         problem = conflict_problem(row["hi"], row["lo"], "", _describe(row), ONE_ROW)

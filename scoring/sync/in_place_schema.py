@@ -14,10 +14,27 @@ import numpy as np
 import pandas as pd
 
 from scoring.config.sources import Source
+from scoring.errors import DataError
 from scoring.store.warehouse import signal_columns
 from scoring.sync.parse import Columns, map_columns
 from scoring.sync.readers import RawTable
 from scoring.sync.signals import KEY_COLUMNS
+
+
+def refuse_copy_only_keys(source: Source, label: str) -> None:
+    """`replace` and `combine` act on rows healthbot copies; a table read in place is not."""
+    if source.replace is not None:
+        raise DataError(
+            f"source {label}: `replace: {source.replace}` does not apply to a table read in"
+            " place: healthbot stores none of its rows, so there is nothing to retract (the"
+            " table is the truth as it stands); remove `replace` from this source"
+        )
+    if source.combine is not None:
+        raise DataError(
+            f"source {label}: `combine: {source.combine}` does not apply to a table read in"
+            " place: healthbot cannot merge rows it does not copy; remove `combine` and give"
+            " the table one row per account, signal and date (e.g. a view with GROUP BY)"
+        )
 
 
 def empty_raw(columns: list[str], label: str, table: str) -> RawTable:
