@@ -317,3 +317,30 @@ def test_a_declared_unique_key_is_trusted_where_the_database_enforces_it(
     assert not declared_unique(backend, "usage", {"account_id", "date"})
     run_sync(engine, setup(project, warehouse), project.root, TODAY)
     assert in_place_rows(engine)[0]["rows"] == len(BASE) and signal_rows(engine) == 0
+
+
+def test_sync_and_forget_on_the_command_line(
+    db_url: str,
+    project: SyncProject,
+    warehouse: Warehouse,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import bot.cli
+
+    monkeypatch.setattr(bot.cli, "COMMAND_MODULES", ["bot.cli.sync", "bot.cli.forget"])
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("HEALTHBOT_CONFIG", str(project.root / "healthbot.yml"))
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse.url)
+    warehouse.load("usage", BASE)
+    setup(project, warehouse)
+    assert bot.cli.main(["sync", "--today", str(TODAY), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "signals usage: 2,100 rows validated in place (table usage, not copied)" in out
+    assert bot.cli.main(["forget", "a007", "--yes"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        'source "usage" is read in place from table usage: healthbot cannot delete from it,'
+        " and its rows for 'a007' stay there (14 rows); delete them in the warehouse"
+    )
+    assert out[1] == "forgot 'a007': removed 1 from accounts"
