@@ -58,6 +58,9 @@ def commands(accounts: int, postgres: str | None) -> dict[str, list[str]]:
         "check-history": ["bench_check_history", "--accounts", str(min(accounts, 10_000))],
         "alert-quality": ["bench_alert_quality", "--accounts", str(min(accounts, 2_000))],
         "pushdown": ["bench_pushdown", "--accounts", str(accounts)],
+        "in-place-sync": ["bench_in_place_sync", "--accounts", str(accounts)]
+        + ([] if postgres else ["--warehouse", "duckdb"])
+        + (["--postgres", postgres] if postgres else []),
         "advise": ["bench_advise", "--accounts", str(min(accounts, 10_000))],
         "in-place": ["bench_in_place", str(accounts)],
     }

@@ -1,5 +1,7 @@
 import importlib.util
 
 pytest_plugins = [
-    name for name in ("tests.slack_double", "tests.db_fixtures") if importlib.util.find_spec(name)
+    name
+    for name in ("tests.slack_double", "tests.db_fixtures", "tests.in_place_fixtures")
+    if importlib.util.find_spec(name)
 ]

@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         description="Read and validate every source listed under `sources:` in the model file,"
         " then merge them into the database in one transaction. Bad data anywhere (a missing"
         " column, a non-number, a bad date, conflicting duplicates, an unknown account) is"
-        " reported with its source, row, column and value, and nothing is changed.",
+        " reported with its source, row, column and value, and nothing is changed. A signals"
+        " source with `url` + `table` is validated where it is, by aggregate queries, and never"
+        " copied: the same rules, a row named by its account, signal and date.",
         epilog="examples:\n  healthbot sync\n  DATABASE_URL=postgresql://... healthbot sync",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -73,21 +73,30 @@ def check_against_data(
     account_attributes: pd.DataFrame | None,
     stored_signals: Collection[str],
     synced_signals: Collection[str] = (),
+    in_place_signals: Collection[str] = (),
 ) -> list[Problem]:
     """Every problem of `model` against the accounts and signal names; [] when none.
 
     `account_attributes`: one row per account, a column per attribute (None or empty: no
     accounts yet, so segments and playbook segments go unchecked). `stored_signals`: the
     signal names in the database; `synced_signals`: those in the sources a sync is about to
-    commit. With no signal names at all, metrics go unchecked.
+    commit; `in_place_signals`: those present in the sources read in place (`table:`), never
+    copied, so never stored: a signal present in a source counts as synced. With no signal
+    names at all, metrics go unchecked.
     """
     problems: list[Problem] = []
     if account_attributes is not None and len(account_attributes):
         problems += _segment_problems(model, account_attributes)
         problems += _playbook_problems(model, account_attributes)
-    known = set(stored_signals) | set(synced_signals)
+    known = set(stored_signals) | set(synced_signals) | set(in_place_signals)
     if known:
-        problems += _signal_problems(model, known, bool(synced_signals))
+        if synced_signals:
+            place = "stored or in the sources being synced"
+        elif any(source.in_place for source in model.sources):
+            place = "stored or in a source read in place"
+        else:
+            place = "stored"
+        problems += _signal_problems(model, known, place)
     return problems
 
 
@@ -143,8 +152,7 @@ def _playbook_problems(model: Model, accounts: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _signal_problems(model: Model, known: set[str], syncing: bool) -> list[Problem]:
-    place = "stored or in the sources being synced" if syncing else "stored"
+def _signal_problems(model: Model, known: set[str], place: str) -> list[Problem]:
     problems = []
     for key, metric in model.metrics.items():
         if metric.signal not in known:

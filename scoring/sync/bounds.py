@@ -73,12 +73,20 @@ def check_dates(
     i = _first(early | late, pos)
     if i is None:
         return
-    shown = np.datetime_as_string(days[i])
-    if early[i]:
-        problem = f"{shown} is before {earliest} (`date_limits.earliest`)"
-    else:
-        problem = f"{shown} is after {latest} ({after_rule})"
+    problem = date_problem(
+        np.datetime_as_string(days[i]), bool(early[i]), earliest, latest, after_rule
+    )
     raise raw.fail(problem, int(pos[i]), column)
+
+
+def date_problem(shown: str, early: bool, earliest: date, latest: date, after_rule: str) -> str:
+    """The words for a date out of `date_limits` (files and tables read in place alike)."""
+    if early:
+        return f"{shown} is before {earliest} (`date_limits.earliest`)"
+    return f"{shown} is after {latest} ({after_rule})"
+
+
+FUTURE_RULE = "today: a signal cannot be observed in the future"
 
 
 def check_signals(batch: SignalBatch, model: Model, today: date, combined: bool = False) -> None:
@@ -94,15 +102,24 @@ def check_signals(batch: SignalBatch, model: Model, today: date, combined: bool 
             batch.cols.shown("date"),
             model.date_limits.earliest,
             latest_signal_day(model, today),
-            "today: a signal cannot be observed in the future",
+            FUTURE_RULE,
         )
     bounds = [bounds_of(model.signals, str(name)) for name in batch.signals]
     i = _first(_out_of_bounds(batch.value, batch.sig, bounds), batch.pos)
     if i is None:
         return
     value, name = float(batch.value[i]), str(batch.signals[batch.sig[i]])
-    b, key = bounds[batch.sig[i]], f"`signals.{name}"
-    if abs(value) > b.max_abs:
+    raise batch.raw.fail(
+        bound_problem(value, name, bounds[batch.sig[i]], combined),
+        int(batch.pos[i]),
+        batch.value_column[name],
+    )
+
+
+def bound_problem(value: float, name: str, b: SignalBounds, combined: bool = False) -> str:
+    """The words for a value out of its signal's bounds (files and tables read in place)."""
+    key = f"`signals.{name}"
+    if not np.isfinite(value) or abs(value) > b.max_abs:
         rule = f"beyond ±{b.max_abs:g} ({key}.max_abs` raises the limit)"
     elif b.kind == "count" and (value < 0 or value != np.floor(value)):
         rule = f"not a count ({key}.kind: count`: a whole number ≥ 0)"
@@ -111,11 +128,7 @@ def check_signals(batch: SignalBatch, model: Model, today: date, combined: bool 
     else:
         rule = f"above the maximum {b.max:g} ({key}.max`)"
     after = " (after `combine: sum`)" if combined else ""
-    raise batch.raw.fail(
-        f"{value:g}{after} is out of bounds for signal {name!r}: {rule}",
-        int(batch.pos[i]),
-        batch.value_column[name],
-    )
+    return f"{value:g}{after} is out of bounds for signal {name!r}: {rule}"
 
 
 def _out_of_bounds(value: np.ndarray, sig: np.ndarray, bounds: list[SignalBounds]) -> np.ndarray:

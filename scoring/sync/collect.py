@@ -32,6 +32,7 @@ class Collected:
     account_batches: dict[int, AccountBatch]
     signal_batches: dict[int, SignalBatch]
     outcome_batches: dict[int, OutcomeBatch]
+    known: pd.Index  # the accounts known after this sync: stored plus exported
 
 
 def collect_sources(
@@ -63,6 +64,8 @@ def collect_sources(
     signal_batches: dict[int, SignalBatch] = {}
     outcome_batches: dict[int, OutcomeBatch] = {}
     for i, source in sources:
+        if source.in_place:  # validated where it is: scoring/sync/in_place.py
+            continue
         if source.kind == "signals":
             step(labels[i])
             batch = prepare_signals(read_source(source, labels[i], model_dir), source, tz)
@@ -83,7 +86,7 @@ def collect_sources(
             outcome_batches[i] = outcome
             summaries[i].rows_read, summaries[i].values = outcome.rows_read, len(outcome.frame)
             summaries[i].skipped = outcome.skipped
-    return Collected(summaries, export, account_batches, signal_batches, outcome_batches)
+    return Collected(summaries, export, account_batches, signal_batches, outcome_batches, known)
 
 
 def _release(batch: SignalBatch) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from scoring.config.sources import Source
 from scoring.errors import HealthbotError
 from scoring.store.db import SQLITE_BEGIN, first_line
+from scoring.store.in_place import record_in_place
 from scoring.store.runs import record_run
 from scoring.sync import merge
 from scoring.sync.accounts import plan_accounts
@@ -42,9 +43,11 @@ def commit_sync(
     windows: list[Window],
     model_sources: list[Source],
     allow_shrink: bool = False,
+    in_place: list[dict[str, object]] | None = None,
 ) -> None:
     """Stage, check removals, merge, prune and record the run; fills the summaries' counts
-    and `seconds`.
+    and `seconds`. `in_place`: what this sync validated of each source read in place, stored
+    with the run (`in_place_syncs`).
 
     Raises Blocked before the merge transaction when a `replace: window` source would remove
     too much, and HealthbotError (one line) when the database fails; nothing is changed then.
@@ -76,7 +79,7 @@ def commit_sync(
                         summaries[window.src].ignored = ignored_rows(conn, window, full_stage)
                 pruned = merge.prune_signals(conn, cutoff) if cutoff is not None else 0
                 seconds["merge"] = time.perf_counter() - clock
-                record_run(
+                run_id = record_run(
                     conn,
                     "sync",
                     "ok",
@@ -90,6 +93,7 @@ def commit_sync(
                         "seconds": {k: round(v, 3) for k, v in seconds.items()},
                     },
                 )
+                record_in_place(conn, run_id, in_place or [])
         except DBAPIError as exc:
             _clean_up(conn, quiet=True)
             raise HealthbotError(

@@ -37,8 +37,13 @@ def _sha(path: Path) -> str:
 
 
 def _queries(model: Model) -> list[str]:
-    """Each query source's query text, hashed (never its URL: it may carry credentials)."""
-    return [hashlib.sha256((s.query or "").encode()).hexdigest() for s in model.sources if s.url]
+    """Each query source's query text (a table read in place: its name), hashed (never its
+    URL: it may carry credentials)."""
+    return [
+        hashlib.sha256((s.query or s.table or "").encode()).hexdigest()
+        for s in model.sources
+        if s.url
+    ]
 
 
 def fingerprint(model: Model, model_dir: Path) -> dict[str, Any]:

@@ -17,9 +17,14 @@ from scoring.store.signal_names import stored_signal_names
 from scoring.sync.collect import Collected
 
 
-def check_synced_model(engine: Engine, model: Model, sources: Collected) -> None:
-    """Raise ConfigError (one line) when the model does not fit the data after this sync."""
+def check_synced_model(
+    engine: Engine, model: Model, sources: Collected, in_place: set[str] = frozenset()
+) -> None:
+    """Raise ConfigError (one line) when the model does not fit the data after this sync.
+    `in_place`: the signals present in the sources read in place (present in a source counts
+    as synced: they are never copied)."""
     synced = {str(name) for batch in sources.signal_batches.values() for name in batch.signals}
+    synced |= set(in_place)
     wanted = {m.signal for m in model.metrics.values()} - synced
     stored = stored_signal_names(engine, wanted) if wanted else set()
     if sources.export is not None:

@@ -53,8 +53,8 @@ class RawTable:
         parts = [self.where(pos)] if pos is not None else []
         if column is not None:
             parts.append(f"column {column}")
-        where = f" {', '.join(parts)}" if parts else ""
-        return DataError(f"source {self.label}:{where}: {problem}; sync changed nothing")
+        where = f": {', '.join(parts)}" if parts else ""
+        return DataError(f"source {self.label}{where}: {problem}; sync changed nothing")
 
 
 def read_source(source: Source, label: str, model_dir: Path) -> RawTable:

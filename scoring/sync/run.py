@@ -24,6 +24,7 @@ from scoring.sync.collect import collect_sources
 from scoring.sync.combine import build_stage
 from scoring.sync.commit import commit_sync
 from scoring.sync.guards import check_mass_changes
+from scoring.sync.in_place_sync import check_in_place, guard_in_place
 from scoring.sync.model_fit import check_synced_model
 from scoring.sync.rescore import suggest_rescore
 from scoring.sync.retention import retention_cutoff
@@ -88,10 +89,13 @@ def _sync(
     with engine.connect() as conn:
         stored_ids = merge.stored_account_ids(conn)
     sources = collect_sources(model, model_dir, labels, stored_ids, bar.step, today)
-    check_synced_model(engine, model, sources)  # before anything is committed
+    in_place = check_in_place(model, labels, sources, today, bar.step)
+    in_place_names = {name for check in in_place for name in check.signals}
+    check_synced_model(engine, model, sources, in_place_names)  # before anything is committed
     stage = build_stage(sources.signal_batches)
     with engine.connect() as conn:
         windows = check_mass_changes(conn, sources, model.sources, labels, allow_shrink)
+        guard_in_place(conn, in_place, allow_shrink)
     seconds["read_validate"] = time.perf_counter() - clock
     bar.step("merging")
     cutoff = retention_cutoff(model, today)
@@ -107,6 +111,7 @@ def _sync(
         windows=windows,
         model_sources=model.sources,
         allow_shrink=allow_shrink,
+        in_place=[check.record() for check in in_place],
     )
     suggest_rescore(engine, model, sources, windows)
     clock = time.perf_counter()

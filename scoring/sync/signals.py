@@ -144,11 +144,26 @@ def drop_unknown(batch: SignalBatch, known: pd.Index, policy: str) -> None:
         return
     i = int(np.flatnonzero(unknown)[np.argmin(batch.pos[unknown])])
     raise batch.raw.fail(
-        f"account {batch.accounts[batch.acc[i]]!r} is unknown (not stored and in no accounts"
-        " source; set `unknown_accounts: skip` on this source to skip such rows)",
+        unknown_account_problem(str(batch.accounts[batch.acc[i]])),
         int(batch.pos[i]),
         batch.cols.shown("account_id"),
     )
+
+
+def unknown_account_problem(account_id: str) -> str:
+    """The words for a row of an unknown account (files and tables read in place)."""
+    return (
+        f"account {account_id!r} is unknown (not stored and in no accounts source; set"
+        " `unknown_accounts: skip` on this source to skip such rows)"
+    )
+
+
+def conflict_problem(value: float, other: float, where: str, described: str, hint: str) -> str:
+    """The words for two different values of one account, signal and day."""
+    return f"{value:g} conflicts with {other:g}{where} for {described}{hint}"
+
+
+COMBINE_HINT = " (set `combine: mean | sum | max | last` on this source to merge them)"
 
 
 def keys(acc: np.ndarray, sig: np.ndarray, day: np.ndarray, n_sig: int) -> np.ndarray:
@@ -182,9 +197,13 @@ def dedupe(batch: SignalBatch, combine: str | None) -> None:
             first = int(starts[np.searchsorted(starts, i, side="right") - 1])
             column = batch.value_column[batch.signals[batch.sig[i]]]
             raise batch.raw.fail(
-                f"{batch.value[i]:g} conflicts with {batch.value[first]:g} at"
-                f" {batch.raw.where(int(batch.pos[first]))} for {batch.describe(i)}"
-                " (set `combine: mean | sum | max | last` on this source to merge them)",
+                conflict_problem(
+                    batch.value[i],
+                    batch.value[first],
+                    f" at {batch.raw.where(int(batch.pos[first]))}",
+                    batch.describe(i),
+                    COMBINE_HINT,
+                ),
                 int(batch.pos[i]),
                 column,
             )

@@ -30,8 +30,14 @@ class SourceSummary:
     ignored: int = 0  # stored rows absent from a re-export without `replace` (kept)
     recent_accounts: int | None = None  # signals: accounts with data in the latest 7 days
     rescore: str | None = None  # the command that rescores the periods this sync changed
+    in_place: str | None = None  # the table of a source read in place (validated, not copied)
 
     def line(self) -> str:
+        if self.in_place is not None:
+            return (
+                f"{self.kind} {self.source}: {self.rows_read:,} rows validated in place (table"
+                f" {self.in_place}, not copied); {self.skipped:,} skipped"
+            )
         read = f"{self.rows_read:,} rows read"
         if self.kind == "signals" and self.values != self.rows_read:
             read += f" ({self.values:,} values)"

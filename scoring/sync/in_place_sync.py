@@ -1,0 +1,50 @@
+"""The in-place sources' part of a sync: validate each table where it is, hold it to the
+shrink guard against the count the previous sync stored, and hand back the rows to store.
+
+Called by `run.py` after the copied sources are read and before anything is committed, so a
+refusal here leaves the database untouched like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import sqlalchemy as sa
+
+from scoring.config import Model
+from scoring.store.in_place import last_validated
+from scoring.sync.collect import Collected
+from scoring.sync.guards import RecentAccounts, check_recent
+from scoring.sync.in_place import InPlaceCheck, validate_in_place
+
+
+def check_in_place(
+    model: Model,
+    labels: list[str],
+    sources: Collected,
+    today: date,
+    step: Callable[[str], None],
+) -> list[InPlaceCheck]:
+    """Validate every in-place source (DataError on the first broken rule); fills their
+    summaries."""
+    checks: list[InPlaceCheck] = []
+    for i, source in enumerate(model.sources):
+        if source.in_place:
+            step(labels[i])
+            check = validate_in_place(i, source, labels[i], model, sources.known, today)
+            sources.summaries[i] = check.summary()
+            checks.append(check)
+    return checks
+
+
+def guard_in_place(conn: sa.Connection, checks: list[InPlaceCheck], allow_shrink: bool) -> None:
+    """The shrink guard: accounts with data in the table's latest 7 days against the count
+    the last sync stored for the source (`in_place_syncs`). Raises Blocked unless
+    `allow_shrink`."""
+    for check in checks:
+        previous = last_validated(conn, check.label)
+        before = 0 if previous is None else int(previous["recent_accounts"])
+        check.recent = RecentAccounts(before, check.recent.after)
+        if not allow_shrink:
+            check_recent(check.label, check.source, check.recent)
