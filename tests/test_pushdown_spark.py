@@ -22,8 +22,9 @@ from scoring.config import Model
 from scoring.engine.score import score_accounts
 from scoring.errors import ConfigError, DataError, HealthbotError
 from scoring.pushdown import SqlSource
-from scoring.pushdown.connect import runner_for, spark_master, spark_missing
+from scoring.pushdown.connect import runner_for
 from scoring.pushdown.runners import BackendRunner
+from scoring.store.backends import spark_master, spark_missing
 from tests.engine_helpers import metric, model
 from tests.pushdown_cases import AS_OF, models, portfolios
 from tests.test_pushdown_equality import (

@@ -298,7 +298,7 @@ def test_a_password_is_never_printed(engine: Engine, project: SyncProject) -> No
     with pytest.raises(DataError) as caught:
         run_sync(engine, model, project.root, TODAY)
     assert str(caught.value).startswith(
-        "source usage: cannot connect to postgres://healthbot:***@127.0.0.1:1/warehouse:"
+        "source usage: cannot connect to signals URL postgres://healthbot:***@127.0.0.1:1/warehouse:"
     )
     assert "s3cr3t" not in str(caught.value)
 

@@ -18,8 +18,9 @@ import ibis
 import ibis.expr.types as ir
 
 from scoring.config.sources import Source
-from scoring.errors import DataError
-from scoring.store.db import shown_url
+from scoring.errors import DataError, HealthbotError
+from scoring.store.backends import backend_for, hidden
+from scoring.store.db import first_line, shown_url
 
 KEYS = ("account_id", "date")
 
@@ -32,22 +33,9 @@ def connect(url: str, label: str) -> Any:
     if url.startswith("duckdb://") and "read_only" not in url and "memory" not in url:
         target = f"{url}{'&' if '?' in url else '?'}read_only=true"
     try:
-        return ibis.connect(target)
-    except Exception as exc:  # drivers raise their own trees; every one is a user's problem
-        raise DataError(
-            f"source {label}: cannot connect to {shown_url(url)}: {_one_line(exc, url)}"
-        ) from None
-
-
-def _one_line(exc: BaseException, url: str) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = "; ".join(lines)[:300] or type(exc).__name__
-    shown = shown_url(url)
-    if shown != url:  # never echo a password a driver may have quoted back
-        password = url.split("://", 1)[-1].rsplit("@", 1)[0].partition(":")[2]
-        if password:
-            text = text.replace(password, "***")
-    return text
+        return backend_for(target)
+    except HealthbotError as exc:
+        raise DataError(f"source {label}: {exc}") from None
 
 
 def raw_table(backend: Any, source: Source, label: str) -> ir.Table:
@@ -63,7 +51,7 @@ def raw_table(backend: Any, source: Source, label: str) -> ir.Table:
     except Exception as exc:
         raise DataError(
             f"source {label}: table {source.table} not found or not readable at"
-            f" {shown_url(source.url or '')}: {_one_line(exc, source.url or '')}"
+            f" {shown_url(source.url or '')}: {hidden(first_line(exc), source.url or '')}"
         ) from None
 
 
