@@ -21,7 +21,12 @@ then (issue 17's target: answer p99 at most 100 ms). `--replay-in-main-db` puts 
 table in the main SQLite file instead of its own, to show what the file of its own avoids.
 
     python -m benchmarks.bench_lookup [--accounts 100000] [--weeks 12] [--postgres URL]
-        [--during-weekly [--replay-in-main-db]]
+        [--during-weekly [--replay-in-main-db]] [--keep-sqlite FILE] [--keep-postgres URL]
+
+Building the portfolio takes minutes; `--keep-sqlite FILE` / `--keep-postgres URL` (a URL of
+its own, e.g. with `?options=-csearch_path%3Dbench_lookup` for a schema that exists) build
+it there once and reuse it on later runs with the same --accounts and --weeks, so
+before/after comparisons can be run back to back.
 """
 
 from __future__ import annotations
@@ -44,13 +49,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from benchmarks.weekly_load import weekly_in_background
+from scoring.store import make_engine, upgrade
 from tests.slack_double import SlackDouble
 from tests.slack_signing import TEST_SIGNING_SECRET, sign, slash_command_body
 from tests.test_slack_app_support import (
     DEMO_MODEL,
     END,
+    big_accounts,
     build_big_portfolio,
     database,
     demo_model,
@@ -249,6 +259,45 @@ def warm_up(port: int, receiver: Receiver, queries: list[str]) -> float:
     raise RuntimeError("ran out of warm-up queries")
 
 
+@contextmanager
+def portfolio_database(
+    kind: str, tmp: Path, accounts: int, weeks: int, keep: str | None
+) -> Iterator[tuple[str, Engine, pd.DataFrame]]:
+    """(url, engine, accounts frame) of a database holding the big portfolio: a throwaway one,
+    or the one at `keep`, built on first use and reused while its size matches."""
+    model = demo_model()
+    if keep is None:
+        with database(kind, tmp) as (url, engine):
+            started = time.perf_counter()
+            frame = build_big_portfolio(engine, model, accounts=accounts, weeks=weeks)
+            built = time.perf_counter() - started
+            print(f"\n[{kind}] {accounts:,} accounts x {weeks} weeks built in {built:.0f} s")
+            yield url, engine, frame
+        return
+    url = f"sqlite:///{Path(keep).resolve()}" if kind == "sqlite" else keep
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT count(*) FROM accounts")).scalar()
+        periods = conn.execute(sa.text("SELECT count(DISTINCT period) FROM score_snapshots"))
+        size = (found, periods.scalar())
+    if size == (0, 0):
+        started = time.perf_counter()
+        frame = build_big_portfolio(engine, model, accounts=accounts, weeks=weeks)
+        built = time.perf_counter() - started
+        print(f"\n[{kind}] {accounts:,} accounts x {weeks} weeks built in {built:.0f} s, kept")
+    elif size == (accounts, weeks):
+        frame = big_accounts(accounts)
+        print(f"\n[{kind}] {accounts:,} accounts x {weeks} weeks reused from {keep}")
+    else:
+        engine.dispose()
+        raise SystemExit(f"{keep} holds {size[0]} accounts x {size[1]} weeks, not the ones asked")
+    try:
+        yield url, engine, frame
+    finally:
+        engine.dispose()
+
+
 def ms(values: list[float], q: float) -> str:
     return f"{np.percentile(values, q) * 1000:.1f} ms" if values else "—"
 
@@ -260,15 +309,14 @@ def bench(
     postgres: str | None,
     during_weekly: bool = False,
     replay_in_main_db: bool = False,
+    keep: str | None = None,
 ) -> None:
-    model = demo_model()
     if postgres:
         os.environ["HEALTHBOT_TEST_POSTGRES_URL"] = postgres
-    with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as (url, engine):
-        started = time.perf_counter()
-        frame = build_big_portfolio(engine, model, accounts=accounts, weeks=weeks)
-        built = time.perf_counter() - started
-        print(f"\n[{kind}] {accounts:,} accounts x {weeks} weeks built in {built:.0f} s")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        portfolio_database(kind, Path(tmp), accounts, weeks, keep) as (url, engine, frame),
+    ):
         receiver = Receiver()
         threading.Thread(target=receiver.serve_forever, daemon=True).start()
         with (
@@ -346,13 +394,17 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="with --during-weekly: the replay guard's table in the main SQLite file",
     )
+    parser.add_argument("--keep-sqlite", metavar="FILE", help="build the SQLite database here once")
+    parser.add_argument("--keep-postgres", metavar="URL", help="build the PostgreSQL one here once")
     args = parser.parse_args(argv)
     if args.during_weekly:
-        bench("sqlite", args.accounts, args.weeks, None, True, args.replay_in_main_db)
+        keep = args.keep_sqlite
+        bench("sqlite", args.accounts, args.weeks, None, True, args.replay_in_main_db, keep)
         return
     kinds = ([] if args.no_sqlite else ["sqlite"]) + (["postgres"] if args.postgres else [])
     for kind in kinds:
-        bench(kind, args.accounts, args.weeks, args.postgres)
+        keep = args.keep_sqlite if kind == "sqlite" else args.keep_postgres
+        bench(kind, args.accounts, args.weeks, args.postgres, keep=keep)
 
 
 if __name__ == "__main__":

@@ -180,3 +180,33 @@ def test_someone_else_opening_an_alert_does_not_count_it_as_shown(app: RunningAp
 def test_alerts_with_nothing_to_list_says_so(app: RunningApp) -> None:
     reply = app.command("alerts", "none")
     assert reply["text"].startswith("None of the accounts owned by alice@example.com has an alert")
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_an_alerted_account_without_a_score_in_the_period_is_still_listed(
+    kind: str, tmp_path, slack_double: SlackDouble
+) -> None:
+    """Its alert went out, so the owner's full list shows it (last, without a score) even
+    though the period asked for has no row for it (it stopped being scored since)."""
+    with demo_database(kind, tmp_path) as (engine, model, accounts):
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE accounts SET owner_email = 'alice@example.com'"))
+            query = "SELECT account_id FROM score_snapshots WHERE period = :p ORDER BY account_id"
+            gone, kept = [str(a) for a in conn.execute(sa.text(query), {"p": PERIOD}).scalars()][:2]
+        frame = pd.DataFrame(
+            {"account_id": [gone, kept], "rule": "score_drop", "severity": "warning"}
+            | {"reason": ["Gone quiet", "Score fell"], "score_shown": 40.0, "band_rank": 2}
+        )
+        record_alerts(engine, frame, PERIOD, today_in(model))
+        with engine.begin() as conn:
+            for table in ("score_snapshots", "snapshot_metrics"):
+                sql = f"DELETE FROM {table} WHERE period = :p AND account_id = :a"
+                conn.execute(sa.text(sql), {"p": PERIOD, "a": gone})
+        with running_app(engine, model, slack_double) as app:
+            reply = app.command(f"alerts {PERIOD}", "alerts")
+    assert rows(reply) == [(1, kept), (2, gone)]
+    name = str(accounts.set_index("account_id").loc[gone, "name"])
+    [line] = [b["text"]["text"] for b in reply["blocks"] if gone in json.dumps(b)]
+    assert line.startswith(f"*2. {name}*") and "insufficient data\n*—*" in line
+    assert line.endswith("\nGone quiet")
+    assert f"2. ⚪ {name}: —" in reply["text"]

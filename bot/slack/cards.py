@@ -19,18 +19,9 @@ from scoring.config import Model
 from scoring.decisions.card import AccountRows, band_display, card_context
 from scoring.decisions.playbooks import choose_playbooks, playbook_dict, playbook_inputs
 from scoring.errors import HealthbotError
-from scoring.store.audit_trail import latest_entries
-from scoring.store.clicks import ACTIONS
-from scoring.store.csm_inputs import active_notes
-from scoring.store.freshness import account_freshness
+from scoring.store.card_rows import card_rows
 
-# One round trip: the account's shown score per period, each row carrying its latest signal.
-HISTORY_SQL = sa.text(
-    "SELECT period, score_shown, (SELECT max(date) FROM signals WHERE account_id = :a)"
-    " FROM score_snapshots WHERE account_id = :a ORDER BY period"
-)
 WRITTEN_SQL = sa.text("SELECT created_at FROM score_snapshots WHERE period = :p LIMIT 1")
-LAST_SIGNAL_SQL = sa.text("SELECT max(date) FROM signals WHERE account_id = :a")
 AUDIT_ENTRIES = 3  # the latest audit entries a card shows
 
 
@@ -95,36 +86,24 @@ class OwnRows:
 def account_rows(
     engine: Engine, account_id: str, today: date, period: str | None = None
 ) -> OwnRows:
-    """One account's own rows, on one connection with indexed queries (it runs on every
-    lookup, so a note or a click shows on the next card): its shown score per stored period
-    (the sparkline), its latest signal date, what the clicks on it say (the last
-    acknowledgement, an active snooze, the last outreach note), its CSM notes in force and its
-    latest audit entries; with `period`, each metric's data freshness in it (precomputed)."""
-    clicks = (
-        sa.select(ACTIONS.c.kind, ACTIONS.c.user_id, ACTIONS.c.user_email, ACTIONS.c.created_at)
-        .add_columns(ACTIONS.c.until, ACTIONS.c.note, ACTIONS.c.outcome)
-        .where(ACTIONS.c.account_id == account_id)
-        .order_by(ACTIONS.c.created_at, ACTIONS.c.id)
-    )
+    """One account's own rows in one round trip (scoring/store/card_rows.py; it runs on every
+    lookup and is never cached, so a note or a click shows on the next card in every web
+    process): its shown score per stored period (the sparkline), its latest signal date, what
+    the clicks on it say (the last acknowledgement, an active snooze, the last outreach note),
+    its CSM notes in force and its latest audit entries; with `period`, each metric's data
+    freshness in it (precomputed)."""
     with engine.connect() as conn:
-        scores = conn.execute(HISTORY_SQL, {"a": account_id}).all()
-        last = scores[0][2] if scores else conn.execute(LAST_SIGNAL_SQL, {"a": account_id}).scalar()
-        actions = conn.execute(clicks).all()
-        notes = active_notes(conn, account_id, today)
-        audit = latest_entries(conn, account_id, AUDIT_ENTRIES)
-        fresh = account_freshness(conn, account_id, period) if period else []
-    history = [None if r[1] is None else float(r[1]) for r in scores]
+        rows = card_rows(conn, account_id, today, period, AUDIT_ENTRIES)
     state: dict[str, Any] = {}
-    for row in actions:  # oldest first, so the latest of each kind wins
+    for row in rows.clicks:  # oldest first, so the latest of each kind wins
         if row.kind == "ack":
             state["acknowledged_by"] = row.user_email or row.user_id
             state["acknowledged_at"] = str(row.created_at)[:16]
         elif row.kind == "snooze" and row.until is not None and row.until >= today:
             state["snoozed_until"] = str(row.until)
         elif row.kind == "outreach":
-            state["last_note"] = f"{row.note}" + (f" ({row.outcome})" if row.outcome else "")
-    last_date = None if last is None else date.fromisoformat(str(last)[:10])
-    return OwnRows(history, last_date, state, notes, audit, fresh)
+            state["last_note"] = f"{row.words}" + (f" ({row.outcome})" if row.outcome else "")
+    return OwnRows(rows.history, rows.last_signal, state, rows.notes, rows.audit, rows.freshness)
 
 
 def card_for(

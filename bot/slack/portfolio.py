@@ -102,6 +102,7 @@ class Snapshot:
     by_owner: dict[str, np.ndarray]  # folded owner email -> rows of `worst`
     urgent: pd.DataFrame  # scored accounts below the top band, most ARR at stake first
     by_segment: dict[str, np.ndarray]  # folded segment -> rows of `urgent`
+    stored_by_owner: dict[str, np.ndarray]  # folded owner email -> rows of `names.accounts`
 
     @classmethod
     def load(cls, engine: Engine, model: Model, token: tuple[Any, ...]) -> Snapshot:
@@ -112,10 +113,11 @@ class Snapshot:
         rank = pd.to_numeric(scores["band_rank"], errors="coerce")
         urgent = order_by_urgency(scores[(rank > 0).fillna(False).to_numpy(dtype=bool)])
         playbooks = playbook_names(model, scores, view.drivers)
+        accounts = load_accounts(engine).reset_index(drop=True)
         return cls(
             token=token,
             view=view,
-            names=NameIndex(load_accounts(engine)),
+            names=NameIndex(accounts),
             rows={str(a): i for i, a in enumerate(scores["account_id"])},
             columns=Columns(scores, view.metrics, view.drivers),
             metric_rows=_positions(view.metrics["account_id"], fold=False),
@@ -125,6 +127,7 @@ class Snapshot:
             by_owner=_positions(worst["owner_email"]),
             urgent=urgent,
             by_segment=_positions(urgent["segment"]),
+            stored_by_owner=_positions(accounts["owner_email"]),
         )
 
     def one(self, account_id: str) -> AccountRows:
@@ -263,6 +266,13 @@ class Portfolio:
         """Accounts scored this period whose owner is `email` (any case), worst first."""
         snap = self.snapshot()
         return snap.worst.iloc[snap.by_owner.get(email.casefold(), np.array([], dtype=int))]
+
+    def owned_ids(self, email: str) -> list[str]:
+        """Every stored account whose owner is `email` (any case), with a score this period or
+        not: an alert of an earlier week may be about an account that has none now."""
+        snap = self.snapshot()
+        rows = snap.stored_by_owner.get(email.casefold(), np.array([], dtype=int))
+        return [snap.names.ids[i] for i in rows]
 
     def urgent(self, segment: str | None = None) -> pd.DataFrame:
         """Accounts below the top band, most ARR at stake first; optionally one segment's."""

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from scoring.store.clicks import ACTIONS, load_actions
-from scoring.store.csm_inputs import CHAMPION_NAMES, CHAMPION_VALUES, CSM_INPUTS, load_csm_inputs
+from scoring.store.clicks import load_actions
+from scoring.store.csm_inputs import CHAMPION_NAMES, CHAMPION_VALUES, load_csm_inputs
 
 
 def audit_trail(engine: Engine, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -67,36 +66,28 @@ def _input_detail(inputs: pd.DataFrame) -> pd.Series:
     return score.where(inputs["kind"] == "override", note)
 
 
-def latest_entries(conn: sa.Connection, account_id: str, limit: int = 3) -> list[dict[str, Any]]:
-    """The account's `limit` latest audit entries, newest first, as plain records (what, who,
-    when, and the columns the entry's kind uses): two indexed queries of at most `limit` rows,
-    cheap enough for every card."""
-    i, a = CSM_INPUTS.c, ACTIONS.c
-    inputs = (
-        sa.select(i.id, i.kind, i.user_id, i.user_email, i.created_at, i.valid_until, i.reason)
-        .add_columns(i.sentiment, i.champion_status, i.override_score, i.revoked_at)
-        .where(i.account_id == account_id)
-        .order_by(i.created_at.desc(), i.id.desc())
-        .limit(limit)
-    )
-    clicks = (
-        sa.select(a.id, a.kind, a.user_id, a.user_email, a.created_at, a.until, a.note, a.outcome)
-        .where(a.account_id == account_id)
-        .order_by(a.created_at.desc(), a.id.desc())
-        .limit(limit)
-    )
-    entries = [
-        _entry(r, r.valid_until, r.reason)
-        | {
-            "sentiment": r.sentiment,
-            "champion": CHAMPION_NAMES.get(r.champion_status),
-            "score": None if r.override_score is None else float(r.override_score),
-            "revoked": r.revoked_at is not None,
-        }
-        for r in conn.execute(inputs)
-    ]
-    entries += [_entry(r, r.until, r.note) | {"outcome": r.outcome} for r in conn.execute(clicks)]
-    entries.sort(key=lambda e: e["sort"], reverse=True)
+def input_entry(
+    row: Any, until: Any, why: Any, sentiment: Any, champion: Any, score: Any, revoked: bool
+) -> dict[str, Any]:
+    """A CSM input (note or override) as an audit entry of a card: `row` has id, kind, user_id,
+    user_email and created_at; the rest is passed by value (its columns are named per query)."""
+    return _entry(row, until, why) | {
+        "sentiment": sentiment,
+        "champion": CHAMPION_NAMES.get(champion),
+        "score": None if score is None else float(score),
+        "revoked": revoked,
+    }
+
+
+def click_entry(row: Any, until: Any, why: Any, outcome: Any) -> dict[str, Any]:
+    """A button click as an audit entry of a card (`row` as for input_entry)."""
+    return _entry(row, until, why) | {"outcome": outcome}
+
+
+def newest_entries(entries: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The `limit` newest of input and click entries, newest first; at the same instant an
+    input sorts after (newer than) a click, then by id."""
+    entries = sorted(entries, key=lambda e: e["sort"], reverse=True)
     return [{k: v for k, v in e.items() if k != "sort"} for e in entries[:limit]]
 
 

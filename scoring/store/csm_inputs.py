@@ -113,30 +113,3 @@ def load_csm_inputs(engine: Engine, account_ids: Sequence[str] | None = None) ->
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return pd.DataFrame(rows, columns=[c.name for c in CSM_INPUTS.columns])
-
-
-def active_notes(conn: sa.Connection, account_id: str, today: dt.date) -> list[dict[str, object]]:
-    """The account's notes in force on `today` (not revoked, entered on or before it, valid
-    through it), latest first, champion status by name. One query on the account index, run
-    per card, so a note shows on the card the moment it is written."""
-    c = CSM_INPUTS.c
-    query = (
-        sa.select(c.id, c.user_id, c.user_email, c.created_at, c.entered_on, c.valid_until)
-        .add_columns(c.sentiment, c.champion_status, c.reason)
-        .where(c.account_id == account_id, c.kind == "note", c.revoked_at.is_(None))
-        .where(c.entered_on <= today, c.valid_until >= today)
-        .order_by(c.created_at.desc(), c.id.desc())
-    )
-    return [
-        {
-            "id": row.id,
-            "by": row.user_email or row.user_id,
-            "written": str(row.created_at)[:16],
-            "entered_on": str(row.entered_on)[:10],
-            "until": str(row.valid_until)[:10],
-            "sentiment": row.sentiment,
-            "champion": CHAMPION_NAMES.get(row.champion_status),
-            "reason": row.reason,
-        }
-        for row in conn.execute(query)
-    ]

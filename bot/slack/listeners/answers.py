@@ -21,6 +21,7 @@ from bot.messages.render import Message, check_blocks, environment, render_messa
 from bot.slack.cards import list_item
 from bot.slack.listeners.command_text import COMMAND, MAX_QUERY, Command, parse_command
 from bot.slack.services import Services
+from scoring.config import INSUFFICIENT_DATA
 from scoring.errors import HealthbotError
 from scoring.matching import Match
 from scoring.store import alert_log
@@ -180,12 +181,17 @@ def owner_alerts(
     if not email:
         return notice("no_email")
     owned = svc.portfolio.owned(email)
-    ids = owned["account_id"].astype(str).tolist()
+    ids = svc.portfolio.owned_ids(email)  # scored this period or not
     week, alerts = alert_log.owner_alerts(svc.engine, ids, period.strip() or None)
     if alerts.empty:
         return notice("no_alerts", email=email, period=week or "")
     reasons = alerts.groupby("account_id", sort=False)["reason"].agg(list)
     listed = owned[owned["account_id"].astype(str).isin(reasons.index).to_numpy()]
+    unscored = reasons.index.difference(listed["account_id"].astype(str), sort=False)
+    if len(unscored):  # no row this period: listed last, without a score, like unscored ones
+        names = [svc.portfolio.name_of(a) for a in unscored]
+        rows = {"account_id": list(unscored), "name": names, "band": INSUFFICIENT_DATA}
+        listed = pd.concat([listed, pd.DataFrame(rows)], ignore_index=True)
     text = f"alerts {week}"
     return list_message(
         svc, "alerts", listed, page, shared, text, email=email, alert_period=week, reasons=reasons
