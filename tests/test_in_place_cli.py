@@ -79,7 +79,7 @@ def test_backtest_refuses_in_place_sources_in_one_line(cli, capsys) -> None:
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        ({"table": "no_such_table"}, "cannot read table 'no_such_table'"),
+        ({"table": "no_such_table"}, "table no_such_table not found or not readable"),
         ({"columns": {"value": "amount"}}, "has no column amount (the columns are: "),
     ],
 )
@@ -93,3 +93,19 @@ def test_a_table_that_cannot_be_read_is_one_line_and_nothing_is_stored(
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert _rows(cli / "healthbot.db", "select count(*) from score_snapshots") == [(0,)]
+
+
+def test_score_warns_when_the_table_changed_since_the_sync_that_validated_it(cli, capsys) -> None:
+    import duckdb
+
+    assert main(["score", "--as-of", END.isoformat()]) == 0
+    assert "was never validated by a sync; run: healthbot sync" in capsys.readouterr().err
+    assert main(["sync"]) == 0
+    capsys.readouterr()
+    assert main(["score", "--as-of", END.isoformat()]) == 0
+    assert "warning" not in capsys.readouterr().err
+    with duckdb.connect(str(cli / "warehouse.duckdb")) as conn:
+        conn.execute("update events set value = value + 1 where signal = 'active_users'")
+    assert main(["score", "--as-of", END.isoformat()]) == 0
+    err = capsys.readouterr().err
+    assert 'warning: in-place source "' in err and "changed since the sync that validated it" in err

@@ -206,6 +206,11 @@ def test_weekly_run_in_place_equals_copied_rows(kind, tmp_path, request):
         placed_runs = _weeks(placed, _model([source]), tmp_path / "out-placed")
         got, got_fresh = _stored(placed), _freshness(placed)
         assert _signal_rows(placed) == len(copied_part), "in-place rows are never copied"
+        # The run records which sync validated each table it read (none here: never synced).
+        [(label, validated)] = placed_runs[-1].in_place["in_place_validated_by"].items()
+        assert validated is None
+        [warning] = placed_runs[-1].in_place["in_place_changes"]
+        assert f'in-place source "{label}"' in warning and "never validated" in warning
     rules = {r[2] for r in expected["alerts"]}
     assert {"metric_drop", "stale", "champion_left"} <= rules, (
         rules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from bot.cli.context import Context, add_data_checks, add_output_options
 from bot.cli.output import emit
@@ -79,8 +80,13 @@ def run_score(ctx: Context) -> int:
             if args.as_of
             else last_complete_day(ctx.model.timezone)
         ]
+    from scoring.store.in_place import in_place_changes
+
+    changes = in_place_changes(ctx.engine, ctx.model)  # it reads those tables as they are now
     for scored in score_and_store(ctx.engine, ctx.model, as_ofs, in_database=args.in_database):
         print(scored.summary())
+    for line in changes:
+        print(f"warning: {line}", file=sys.stderr)
     return 0
 
 

@@ -62,6 +62,8 @@ class WeeklyResult:
     texts: list[str] = field(default_factory=list)
     digest_text: str = ""
     digest: Any = None  # bot.jobs.digest.DigestResult: each digest's and chart's outcome
+    # in-place sources: the sync run that validated each, and what changed since (warnings)
+    in_place: dict[str, Any] = field(default_factory=dict)
 
 
 def pass_options(model: Model, control: RunControl | None = None) -> PassOptions:
@@ -110,7 +112,7 @@ def run_weekly(
         raise
     result.waiting = open_rows(engine, period, transport.via)
     result.status = "delivering" if result.waiting else "succeeded"
-    details = _delivery_details(result.delivery) | result.digest.details()
+    details = _delivery_details(result.delivery) | result.digest.details() | result.in_place
     finish_run(engine, run_id, result.status, **_counts(result), details=details)
     return result
 
@@ -144,7 +146,10 @@ def _prepare(
         from scoring.sync import run_sync
 
         run_sync(engine, model, model_dir, today or as_of + timedelta(days=1))
+    from scoring.store.in_place import in_place_record
+
     check_model_data(engine, model, "model file")
+    result.in_place = in_place_record(engine, model)  # it reads those tables as they are now
     control.checkpoint()
     placement = placement_of(model)  # signals of in-place sources: asked, never read as rows
     signals = load_model_signals(

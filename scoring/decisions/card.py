@@ -105,7 +105,7 @@ def csm_view(notes: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The CSM input in force: the latest active note that sets the sentiment and the latest
     that sets the champion status (one entry when one note sets both), latest first, each with
     who wrote it, when, until when and why. `notes`: active notes, latest first
-    (scoring.store.csm_inputs.active_notes)."""
+    (scoring.store.card_rows.card_rows)."""
     sentiment = next((n for n in notes if n.get("sentiment") is not None), None)
     champion = next((n for n in notes if n.get("champion") is not None), None)
     out: list[dict[str, Any]] = []

@@ -11,6 +11,7 @@ scoring time (`in_place_changes`): a warehouse keeps changing after a sync.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ from sqlmodel import Field, SQLModel
 
 from scoring.errors import DataError
 from scoring.store.tables import NAIVE_UTC, utcnow
+
+log = logging.getLogger("healthbot.in_place")
 
 if TYPE_CHECKING:  # the migrations import this table; ibis and the config only when used
     from scoring.config import Model
@@ -80,6 +83,17 @@ def in_place_labels(model: Model) -> list[tuple[str, Source]]:
     return out
 
 
+def validated_by(engine: Engine, model: Model) -> dict[str, int | None]:
+    """The sync run that last validated each in-place source (None: never), for the scoring
+    run's record of which validation the data it read goes back to."""
+    out: dict[str, int | None] = {}
+    with engine.connect() as conn:
+        for label, _source in in_place_labels(model):
+            stored = last_validated(conn, label)
+            out[label] = None if stored is None else stored["run_id"]
+    return out
+
+
 def same_data(stored: dict[str, Any], now: dict[str, Any]) -> bool:
     """True when the fingerprints match (sums within a relative rounding tolerance)."""
     if stored["rows"] != now["rows"] or stored["max_date"] != now["max_date"]:
@@ -120,3 +134,15 @@ def in_place_changes(engine: Engine, model: Model) -> list[str]:
                 f" {now['max_date']} now; run: healthbot sync"
             )
     return lines
+
+
+def in_place_record(engine: Engine, model: Model) -> dict[str, Any]:
+    """What a scoring run records of its in-place sources, whose tables it reads as they are
+    now: the sync that validated each, and a warning per source changed since (or never
+    validated), also logged."""
+    if not any(s.in_place for s in model.sources):
+        return {}
+    changes = in_place_changes(engine, model)
+    for line in changes:
+        log.warning("%s", line)
+    return {"in_place_validated_by": validated_by(engine, model), "in_place_changes": changes}
