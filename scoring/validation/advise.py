@@ -30,6 +30,7 @@ from scoring.validation.backtest import Backtest
 from scoring.validation.calibrate import suggest_bands
 from scoring.validation.candidate_scales import FittedScale, from_model
 from scoring.validation.candidates import CandidateSpec, candidate_frame, candidate_specs
+from scoring.validation.fitting import fit_logistic
 from scoring.validation.metrics import auc
 from scoring.validation.paired_auc import bootstrap_aucs
 from scoring.validation.split import Split, holdout_split
@@ -43,6 +44,7 @@ MAX_ROWS = 100_000
 BASELINE_ROWS = 40_000  # the baseline's training rows, at most (drawn like the search's)
 BASELINE_C = 1.0  # scikit-learn's default L2 strength
 NAMES = ("current", "proposal", "baseline")
+CALIBRATION_PENALTY = 1e-6  # one slope on a 0-1 score: next to no shrinkage needed
 
 
 @dataclass
@@ -118,12 +120,17 @@ def advise(
     rng = np.random.default_rng(seed)
     proposal = np.full(len(rows), np.nan)
     baseline = np.full(len(rows), np.nan)
+    unscored_rows = np.zeros(len(rows), dtype=bool)
     heldout_auc = np.full(len(specs), np.nan)
     for k in range(split.folds):
         test = split.fold == k
         train = (split.fold == -1) if split.method == "latest_periods" else ~test
         chosen = search(x[train], y[train], ids[train], of_signal, seed, fixed)
-        proposal[test] = advised_score(x[test], chosen, model.min_completeness)
+        raw = advised_score(x[test], chosen, model.min_completeness)
+        unscored_rows[test] = ~np.isfinite(raw)
+        proposal[test] = on_training_scale(
+            raw, advised_score(x[train], chosen, model.min_completeness), y[train]
+        )
         fit_on = np.flatnonzero(train)[sample_rows(y[train], rng, BASELINE_ROWS)]
         baseline[test] = _baseline(x[fit_on], y[fit_on], x[test])
         if split.method == "latest_periods":
@@ -131,10 +138,10 @@ def advise(
     held = split.fold >= 0
     if split.method != "latest_periods":
         heldout_auc = _pooled_own_aucs(x, y, split)
-    unscored = ~np.isfinite(proposal[held])
+    unscored = unscored_rows[held]
     scores = {
         "current": rows["score"].to_numpy(dtype=float)[held],
-        "proposal": np.where(unscored, UNSCORED, proposal[held]),
+        "proposal": np.where(np.isfinite(proposal[held]), proposal[held], UNSCORED),
         "baseline": baseline[held],
     }
     point, se, pair = bootstrap_aucs(scores, y[held], ids[held], seed)
@@ -163,6 +170,24 @@ def advise(
         accounts=int(rows["account_id"].nunique()),
         sampled=not bool(in_sample.all()),
     )
+
+
+def on_training_scale(test: np.ndarray, train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
+    """A fold's proposal scores as the churn log-odds its training rows give them (higher =
+    healthier; unscored rows count as 50 on both sides).
+
+    Each fold proposes its own metrics and weights, so a score of 60 in one fold is not a 60 in
+    another; pooling raw scores across folds would rank accounts of different folds against
+    each other on scales that never meet in use. The map is monotone (within a fold it changes
+    no ranking) and fitted on training rows only, as the baseline's logistic regression puts
+    its own held-out rows on its training log-odds. Falls back to the raw scores when the
+    training rows show no slope."""
+    fill_train = np.where(np.isfinite(train), train, UNSCORED) / 100.0
+    fill_test = np.where(np.isfinite(test), test, UNSCORED) / 100.0
+    b, w = fit_logistic(fill_train[:, None], y_train.astype(float), CALIBRATION_PENALTY)
+    if not w[0] > 0:
+        return fill_test * 100.0
+    return w[0] * fill_test - b
 
 
 def _account_sample(rows: pd.DataFrame, seed: int) -> np.ndarray:

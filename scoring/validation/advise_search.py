@@ -45,6 +45,7 @@ NEAR_COPY = 0.97
 MIN_GAIN = 0.002
 SAMPLE_ROWS = 20_000
 SEARCH_PENALTY = 1e-3
+SIGNED_PENALTY = 1e-5  # light: the signed fit only ranks candidates, weights come later
 WEIGHT_GRID = (1.0, 2.0)
 FINALISTS = 3
 INNER_FOLDS = 3
@@ -167,6 +168,52 @@ def _variants(shortlist: list[Screened]) -> list[Screened]:
     return out
 
 
+def signed_sets(
+    sub: np.ndarray, y: np.ndarray, shortlist: list[Screened], originals: int
+) -> list[list[int]]:
+    """Sets of at most 7 candidates (7, 6, ... 1) from a logistic fit with ANY sign on the
+    first `originals` (each as screened), as positions in `shortlist` (`_variants`' list): a
+    candidate whose fitted sign says "riskier when higher, given the others" enters read the
+    other way (its reversed line). The non-negative L1 path sees such a candidate only when its
+    reversed line enters on its own; the signed fit weighs every orientation at once. Backward
+    elimination: refit, drop the candidate that moves the fitted score least (|weight| x
+    spread), until 1 is left; a step scale that fits the wrong way is dropped at once (it has
+    no reversed variant)."""
+    unit = sub[:, :originals] / 100.0
+    full = impute(unit, column_means(unit))
+    spread = full.std(axis=0)
+    reversed_at = {
+        (c.column, c.scale.best, c.scale.worst): i
+        for i, c in enumerate(shortlist[originals:], start=originals)
+    }
+    seen: set[int] = set()
+    left = []
+    for j in range(originals):  # one scale per candidate: the screened one before the model's
+        if spread[j] > 0 and shortlist[j].column not in seen:
+            seen.add(shortlist[j].column)
+            left.append(j)
+    sets: list[list[int]] = []
+    while left:
+        _, w = fit_logistic(full[:, left], y.astype(float), SIGNED_PENALTY, nonnegative=False)
+        pull = np.abs(w) * spread[left]
+        stuck = [i for i, j in enumerate(left) if w[i] < 0 and shortlist[j].scale.kind != "linear"]
+        if len(left) <= MAX_METRICS and not stuck:
+            sets.append(
+                [
+                    j if wt > 0 else reversed_at[(shortlist[j].column, *_ends(shortlist[j]))]
+                    for j, wt in zip(left, w, strict=True)
+                    if wt != 0
+                ]
+            )
+        drop = stuck[0] if stuck else int(np.argmin(pull))
+        left = left[:drop] + left[drop + 1 :]
+    return sets
+
+
+def _ends(cand: Screened) -> tuple[float, float]:
+    return cand.scale.worst, cand.scale.best
+
+
 def _cv_auc(sub: np.ndarray, y: np.ndarray, fold: np.ndarray) -> float:
     """AUC of the refitted score on rows each refit did not see (folds by account)."""
     score = np.full(len(y), np.nan)
@@ -193,14 +240,25 @@ def _best_set(sub: np.ndarray, y: np.ndarray, ids: np.ndarray, sets: list[list[i
 
 
 def _one_way(picked: list[Screened], weights: np.ndarray) -> tuple[list[Screened], np.ndarray]:
-    """A candidate chosen both ways keeps only its heavier way."""
+    """A candidate chosen both ways keeps only its heavier way, with the lighter way's weight
+    taken off: w1 * s + w2 * (100 - s) ranks accounts as (w1 - w2) * s does."""
     heaviest: dict[int, int] = {}
     for i, cand in enumerate(picked):
         j = heaviest.get(cand.column)
         if j is None or weights[i] > weights[j]:
             heaviest[cand.column] = i
+    net = np.array(weights, dtype=float)
+    for i, cand in enumerate(picked):
+        j = heaviest[cand.column]
+        if j != i and _opposite(cand.scale, picked[j].scale):
+            net[j] -= weights[i]
     keep = sorted(heaviest.values())
-    return [picked[i] for i in keep], weights[keep]
+    return [picked[i] for i in keep], np.maximum(net[keep], 0.0)
+
+
+def _opposite(a: FittedScale, b: FittedScale) -> bool:
+    """The same straight line read the other way."""
+    return a.kind == b.kind == "linear" and (a.worst, a.best) == (b.best, b.worst)
 
 
 def search(
@@ -230,6 +288,7 @@ def search(
     unit = sub / 100.0
     sets = l1_path(impute(unit, column_means(unit)), y[rows], MAX_METRICS)
     sets.append(forward_select(sub, y[rows]))
+    sets.extend(signed_sets(sub, y[rows], shortlist, len(found) + len(own)))
     sets.append(list(range(len(found), len(found) + len(own))))  # the current model as it is
     picked = [shortlist[i] for i in _best_set(sub, y[rows], ids[rows], sets)]
     if not picked:
