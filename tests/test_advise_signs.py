@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from scoring.validation.advise import on_training_scale
-from scoring.validation.advise_search import (
+from scoring.validation.advise_search import _refit, screen
+from scoring.validation.advise_signs import (
     Screened,
     _one_way,
-    _refit,
     _variants,
-    screen,
+    on_training_scale,
     signed_sets,
 )
 from scoring.validation.candidate_scales import FittedScale
@@ -38,7 +37,7 @@ def test_signed_sets_let_a_metric_enter_read_the_other_way() -> None:
     assert {c.column for c in found} == {0, 1}
     shortlist = _variants(found)
     sub = np.column_stack([c.scale.apply(x[:, c.column]) for c in shortlist])
-    sets = signed_sets(sub, y, shortlist, len(found))
+    sets = signed_sets(sub, y, shortlist, len(found), 7)
     pair = next(s for s in sets if len(s) == 2)
     seconds = next(shortlist[i] for i in pair if shortlist[i].column == 1)
     # read the other way: more seconds (at the same calls) score lower
@@ -85,3 +84,13 @@ def test_a_fold_without_a_slope_keeps_its_raw_scores() -> None:
     test = np.array([10.0, np.nan, 90.0])
     out = on_training_scale(test, flat, y)
     assert np.allclose(out, [10.0, 50.0, 90.0])  # unscored counts as 50, as before
+
+
+def test_a_metric_read_against_its_own_way_says_so() -> None:
+    from scoring.validation.advice_file import _why
+    from scoring.validation.advise_search import Chosen
+
+    line = FittedScale("linear", worst=16100.0, best=0.0)
+    turned = Chosen(3, line, 12.5, against_own=True)
+    assert "read the other way" in _why("chosen with the others", turned)
+    assert _why("chosen again", Chosen(3, line, 12.5)) == "chosen again"

@@ -26,16 +26,15 @@ import pandas as pd
 from scoring.config import Model
 from scoring.errors import HealthbotError
 from scoring.validation.advise_search import Chosen, advised_score, sample_rows, search
+from scoring.validation.advise_signs import UNSCORED, on_training_scale
 from scoring.validation.backtest import Backtest
 from scoring.validation.calibrate import suggest_bands
 from scoring.validation.candidate_scales import FittedScale, from_model
 from scoring.validation.candidates import CandidateSpec, candidate_frame, candidate_specs
-from scoring.validation.fitting import fit_logistic
 from scoring.validation.metrics import auc
 from scoring.validation.paired_auc import bootstrap_aucs
 from scoring.validation.split import Split, holdout_split
 
-UNSCORED = 50.0
 # The search is bounded: beyond this many account-periods it runs on a random sample of the
 # accounts (every churned account while they are at most half of it), as many as keep it
 # within the bound: ~1,900 accounts of a 52-week history, every one of 2,850 with one period.
@@ -44,7 +43,6 @@ MAX_ROWS = 100_000
 BASELINE_ROWS = 40_000  # the baseline's training rows, at most (drawn like the search's)
 BASELINE_C = 1.0  # scikit-learn's default L2 strength
 NAMES = ("current", "proposal", "baseline")
-CALIBRATION_PENALTY = 1e-6  # one slope on a 0-1 score: next to no shrinkage needed
 
 
 @dataclass
@@ -170,24 +168,6 @@ def advise(
         accounts=int(rows["account_id"].nunique()),
         sampled=not bool(in_sample.all()),
     )
-
-
-def on_training_scale(test: np.ndarray, train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
-    """A fold's proposal scores as the churn log-odds its training rows give them (higher =
-    healthier; unscored rows count as 50 on both sides).
-
-    Each fold proposes its own metrics and weights, so a score of 60 in one fold is not a 60 in
-    another; pooling raw scores across folds would rank accounts of different folds against
-    each other on scales that never meet in use. The map is monotone (within a fold it changes
-    no ranking) and fitted on training rows only, as the baseline's logistic regression puts
-    its own held-out rows on its training log-odds. Falls back to the raw scores when the
-    training rows show no slope."""
-    fill_train = np.where(np.isfinite(train), train, UNSCORED) / 100.0
-    fill_test = np.where(np.isfinite(test), test, UNSCORED) / 100.0
-    b, w = fit_logistic(fill_train[:, None], y_train.astype(float), CALIBRATION_PENALTY)
-    if not w[0] > 0:
-        return fill_test * 100.0
-    return w[0] * fill_test - b
 
 
 def _account_sample(rows: pd.DataFrame, seed: int) -> np.ndarray:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import rankdata
 
+from scoring.validation.advise_signs import Screened, _one_way, _variants, signed_sets
 from scoring.validation.candidate_scales import FittedScale, fit_scale
 from scoring.validation.fitting import (
     choose_penalty,
@@ -45,7 +46,6 @@ NEAR_COPY = 0.97
 MIN_GAIN = 0.002
 SAMPLE_ROWS = 20_000
 SEARCH_PENALTY = 1e-3
-SIGNED_PENALTY = 1e-5  # light: the signed fit only ranks candidates, weights come later
 WEIGHT_GRID = (1.0, 2.0)
 FINALISTS = 3
 INNER_FOLDS = 3
@@ -59,13 +59,9 @@ class Chosen:
     column: int
     scale: FittedScale
     weight: float
-
-
-@dataclass(frozen=True)
-class Screened:
-    column: int
-    scale: FittedScale
-    train_auc: float
+    # read against the way it points alone (it helps only beside the others): the proposal
+    # says so in its comment
+    against_own: bool = False
 
 
 def sample_rows(y: np.ndarray, rng: np.random.Generator, limit: int = SAMPLE_ROWS) -> np.ndarray:
@@ -156,64 +152,6 @@ def forward_select(sub: np.ndarray, y: np.ndarray) -> list[int]:
     return chosen
 
 
-def _variants(shortlist: list[Screened]) -> list[Screened]:
-    """Each shortlisted candidate as it is, plus its straight line read the other way: the
-    way a metric points can differ once another one is in (more calls at the same call time)."""
-    out = list(shortlist)
-    for cand in shortlist:
-        line = cand.scale if cand.scale.kind == "linear" else None
-        if line is not None:
-            turned = FittedScale("linear", worst=line.best, best=line.worst)
-            out.append(Screened(cand.column, turned, 1.0 - cand.train_auc))
-    return out
-
-
-def signed_sets(
-    sub: np.ndarray, y: np.ndarray, shortlist: list[Screened], originals: int
-) -> list[list[int]]:
-    """Sets of at most 7 candidates (7, 6, ... 1) from a logistic fit with ANY sign on the
-    first `originals` (each as screened), as positions in `shortlist` (`_variants`' list): a
-    candidate whose fitted sign says "riskier when higher, given the others" enters read the
-    other way (its reversed line). The non-negative L1 path sees such a candidate only when its
-    reversed line enters on its own; the signed fit weighs every orientation at once. Backward
-    elimination: refit, drop the candidate that moves the fitted score least (|weight| x
-    spread), until 1 is left; a step scale that fits the wrong way is dropped at once (it has
-    no reversed variant)."""
-    unit = sub[:, :originals] / 100.0
-    full = impute(unit, column_means(unit))
-    spread = full.std(axis=0)
-    reversed_at = {
-        (c.column, c.scale.best, c.scale.worst): i
-        for i, c in enumerate(shortlist[originals:], start=originals)
-    }
-    seen: set[int] = set()
-    left = []
-    for j in range(originals):  # one scale per candidate: the screened one before the model's
-        if spread[j] > 0 and shortlist[j].column not in seen:
-            seen.add(shortlist[j].column)
-            left.append(j)
-    sets: list[list[int]] = []
-    while left:
-        _, w = fit_logistic(full[:, left], y.astype(float), SIGNED_PENALTY, nonnegative=False)
-        pull = np.abs(w) * spread[left]
-        stuck = [i for i, j in enumerate(left) if w[i] < 0 and shortlist[j].scale.kind != "linear"]
-        if len(left) <= MAX_METRICS and not stuck:
-            sets.append(
-                [
-                    j if wt > 0 else reversed_at[(shortlist[j].column, *_ends(shortlist[j]))]
-                    for j, wt in zip(left, w, strict=True)
-                    if wt != 0
-                ]
-            )
-        drop = stuck[0] if stuck else int(np.argmin(pull))
-        left = left[:drop] + left[drop + 1 :]
-    return sets
-
-
-def _ends(cand: Screened) -> tuple[float, float]:
-    return cand.scale.worst, cand.scale.best
-
-
 def _cv_auc(sub: np.ndarray, y: np.ndarray, fold: np.ndarray) -> float:
     """AUC of the refitted score on rows each refit did not see (folds by account)."""
     score = np.full(len(y), np.nan)
@@ -237,28 +175,6 @@ def _best_set(sub: np.ndarray, y: np.ndarray, ids: np.ndarray, sets: list[list[i
             w = _refit(sub[:, list(chosen)], y)
             best = (value, [j for j, wt in zip(chosen, w, strict=True) if wt > 0])
     return best[1]
-
-
-def _one_way(picked: list[Screened], weights: np.ndarray) -> tuple[list[Screened], np.ndarray]:
-    """A candidate chosen both ways keeps only its heavier way, with the lighter way's weight
-    taken off: w1 * s + w2 * (100 - s) ranks accounts as (w1 - w2) * s does."""
-    heaviest: dict[int, int] = {}
-    for i, cand in enumerate(picked):
-        j = heaviest.get(cand.column)
-        if j is None or weights[i] > weights[j]:
-            heaviest[cand.column] = i
-    net = np.array(weights, dtype=float)
-    for i, cand in enumerate(picked):
-        j = heaviest[cand.column]
-        if j != i and _opposite(cand.scale, picked[j].scale):
-            net[j] -= weights[i]
-    keep = sorted(heaviest.values())
-    return [picked[i] for i in keep], np.maximum(net[keep], 0.0)
-
-
-def _opposite(a: FittedScale, b: FittedScale) -> bool:
-    """The same straight line read the other way."""
-    return a.kind == b.kind == "linear" and (a.worst, a.best) == (b.best, b.worst)
 
 
 def search(
@@ -288,7 +204,7 @@ def search(
     unit = sub / 100.0
     sets = l1_path(impute(unit, column_means(unit)), y[rows], MAX_METRICS)
     sets.append(forward_select(sub, y[rows]))
-    sets.extend(signed_sets(sub, y[rows], shortlist, len(found) + len(own)))
+    sets.extend(signed_sets(sub, y[rows], shortlist, len(found) + len(own), MAX_METRICS))
     sets.append(list(range(len(found), len(found) + len(own))))  # the current model as it is
     picked = [shortlist[i] for i in _best_set(sub, y[rows], ids[rows], sets)]
     if not picked:
@@ -301,7 +217,7 @@ def search(
     if weights is None:
         return []
     return [
-        Chosen(c.column, c.scale, float(wt))
+        Chosen(c.column, c.scale, float(wt), against_own=c.train_auc < 0.5)
         for c, wt in zip(picked, weights, strict=True)
         if wt > 0
     ]
