@@ -71,7 +71,12 @@ def _new_key(model: Model, spec: CandidateSpec) -> str:
 def _metric_yaml(key: str, spec: CandidateSpec, chosen: Chosen, own: float, indent: int) -> str:
     pad, inner = " " * indent, " " * (indent + 2)
     lines = [
-        f"{pad}{key}:  # added by calibrate --advise (own held-out AUC {own:.2f})",
+        f"{pad}{key}:  # added by calibrate --advise (own held-out AUC {own:.2f})"
+        + (
+            "; read the other way: riskier when higher, given the others"
+            if chosen.against_own
+            else ""
+        ),
         f"{inner}label: {readable(spec.signal)} ({spec.aggregate}, {spec.window_days} days)",
         f"{inner}signal: {spec.signal}",
         f"{inner}aggregate: {spec.aggregate}",
@@ -91,6 +96,13 @@ def _end_of_metrics(source: str, metrics: yaml.MappingNode) -> int:
         node = node.value[-1][1]
     end = source.find("\n", node.end_mark.index - 1)
     return len(source) if end < 0 else end + 1
+
+
+def _why(reason: str, chosen: Chosen) -> str:
+    """The reason, and when the metric is read against the way it points alone, that too."""
+    if chosen.against_own:
+        return f"{reason}; read the other way: riskier when higher, given the others"
+    return reason
 
 
 def advice_text(source: str, model: Model, advice: Advice) -> tuple[str, pd.DataFrame]:
@@ -115,7 +127,11 @@ def advice_text(source: str, model: Model, advice: Advice) -> tuple[str, pd.Data
                 _metric_yaml(key, spec, chosen, own, metrics.value[0][0].start_mark.column)
             )
             rows.append([key, "added", _definition(spec), chosen.scale.yaml()])
-            rows[-1] += [f"0 -> {number(chosen.weight)}", own, "chosen with the others"]
+            rows[-1] += [
+                f"0 -> {number(chosen.weight)}",
+                own,
+                _why("chosen with the others", chosen),
+            ]
             continue
         key = matches[i]
         node = _child(_child(metrics, key), "scale")
@@ -129,7 +145,11 @@ def advice_text(source: str, model: Model, advice: Advice) -> tuple[str, pd.Data
         old_weight = model.metrics[key].weight
         shown = new_scale if change == "kept" else f"{old_scale} -> {new_scale}"
         rows.append([key, change, _definition(spec), shown])
-        rows[-1] += [f"{number(old_weight)} -> {number(chosen.weight)}", own, "chosen again"]
+        rows[-1] += [
+            f"{number(old_weight)} -> {number(chosen.weight)}",
+            own,
+            _why("chosen again", chosen),
+        ]
     chosen_keys = set(matches.values())
     for key, metric in model.metrics.items():
         if key in chosen_keys:

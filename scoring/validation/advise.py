@@ -26,6 +26,7 @@ import pandas as pd
 from scoring.config import Model
 from scoring.errors import HealthbotError
 from scoring.validation.advise_search import Chosen, advised_score, sample_rows, search
+from scoring.validation.advise_signs import UNSCORED, on_training_scale
 from scoring.validation.backtest import Backtest
 from scoring.validation.calibrate import suggest_bands
 from scoring.validation.candidate_scales import FittedScale, from_model
@@ -34,7 +35,6 @@ from scoring.validation.metrics import auc
 from scoring.validation.paired_auc import bootstrap_aucs
 from scoring.validation.split import Split, holdout_split
 
-UNSCORED = 50.0
 # The search is bounded: beyond this many account-periods it runs on a random sample of the
 # accounts (every churned account while they are at most half of it), as many as keep it
 # within the bound: ~1,900 accounts of a 52-week history, every one of 2,850 with one period.
@@ -118,12 +118,17 @@ def advise(
     rng = np.random.default_rng(seed)
     proposal = np.full(len(rows), np.nan)
     baseline = np.full(len(rows), np.nan)
+    unscored_rows = np.zeros(len(rows), dtype=bool)
     heldout_auc = np.full(len(specs), np.nan)
     for k in range(split.folds):
         test = split.fold == k
         train = (split.fold == -1) if split.method == "latest_periods" else ~test
         chosen = search(x[train], y[train], ids[train], of_signal, seed, fixed)
-        proposal[test] = advised_score(x[test], chosen, model.min_completeness)
+        raw = advised_score(x[test], chosen, model.min_completeness)
+        unscored_rows[test] = ~np.isfinite(raw)
+        proposal[test] = on_training_scale(
+            raw, advised_score(x[train], chosen, model.min_completeness), y[train]
+        )
         fit_on = np.flatnonzero(train)[sample_rows(y[train], rng, BASELINE_ROWS)]
         baseline[test] = _baseline(x[fit_on], y[fit_on], x[test])
         if split.method == "latest_periods":
@@ -131,10 +136,10 @@ def advise(
     held = split.fold >= 0
     if split.method != "latest_periods":
         heldout_auc = _pooled_own_aucs(x, y, split)
-    unscored = ~np.isfinite(proposal[held])
+    unscored = unscored_rows[held]
     scores = {
         "current": rows["score"].to_numpy(dtype=float)[held],
-        "proposal": np.where(unscored, UNSCORED, proposal[held]),
+        "proposal": np.where(np.isfinite(proposal[held]), proposal[held], UNSCORED),
         "baseline": baseline[held],
     }
     point, se, pair = bootstrap_aucs(scores, y[held], ids[held], seed)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import rankdata
 
+from scoring.validation.advise_signs import Screened, _one_way, _variants, signed_sets
 from scoring.validation.candidate_scales import FittedScale, fit_scale
 from scoring.validation.fitting import (
     choose_penalty,
@@ -58,13 +59,9 @@ class Chosen:
     column: int
     scale: FittedScale
     weight: float
-
-
-@dataclass(frozen=True)
-class Screened:
-    column: int
-    scale: FittedScale
-    train_auc: float
+    # read against the way it points alone (it helps only beside the others): the proposal
+    # says so in its comment
+    against_own: bool = False
 
 
 def sample_rows(y: np.ndarray, rng: np.random.Generator, limit: int = SAMPLE_ROWS) -> np.ndarray:
@@ -155,18 +152,6 @@ def forward_select(sub: np.ndarray, y: np.ndarray) -> list[int]:
     return chosen
 
 
-def _variants(shortlist: list[Screened]) -> list[Screened]:
-    """Each shortlisted candidate as it is, plus its straight line read the other way: the
-    way a metric points can differ once another one is in (more calls at the same call time)."""
-    out = list(shortlist)
-    for cand in shortlist:
-        line = cand.scale if cand.scale.kind == "linear" else None
-        if line is not None:
-            turned = FittedScale("linear", worst=line.best, best=line.worst)
-            out.append(Screened(cand.column, turned, 1.0 - cand.train_auc))
-    return out
-
-
 def _cv_auc(sub: np.ndarray, y: np.ndarray, fold: np.ndarray) -> float:
     """AUC of the refitted score on rows each refit did not see (folds by account)."""
     score = np.full(len(y), np.nan)
@@ -190,17 +175,6 @@ def _best_set(sub: np.ndarray, y: np.ndarray, ids: np.ndarray, sets: list[list[i
             w = _refit(sub[:, list(chosen)], y)
             best = (value, [j for j, wt in zip(chosen, w, strict=True) if wt > 0])
     return best[1]
-
-
-def _one_way(picked: list[Screened], weights: np.ndarray) -> tuple[list[Screened], np.ndarray]:
-    """A candidate chosen both ways keeps only its heavier way."""
-    heaviest: dict[int, int] = {}
-    for i, cand in enumerate(picked):
-        j = heaviest.get(cand.column)
-        if j is None or weights[i] > weights[j]:
-            heaviest[cand.column] = i
-    keep = sorted(heaviest.values())
-    return [picked[i] for i in keep], weights[keep]
 
 
 def search(
@@ -230,6 +204,7 @@ def search(
     unit = sub / 100.0
     sets = l1_path(impute(unit, column_means(unit)), y[rows], MAX_METRICS)
     sets.append(forward_select(sub, y[rows]))
+    sets.extend(signed_sets(sub, y[rows], shortlist, len(found) + len(own), MAX_METRICS))
     sets.append(list(range(len(found), len(found) + len(own))))  # the current model as it is
     picked = [shortlist[i] for i in _best_set(sub, y[rows], ids[rows], sets)]
     if not picked:
@@ -242,7 +217,7 @@ def search(
     if weights is None:
         return []
     return [
-        Chosen(c.column, c.scale, float(wt))
+        Chosen(c.column, c.scale, float(wt), against_own=c.train_auc < 0.5)
         for c, wt in zip(picked, weights, strict=True)
         if wt > 0
     ]
