@@ -7,6 +7,7 @@ everything after it: the three scale forms, segments with their own weights and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -118,3 +119,31 @@ def portfolios(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
         rows, columns=["account_id", "signal", "date", "value", "source", "valid_until"]
     )
     return accounts, frame
+
+
+def assert_infinity_refused_alike(
+    model: Model, load: Callable[[pd.DataFrame], Any], bad: float
+) -> None:
+    """A stored infinity on account 'a' is refused by the source `load` builds with exactly
+    the reference engine's message (metric, account, as-of)."""
+    import pytest
+
+    from scoring.engine.score import score_accounts
+    from scoring.errors import DataError
+
+    accounts = pd.DataFrame({"account_id": ["a", "b"]})
+    rows = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b"],
+            "signal": ["s0"] * 3,
+            "date": [AS_OF, AS_OF - timedelta(days=2), AS_OF],
+            "value": [bad, 1.0, 2.0],
+            "source": ["test"] * 3,
+            "valid_until": [None] * 3,
+        }
+    )
+    with pytest.raises(DataError, match=r"metric 'usage' .* account 'a'") as reference:
+        score_accounts(model, accounts, rows.assign(date=pd.to_datetime(rows["date"])), AS_OF)
+    with pytest.raises(DataError) as pushed:
+        score_accounts(model, accounts, load(rows), AS_OF)
+    assert str(pushed.value) == str(reference.value)

@@ -21,7 +21,7 @@ from scoring.errors import ConfigError, DataError
 from scoring.pushdown import DuckRunner, EngineRunner, SqlSource
 from scoring.store.tables import Signal
 from tests.databases import BACKENDS, migrated_database
-from tests.pushdown_cases import AS_OF, models, portfolios
+from tests.pushdown_cases import AS_OF, assert_infinity_refused_alike, models, portfolios
 
 STORE_TABLE = """CREATE TABLE signals (account_id VARCHAR, signal VARCHAR, date DATE,
 value DOUBLE, source VARCHAR, valid_until DATE)"""
@@ -135,22 +135,7 @@ def test_a_stored_infinity_is_refused_as_the_reference_refuses_it(
     from tests.engine_helpers import metric, model
 
     m = model({"usage": metric("s0", aggregate, 30, {"worst": 0, "best": 10})})
-    accounts = pd.DataFrame({"account_id": ["a", "b"]})
-    rows = pd.DataFrame(
-        {
-            "account_id": ["a", "a", "b"],
-            "signal": ["s0"] * 3,
-            "date": [AS_OF, AS_OF - pd.Timedelta(days=2), AS_OF],
-            "value": [bad, 1.0, 2.0],
-            "source": ["test"] * 3,
-            "valid_until": [None] * 3,
-        }
-    )
-    with pytest.raises(DataError, match=r"metric 'usage' .* account 'a'") as reference:
-        score_accounts(m, accounts, rows.assign(date=pd.to_datetime(rows["date"])), AS_OF)
-    with pytest.raises(DataError) as pushed:
-        score_accounts(m, accounts, load(rows), AS_OF)
-    assert str(pushed.value) == str(reference.value)
+    assert_infinity_refused_alike(m, load, bad)
 
 
 def _wide(signals: pd.DataFrame) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from scoring.pushdown.connect import runner_for
 from scoring.pushdown.runners import BackendRunner
 from scoring.store.backends import spark_master, spark_missing
 from tests.engine_helpers import metric, model
-from tests.pushdown_cases import AS_OF, models, portfolios
+from tests.pushdown_cases import AS_OF, assert_infinity_refused_alike, models, portfolios
 from tests.test_pushdown_equality import (
     _outcome,
     _outcome_wide,
@@ -129,22 +129,7 @@ def test_a_stored_infinity_is_refused_on_spark_as_the_reference_refuses_it(
     load: Load, aggregate: str
 ) -> None:
     m = model({"usage": metric("s0", aggregate, 30, {"worst": 0, "best": 10})})
-    accounts = pd.DataFrame({"account_id": ["a", "b"]})
-    rows = pd.DataFrame(
-        {
-            "account_id": ["a", "a", "b"],
-            "signal": ["s0"] * 3,
-            "date": [AS_OF, AS_OF - pd.Timedelta(days=2), AS_OF],
-            "value": [float("-inf") if aggregate == "min" else float("inf"), 1.0, 2.0],
-            "source": ["test"] * 3,
-            "valid_until": [None] * 3,
-        }
-    )
-    with pytest.raises(DataError, match=r"metric 'usage' .* account 'a'") as reference:
-        score_accounts(m, accounts, rows.assign(date=pd.to_datetime(rows["date"])), AS_OF)
-    with pytest.raises(DataError) as pushed:
-        score_accounts(m, accounts, load(rows), AS_OF)
-    assert str(pushed.value) == str(reference.value)
+    assert_infinity_refused_alike(m, load, float("-inf") if aggregate == "min" else float("inf"))
 
 
 @pytest.mark.parametrize("aggregate", ["min", "last", "days_since"])
