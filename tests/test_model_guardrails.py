@@ -403,3 +403,22 @@ def test_run_weekly_command_fails_with_one_line_and_scores_nothing(
     assert err.startswith("healthbot: model file: segments.ent.where.segment: no account has")
     assert "(closest: 'Enterprise')" in err and "Traceback" not in err
     assert stored(db_url)["score_snapshots"] == []
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("{kind: signals, table: usage}", "needs either `path` (CSV/Parquet) or `url` (with"),
+        ("{kind: signals, url: 'duckdb:///w.duckdb'}", "either a `query` (its rows are copied"),
+        ("{kind: accounts, url: 'duckdb:///w.duckdb', table: t}", "applies to signals sources"),
+    ],
+)
+def test_a_source_names_where_its_data_can_be(source: str, words: str) -> None:
+    text = (
+        "metrics:\n  usage: {signal: logins, aggregate: mean, window_days: 30,"
+        " scale: {worst: 0, best: 10}, weight: 1}\n"
+        f"sources:\n  - {source}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_model(text)
+    assert words in str(caught.value) and "sources[0]" in str(caught.value)

@@ -48,7 +48,9 @@ class Source(Strict):
     @model_validator(mode="after")
     def _one_location(self) -> Source:
         if (self.path is None) == (self.url is None):
-            raise ValueError("a source needs either `path` (CSV/Parquet) or `url` with `query`")
+            raise ValueError(
+                "a source needs either `path` (CSV/Parquet) or `url` (with `query` or `table`)"
+            )
         if self.url is not None and (self.query is None) == (self.table is None):
             raise ValueError(
                 "a `url` source needs either a `query` (its rows are copied at sync) or a"
