@@ -144,10 +144,8 @@ def run(ctx: Context) -> int:
     # The run's texts are what Slack gets (escaped); a person reads them here literally.
     print(unescape(last.digest_text))
     print("─" * 72)
-    print(
-        f"Alert DMs for {last.period}: {len(last.texts)} owner(s), {last.alerts} health"
-        f" alert(s), {last.notices} notice(s)\n"
-    )
+    counts = [(len(last.texts), "owner"), (last.alerts, "health alert"), (last.notices, "notice")]
+    print(f"Alert DMs for {last.period}: " + ", ".join(_counted(n, w) for n, w in counts) + "\n")
     for text in last.texts[:3]:
         print(unescape(text))
         print("─" * 72)
@@ -173,3 +171,7 @@ def _sample_card(engine, model) -> None:  # noqa: ANN001
         card = account_card(engine, model, northwind.iloc[0])
         print("Sample /health card:\n")
         print(render_text("card", PLAIN, **card))
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

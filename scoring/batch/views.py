@@ -180,7 +180,8 @@ def export_frame(view: PeriodView, model: Model) -> pd.DataFrame:
     for key in model.metric_keys:
         column = per_metric[key] if key in per_metric else pd.Series(dtype=float)
         out[f"score_{key}"] = out["account_id"].map(column)
-    tail["computed_score"] = tail["computed_score"].fillna(out["score"])
+    computed = pd.to_numeric(tail["computed_score"], errors="coerce")
+    tail["computed_score"] = computed.fillna(out["score"])
     out = pd.concat([out, tail], axis=1)
     return out.sort_values("account_id", kind="stable").reset_index(drop=True)
 

@@ -68,11 +68,11 @@ def lost_score_notices(
             "rule": RULE,
             "severity": "data",
             "reason": reason.to_numpy(),
-            "score_shown": None,
+            "score_shown": float("nan"),
             "previous_score": rows["previous_score"].to_numpy(),
-            "delta": None,
+            "delta": float("nan"),
             "band": INSUFFICIENT_DATA,
             "previous_band": rows["previous_band"].to_numpy() if "previous_band" in rows else None,
-            "band_rank": None,
+            "band_rank": float("nan"),
         }
     )[list(ALERT_COLUMNS)]

@@ -143,8 +143,12 @@ class Replayer:
         shown = decision.alerts[decision.alerts["account_id"].isin(listed)]
         shown_rows = alert_history_rows(shown, as_of)
         if len(shown_rows):
-            earlier = self.history if self.history is not None else shown_rows.iloc[:0]
-            self.history = pd.concat([earlier, shown_rows], ignore_index=True)
+            earlier = self.history
+            self.history = (
+                shown_rows.reset_index(drop=True)
+                if earlier is None or earlier.empty
+                else pd.concat([earlier, shown_rows], ignore_index=True)
+            )
         scored = scores["status"].eq("scored") & scores["score_shown"].notna()
         return WeekReplay(
             as_of=as_of,
