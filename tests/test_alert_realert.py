@@ -64,9 +64,11 @@ def now(*rules: str, score: float = 58, rank: int = 1, band: str = "at_risk") ->
     )
 
 
-def decide(alerts: pd.DataFrame, history: pd.DataFrame, **keys: Any):
+def decide(
+    alerts: pd.DataFrame, history: pd.DataFrame, recent: pd.DataFrame | None = None, **keys: Any
+):
     config = model(score_drop=10, cooldown_days=14, **keys).alerts
-    return apply_cooldown(alerts, history, None, AS_OF, config)
+    return apply_cooldown(alerts, history, None, AS_OF, config, recent)
 
 
 def test_a_slide_still_going_after_the_cooldown_is_held_not_re_alerted():
@@ -123,6 +125,33 @@ def test_any_slide_rule_shown_counts_and_champion_left_is_news_of_its_own():
 def test_the_latest_alert_shown_is_the_one_compared_with():
     history = pd.concat([shown(21, score=70), shown(14, score=62)], ignore_index=True)
     assert decide(now(score=59), history)[0].empty  # 11 below the first, 3 below the last
+
+
+def recent(*scores: float) -> pd.DataFrame:
+    """Shown scores of the runs before this one, runs_ago 1 first (band_hysteresis frame)."""
+    return pd.DataFrame(
+        {"account_id": "a", "runs_ago": range(1, len(scores) + 1), "score_shown": scores}
+    )
+
+
+def test_a_slide_that_recovered_since_its_alert_is_a_new_slide():
+    # Alerted 3 weeks ago at 62 (a blip); back to 66 a week later; now 58 on a real slide.
+    runs = recent(60, 66, 62)
+    to_send, held = decide(now(), shown(21), recent=runs)
+    assert len(to_send) == 1 and held.empty
+    assert "Still sliding" not in to_send["reason"].iloc[0]  # it is news, not a repeat
+    # Never back above 62 since the alert: still the same slide, held.
+    assert decide(now(), shown(21), recent=recent(60, 61.5, 62))[0].empty
+    # The run of the alert itself (3 weeks back) does not count as a recovery.
+    assert decide(now(), shown(14), recent=recent(60, 66))[0].empty
+
+
+def test_last_weeks_score_comes_from_the_alerts_comparison_as_in_the_weekly_run():
+    # The weekly run reads recent runs from the second week back; last week is the alert's
+    # own previous_score, so both paths see the same runs.
+    rose = now().assign(previous_score=64.0)
+    assert len(decide(rose, shown(14), recent=recent(99))[0]) == 1
+    assert decide(now().assign(previous_score=61.0), shown(14), recent=recent(99))[0].empty
 
 
 @pytest.mark.parametrize(

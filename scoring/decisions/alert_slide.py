@@ -50,12 +50,53 @@ def last_shown_slide(history: pd.DataFrame | None, as_of: date, within_days: int
     return shown.set_index("account_id")
 
 
+def recovered_since(ref: pd.DataFrame, as_of: date, recent: pd.DataFrame | None) -> pd.Series:
+    """Per account of `ref`, whether a run after its alert scored above the score at the
+    alert: the slide it was told about ended, so a new fall is a new slide. `recent`: shown
+    scores of the runs before this one (band_hysteresis.RECENT_COLUMNS); runs it does not
+    hold are not known to have recovered."""
+    if recent is None or recent.empty:
+        return pd.Series(False, index=ref.index)
+    runs_back = ((pd.Timestamp(as_of) - ref["sent_on"]).dt.days // 7).rename("_back")
+    since = recent.assign(account_id=recent["account_id"].astype(str)).merge(
+        runs_back, left_on="account_id", right_index=True
+    )
+    since = since[since["runs_ago"] < since["_back"]]
+    best = pd.to_numeric(since["score_shown"], errors="coerce").groupby(since["account_id"]).max()
+    rose = best.reindex(ref.index).to_numpy(dtype=float) > ref["score"].to_numpy(float) + EPS
+    return pd.Series(rose, index=ref.index)
+
+
+def _runs_before(alerts: pd.DataFrame, recent: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The runs before this one: last week's score from the alerts' own comparison
+    (`previous_score`), the older ones from `recent` (the weekly run reads those from the
+    second week back, a replay holds last week too: both end up alike)."""
+    if "previous_score" not in alerts:
+        return recent
+    last = pd.DataFrame(
+        {
+            "account_id": alerts["account_id"].astype(str),
+            "runs_ago": 1,
+            "score_shown": pd.to_numeric(alerts["previous_score"], errors="coerce"),
+        }
+    ).drop_duplicates("account_id")
+    if recent is None or recent.empty:
+        return last
+    return pd.concat([recent[recent["runs_ago"] >= 2], last], ignore_index=True)
+
+
 def judge_slides(
-    alerts: pd.DataFrame, history: pd.DataFrame | None, as_of: date, config: Realert | None
+    alerts: pd.DataFrame,
+    history: pd.DataFrame | None,
+    as_of: date,
+    config: Realert | None,
+    recent: pd.DataFrame | None = None,
 ) -> tuple[pd.Series, pd.Series]:
     """(why, note) per alert row: `why` holds a slide alert of an account already told about
     a slide that is not materially worse; `note` says, on the account's first slide alert
-    that does go out again, what got worse since ("Still sliding …"). Both None elsewhere."""
+    that does go out again, what got worse since ("Still sliding …"). Both None elsewhere.
+    An account whose score rose above its score at the alert since (`recovered_since`) is on
+    a new slide: neither held nor noted."""
     why = pd.Series(None, index=alerts.index, dtype=object)
     note = pd.Series(None, index=alerts.index, dtype=object)
     if config is None or alerts.empty:
@@ -63,6 +104,7 @@ def judge_slides(
     ref = last_shown_slide(history, as_of, config.within_days)
     if ref.empty:
         return why, note
+    ref = ref[~recovered_since(ref, as_of, _runs_before(alerts, recent)).to_numpy()]
     ids = alerts["account_id"].astype(str)
     slide = alerts["rule"].isin(SLIDE_RULES).to_numpy() & ids.isin(ref.index).to_numpy()
     if not slide.any():
