@@ -66,8 +66,9 @@ ALERT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "alerts.cooldown_days": ("Days the same account and rule stay quiet.", "14"),
     "alerts.realert": (
         "An account shown a health alert is not alerted again for the same continuing slide"
-        " (after the cooldown) unless it got materially worse since (false: re-alert whenever"
-        " the cooldown ran out; champion_left is always news).",
+        " (after the cooldown) unless it got materially worse since; a run scoring above the"
+        " alert's score in between ends the slide (false: re-alert whenever the cooldown ran"
+        " out; champion_left is always news).",
         "{worse_by: 10, within_days: 28}",
     ),
     "alerts.realert.worse_by": (

@@ -98,7 +98,8 @@ class Realert(Strict):
     """After an account was shown a health alert, the same continuing slide alerts again
     (past the cooldown) only when it got materially worse since that alert: its score fell
     `worse_by` points more, or the band_downgrade rule takes it to a lower band. An alert
-    shown stands for the slide `within_days` days; champion_left is news of its own."""
+    shown stands for the slide `within_days` days, or until a run scores above the score at
+    the alert (it recovered: a new fall is a new slide); champion_left is news of its own."""
 
     worse_by: float = Field(default=10, gt=0, le=100)
     within_days: int = Field(default=28, ge=1, le=730)
