@@ -537,7 +537,8 @@ def alert_now(score: float = 60, rank: int = 1, rule: str = "score_drop") -> pd.
     ],
 )
 def test_cooldown(history, now, score_drop, quiet):
-    config = model(score_drop=score_drop, cooldown_days=14).alerts
+    # The cooldown alone: the slide rule after it is tests/test_alert_realert.py.
+    config = model(score_drop=score_drop, cooldown_days=14, realert=False).alerts
     to_send, suppressed = apply_cooldown(now, history, None, AS_OF, config)
     assert (len(to_send), len(suppressed)) == ((0, 1) if quiet else (1, 0))
     if quiet:

@@ -64,6 +64,22 @@ ALERT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "alerts.renewal_days": ("Alert on a renewal within N days while below the top band.", "90"),
     "alerts.stale_days": ("Report accounts with no signals for N days (a data problem).", "14"),
     "alerts.cooldown_days": ("Days the same account and rule stay quiet.", "14"),
+    "alerts.realert": (
+        "An account shown a health alert is not alerted again for the same continuing slide"
+        " (after the cooldown) unless it got materially worse since; a run scoring above the"
+        " alert's score in between ends the slide (false: re-alert whenever the cooldown ran"
+        " out; champion_left is always news).",
+        "{worse_by: 10, within_days: 28}",
+    ),
+    "alerts.realert.worse_by": (
+        "Points the score must fall below its value at the alert last shown to alert again"
+        " (a lower band by the band_downgrade rule also does).",
+        "10",
+    ),
+    "alerts.realert.within_days": (
+        "Days an alert shown stands for the slide (after that, a fall alerts afresh).",
+        "28",
+    ),
     "alerts.fallback_channel": ("Where alerts go for owners not found in Slack.", "#cs-alerts"),
     "alerts.champion_left": (
         "Alert when the champion left (CSM input).",

@@ -94,6 +94,17 @@ class PortfolioMove(Strict):
     min_accounts: int = Field(default=20, ge=2)
 
 
+class Realert(Strict):
+    """After an account was shown a health alert, the same continuing slide alerts again
+    (past the cooldown) only when it got materially worse since that alert: its score fell
+    `worse_by` points more, or the band_downgrade rule takes it to a lower band. An alert
+    shown stands for the slide `within_days` days, or until a run scores above the score at
+    the alert (it recovered: a new fall is a new slide); champion_left is news of its own."""
+
+    worse_by: float = Field(default=10, gt=0, le=100)
+    within_days: int = Field(default=28, ge=1, le=730)
+
+
 class Alerts(Strict):
     score_drop: float = Field(default=0, ge=0, le=100)
     band_downgrade: BandDowngrade | None = None
@@ -105,6 +116,17 @@ class Alerts(Strict):
     champion_left: ChampionLeft | None = None
     max_per_dm: int = Field(default=10, ge=1, le=50)
     portfolio_move: PortfolioMove = Field(default_factory=PortfolioMove)
+    realert: Realert | None = Field(default_factory=Realert)
+
+    @field_validator("realert", mode="before")
+    @classmethod
+    def _realert_switch(cls, value: object) -> object:
+        """`realert: true` is the defaults; `false` re-alerts whenever the cooldown ran out."""
+        if value is True:
+            return Realert()
+        if value is False:
+            return None
+        return value
 
     @field_validator("band_downgrade", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ import pandas as pd
 
 from scoring.config.sections import Alerts
 from scoring.decisions.alert_schema import EPS
+from scoring.decisions.alert_slide import judge_slides
 
 
 def apply_cooldown(
@@ -22,6 +23,7 @@ def apply_cooldown(
     snoozes: pd.DataFrame | None,
     as_of: date,
     alerts_config: Alerts,
+    recent: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split alerts into (to_send, suppressed); suppressed rows get a `why`.
 
@@ -29,6 +31,11 @@ def apply_cooldown(
     `cooldown_days` after the last one was sent (sent on day X: quiet until X + cooldown_days)
     unless the score has since fallen at least `score_drop` below its value at that alert
     (never, when score_drop is 0) or the band is lower (higher band_rank) than it was.
+    Past the cooldown, a continuing slide stays quiet unless materially worse since the alert
+    last shown (`alerts.realert`, alert_slide.judge_slides); when it does go out again, its
+    first slide alert's reason starts with what got worse ("Still sliding since …"). `recent`:
+    shown scores of the runs before (band_hysteresis.RECENT_COLUMNS), to tell a slide that
+    recovered since its alert (a new slide) from one still going.
     snoozes: (account_id, until). Snoozed accounts stay quiet until the snooze ends: every
     alert of the account is held while as_of <= until, the `until` day included.
     """
@@ -66,7 +73,13 @@ def apply_cooldown(
             + last["_sent_on"][held].dt.strftime("%Y-%m-%d")
             + f" ({n}-day cooldown)"
         ).to_numpy()
+    open_ = why.isna().to_numpy()
+    slide_why, note = judge_slides(alerts[open_], history, as_of, alerts_config.realert, recent)
+    why[open_] = why[open_].where(slide_why.isna(), slide_why)
     quiet_rows = why.notna().to_numpy()
+    noted = note.reindex(alerts.index)
+    reason = alerts["reason"].where(noted.isna(), noted + ". " + alerts["reason"].astype(str))
+    alerts = alerts.assign(reason=reason)
     to_send = alerts[~quiet_rows].reset_index(drop=True)
     suppressed = alerts[quiet_rows].assign(why=why[quiet_rows]).reset_index(drop=True)
     return to_send, suppressed

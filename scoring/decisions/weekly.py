@@ -123,7 +123,7 @@ def decide_week(
     )
     if lost_scores:
         raw = _with_notices(raw, lost_score_notices(model, scores, getattr(view, "metrics", None)))
-    to_send, suppressed = apply_cooldown(raw, history, snoozes, as_of, model.alerts)
+    to_send, suppressed = apply_cooldown(raw, history, snoozes, as_of, model.alerts, recent)
     inputs = playbook_inputs(comparison, accounts, view.drivers)
     inputs["previous_delta"] = inputs["account_id"].map(
         scores.set_index("account_id")["previous_delta"]
