@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -85,3 +86,32 @@ def test_bad_options_are_one_line(stored, capsys) -> None:
     assert capsys.readouterr().err.strip() == "healthbot: --weeks must be at least 1, got 0"
     assert main(["check", "--history", "--compare", "missing.yml"]) != 0
     assert capsys.readouterr().err.strip() == "healthbot: --compare: no model file at missing.yml"
+
+
+def test_the_replay_decides_as_on_every_stored_row(stored, engine) -> None:
+    """The command's one read (each signal's own window, on SQLite through the primary key)
+    decides every week exactly as a replay over every stored row read by plain date range."""
+    from bot.cli.replayed_history import load_replay_inputs, replay_stored_weeks
+    from scoring.store.reads import load_signals
+
+    model = load_model(DEMO_MODEL)
+    as_ofs = weekly_as_ofs(END - dt.timedelta(weeks=WEEKS - 1), END)
+    inputs = load_replay_inputs(engine, [model], as_ofs)
+    got = replay_stored_weeks(inputs, model, inputs.spans[0], as_ofs, reasons=True)
+    everything = load_signals(engine, END - dt.timedelta(days=400), END)
+    assert len(everything) > len(inputs.signals)  # the reference reads more than it needs
+    want = replay_weeks(
+        model,
+        load_accounts(engine),
+        everything,
+        as_ofs,
+        inputs.history,
+        lookback=inputs.spans[0],
+        with_reasons=True,
+    )
+    assert len(want.frame("fired")) > 0
+    for which in ("fired", "delivered"):
+        pd.testing.assert_frame_equal(got.frame(which), want.frame(which), check_exact=True)
+    assert [(w.held_back, w.overflow, w.scored) for w in got.weeks] == [
+        (w.held_back, w.overflow, w.scored) for w in want.weeks
+    ]
