@@ -88,6 +88,7 @@ class Receiver(ThreadingHTTPServer):
 
 
 class _ReceiverHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Slack's hooks.slack.com
     server: Receiver
 
     def do_POST(self) -> None:
