@@ -4,6 +4,7 @@ a real local HTTP/1.1 server stands in for hooks.slack.com and counts the connec
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -99,3 +100,14 @@ def test_concurrent_answers_each_arrive_once(hooks: Hooks) -> None:
 def test_a_url_that_is_not_http_is_refused_with_a_clear_message() -> None:
     with pytest.raises(ValueError, match="response_url is not an http"):
         ResponsePoster().post("file:///etc/passwd", {"text": "x"})
+
+
+def test_a_kept_connection_sends_without_waiting_for_a_delayed_ack(hooks: Hooks) -> None:
+    """A card's body (over 2,000 bytes) leaves http.client apart from its headers; with Nagle's
+    algorithm on, a kept-alive connection held it for the server's delayed ACK (40 ms)."""
+    poster = ResponsePoster()
+    assert poster.post(hooks.url("card"), {"text": "x" * 3000}) == 200
+    (kept,) = poster._idle[("http", "127.0.0.1", hooks.server_port)]
+    assert kept.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    assert poster.post(hooks.url("again"), {"text": "y" * 3000}) == 200
+    assert hooks.connections == 1
