@@ -129,4 +129,3 @@ def _asynchronous_commit(dbapi_connection: Any, _record: Any) -> None:
     """Once per new PostgreSQL connection of the replay engine (see the module docstring)."""
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit = off")
-
