@@ -26,8 +26,10 @@ from slack_bolt import Respond
 log = logging.getLogger("healthbot.slack")
 TIMEOUT = 30.0  # seconds, as slack_sdk's WebhookClient
 IDLE_PER_HOST = 8  # connections kept per host (a worker's threads never need more at once)
-# What a kept-alive connection the server closed while idle raises on its next request: the
-# request was not processed, so it is sent once more on a new connection.
+# What a kept-alive connection the server closed while idle raises on its next request. Such
+# a request was not processed, so it is sent once more on a new connection (as urllib3 does);
+# should a reset instead come after the server took it, the worst case is an ephemeral answer
+# shown twice, never a lost one.
 STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 Key = tuple[str, str, int]
 
@@ -61,7 +63,11 @@ class ResponsePoster:
             if not reused:
                 raise
             conn = self._connect(key)
-            status, keep = _send(conn, path, body, headers)
+            try:
+                status, keep = _send(conn, path, body, headers)
+            except BaseException:
+                conn.close()
+                raise
         except BaseException:
             conn.close()
             raise
