@@ -88,6 +88,8 @@ class Receiver(ThreadingHTTPServer):
 
 
 class _ReceiverHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Slack's hooks.slack.com
+    wbufsize = 1 << 16  # the status, headers and body in one write (flushed after each request)
     server: Receiver
 
     def do_POST(self) -> None:

@@ -108,3 +108,28 @@ def test_on_sqlite_the_guard_never_waits_for_a_weekly_runs_write_lock(tmp_path: 
                 assert time.perf_counter() - started < 1.0  # the busy timeout is 5 s
         store.dispose()
         assert count_signatures(engine) == 0  # the main file's table is not the one used
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_claim_is_one_autocommitted_insert_that_skips_the_wal_flush(
+    tmp_path: Path,
+) -> None:
+    """The guard's store is its own engine on the main database: autocommit, so the insert is
+    the whole round trip (visible to every other process at once, no COMMIT after it), and
+    `synchronous_commit = off` on each of its sessions only (the main engine's commits keep
+    waiting for the flush)."""
+    with migrated_database("postgres", tmp_path) as (_, engine):
+        store = replay_engine(engine)
+        try:
+            assert store is not engine
+            guard = ReplayGuard(store)
+            assert guard.first_time("1700000000", "v0=once")
+            assert count_signatures(engine) == 1  # committed: seen through the main engine
+            assert not guard.first_time("1700000000", "v0=once")
+            with store.connect() as conn:
+                assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+                assert conn.connection.dbapi_connection.autocommit is True
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        finally:
+            store.dispose()

@@ -3,6 +3,13 @@
 SQLite (the default) is a file in WAL mode: readers never wait for a writer, and a writer waits
 up to five seconds for another instead of failing at once. PostgreSQL goes through psycopg 3,
 whatever spelling of the URL the platform hands us (`postgres://` on Heroku-style hosts).
+
+A pooled PostgreSQL connection is pinged on checkout only when it has sat idle in the pool
+for IDLE_PING_SECONDS or more (`_ping_when_idle`): what kills a connection (a proxy's or the
+server's idle timeout, a restart during a quiet spell) mostly happens while it is idle, and
+SQLAlchemy's `pool_pre_ping` would instead cost a round trip on every checkout (two per
+`/health` lookup). A connection broken while busy still fails its statement once; SQLAlchemy
+then recycles every connection of that pool, so only the requests already in flight see it.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuchModuleError
 
 from scoring.errors import HealthbotError
 
 BUSY_TIMEOUT_MS = 5000
+IDLE_PING_SECONDS = 5.0
 SQLITE_BEGIN = "sqlite_begin"  # execution option: "IMMEDIATE" takes the write lock at BEGIN
 
 
@@ -67,8 +75,9 @@ def make_engine(url: str, check: bool = True, **kwargs: Any) -> Engine:
             engine = sa.create_engine(parsed, **kwargs)
             _setup_sqlite(engine)
         else:
-            kwargs.setdefault("pool_pre_ping", True)
             engine = sa.create_engine(parsed, **kwargs)
+            if not kwargs.get("pool_pre_ping"):
+                _ping_when_idle(engine, IDLE_PING_SECONDS)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise HealthbotError(
             f"cannot use database {shown_url(parsed)}: {first_line(exc, parsed)}"
@@ -93,6 +102,26 @@ def first_line(exc: BaseException, url: URL | None = None) -> str:
     if url is not None and url.password:
         text = text.replace(str(url.password), "***")
     return text[:400] or type(inner).__name__
+
+
+def _ping_when_idle(engine: Engine, idle: float) -> None:
+    """Ping a connection on checkout when it has been idle `idle` seconds or more (see the
+    module docstring); a failed ping raises DisconnectionError, on which the pool drops that
+    connection and checks out another (SQLAlchemy's documented checkout-event recipe)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle:
+            return  # new, or back in the pool a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"connection idle {idle:.0f}+ s is gone: {exc}") from exc
 
 
 def _setup_sqlite(engine: Engine) -> None:
