@@ -33,22 +33,20 @@ from scoring.pushdown.connect import runner_for
 from scoring.pushdown.runners import Runner
 from scoring.pushdown.source import SqlSource
 from scoring.store.db import first_line
-
-KEYS = ("account_id", "date")
+from scoring.store.warehouse import KEYS, long_view, present_signals, read_only, renamed, typed
 
 
 def connect(url: str) -> Runner:
     """The runner for an in-place source's URL (`scoring.pushdown.connect.runner_for`). A
     DuckDB file is opened read only, so the worker never holds the writer's lock."""
-    if url.startswith("duckdb://") and "read_only" not in url:
-        url += ("&" if "?" in url else "?") + "read_only=true"
-    return runner_for(url)
+    return runner_for(read_only(url))
 
 
 class PlacedRunner:
     """A runner whose table is the source's table in healthbot's names and types: `columns:`
-    applied, ids as text, dates as dates, values as floats (casts only where needed, so a
-    date index still serves the window filter)."""
+    applied, ids as text, dates as dates, values as floats (the store's `renamed` and
+    `typed`, as sync validates it: casts only where needed, so a date index still serves
+    the window filter)."""
 
     def __init__(self, runner: Runner, source: Source) -> None:
         self.runner = runner
@@ -67,22 +65,7 @@ class PlacedRunner:
                 f"signals source {self.source.label!r} (read in place): table {name!r} has no"
                 f" column {absent[0]} (the columns are: {', '.join(map(str, t.columns))})"
             )
-        t = t.rename(mapped) if mapped else t
-        if wide and self.source.signals is not None:
-            t = t.select(*KEYS, *self.source.signals)
-        casts: dict[str, ir.Value] = {}
-        if not t["account_id"].type().is_string():
-            casts["account_id"] = t["account_id"].cast("string")
-        if not t["date"].type().is_date():
-            casts["date"] = t["date"].cast("date")
-        values = (
-            ["value"] if self.source.layout == "long" else [c for c in t.columns if c not in KEYS]
-        )
-        for column in values:
-            kind = t[column].type()
-            if (kind.is_numeric() or kind.is_boolean()) and not kind.is_floating():
-                casts[column] = t[column].cast("float64")
-        return t.mutate(**casts) if casts else t
+        return typed(renamed(t, self.source), self.source)
 
     def frame(self, expr: ir.Table) -> pd.DataFrame:
         return self.runner.frame(expr)
@@ -105,28 +88,18 @@ class Placed:
         """account_id, signal, date of its signals' rows up to `last` and, per signal, after
         its day in `after` (None: no bound), long whatever the layout: a query, never fetched.
         """
-        t = self.runner.table(self.source.table or "")
-        names = sorted(self.signals)
+        long = long_view(self.runner.table(self.source.table or ""), self.source, self.signals)
 
         def when(name: str) -> ir.BooleanValue:
-            test = ibis.literal(True)
+            test = long["signal"] == name
             if after is not None and name in after:
-                test &= t["date"] > ibis.literal(after[name])
+                test &= long["date"] > ibis.literal(after[name])
             if last is not None:
-                test &= t["date"] <= ibis.literal(last)
+                test &= long["date"] <= ibis.literal(last)
             return test
 
-        if self.source.layout == "long":
-            per = [(t["signal"] == name) & when(name) for name in names]
-            picked = t.filter(functools.reduce(operator.or_, per))
-            return picked.select("account_id", "signal", "date")
-        parts = [
-            t.filter(when(name) & t[name].notnull()).select(
-                "account_id", signal=ibis.literal(name), date=t["date"]
-            )
-            for name in names
-        ]
-        return functools.reduce(lambda a, b: a.union(b), parts)
+        picked = long.filter(functools.reduce(operator.or_, map(when, sorted(self.signals))))
+        return picked.select("account_id", "signal", "date")
 
 
 @dataclass
@@ -237,14 +210,10 @@ def _reach(connect_to: Callable[[str], Runner], source: Source) -> Runner:
 
 
 def _provided(runner: PlacedRunner, source: Source, wanted: set[str]) -> set[str]:
-    """Which of `wanted` the source holds: its declared `signals`, its wide columns, or (long,
-    undeclared) the distinct names among `wanted` in its table (one small query)."""
+    """Which of `wanted` the source holds: its declared `signals` (trusted: sync checks
+    them), else what the store's `present_signals` finds on this connection."""
     if not wanted:
         return set()
     if source.signals is not None:
         return wanted & set(source.signals)
-    t = runner.table(source.table or "")
-    if source.layout == "wide":
-        return wanted & (set(t.columns) - set(KEYS))
-    found = t.filter(t["signal"].isin(sorted(wanted)))[["signal"]].distinct()
-    return set(runner.frame(found)["signal"].astype(str))
+    return present_signals(runner.table(source.table or ""), source, wanted) & wanted

@@ -24,7 +24,6 @@ from scoring.config.signal_bounds import bounds_of
 from scoring.config.sources import Source
 from scoring.errors import DataError
 from scoring.store.warehouse import (
-    as_dates,
     connect,
     declared_unique,
     long_view,
@@ -88,7 +87,7 @@ def validate_in_place(
     backend = connect(source.url or "", label)
     table = raw_table(backend, source, label)
     shown = check_schema(table, source, label)
-    long = as_dates(long_view(renamed(table, source), source))
+    long = long_view(renamed(table, source), source)
     pairs = _per_account_signal(long, model)  # the one full scan when the key is declared
     stats = _per_signal(pairs)
     _check_blanks(long, stats, label, shown)
