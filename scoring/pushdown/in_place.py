@@ -17,7 +17,6 @@ import operator
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 from urllib.parse import urlsplit
 
 import ibis
@@ -127,15 +126,28 @@ class Placement:
 
     def first_day(self) -> int | None:
         """Day number of the earliest row of any in-place signal (where the data starts)."""
-        found = [_scalar(p, p.rows(None, None)["date"].min()) for p in self.parts]
-        days = [day_number(pd.Timestamp(d)) for d in found if d is not None and not pd.isna(d)]
-        return min(days, default=None)
+        span = self.date_range()
+        return None if span is None else day_number(pd.Timestamp(span[0]))
 
-    def latest_dates(self, as_of: date) -> pd.Series:
-        """Latest date per account of any in-place signal on or before `as_of` (a GROUP BY)."""
+    def date_range(self) -> tuple[date, date] | None:
+        """(first, last) date of any in-place signal's rows: one MIN/MAX per source."""
+        found = []
+        for p in self.parts:
+            rows = p.rows(None, None)
+            query = rows.aggregate(first=rows["date"].min(), last=rows["date"].max())
+            found.append(p.runner.frame(query))
+        frame = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+        if not len(frame) or frame["first"].isna().all():
+            return None
+        first = pd.to_datetime(frame["first"]).min()
+        return first.date(), pd.to_datetime(frame["last"]).max().date()
+
+    def latest_dates(self, as_of: date, since: date | None = None) -> pd.Series:
+        """Latest date per account of any in-place signal on or before `as_of` (and after
+        `since`, when given): one GROUP BY per source."""
         out = []
         for p in self.parts:
-            rows = p.rows(None, as_of)
+            rows = p.rows(None if since is None else dict.fromkeys(p.signals, since), as_of)
             out.append(
                 p.runner.frame(rows.group_by("account_id").aggregate(latest=rows["date"].max()))
             )
@@ -165,11 +177,6 @@ class Placement:
         frame["own"] = pd.to_numeric(frame["own"], errors="coerce").astype(float)
         frame["account_id"] = frame["account_id"].astype(str)
         return frame[columns]
-
-
-def _scalar(placed: Placed, expr: ir.Scalar) -> Any:
-    frame = placed.runner.frame(expr.name("x").as_table())
-    return frame.iloc[0, 0] if len(frame) else None
 
 
 def place_signals(
