@@ -344,3 +344,39 @@ def test_sync_and_forget_on_the_command_line(
         " and its rows for 'a007' stay there (14 rows); delete them in the warehouse"
     )
     assert out[1] == "forgot 'a007': removed 1 from accounts"
+
+
+@pytest.mark.postgres
+def test_the_duplicate_scan_runs_as_one_hash_aggregate_on_postgres_and_resets(tmp_path):
+    """The planner settings that make the duplicate scan one in-memory hash aggregate hold
+    on the validation connection for that scan only, and the plan is that aggregate."""
+    from scoring.store.warehouse import connect, one_hash_aggregate
+
+    wh = Warehouse("postgres", tmp_path)
+    try:
+        wh.load("usage", long_frame(range(50), [date(2026, 11, 1), date(2026, 11, 2)]))
+        backend = connect(wh.url, "usage")
+
+        def setting(name: str) -> str:
+            with backend.raw_sql(f"SHOW {name}") as cursor:
+                return str(cursor.fetchone()[0])
+
+        for cheap in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size"):
+            backend.raw_sql(f"SET {cheap} = 0").close()  # this small table planned as a big one
+        before = setting("work_mem"), setting("max_parallel_workers_per_gather")
+        scan = (
+            "EXPLAIN SELECT account_id, signal, date FROM usage"
+            " GROUP BY account_id, signal, date HAVING count(*) > 1"
+        )
+        with backend.raw_sql(scan) as cursor:
+            assert "Gather" in " ".join(str(r[0]) for r in cursor.fetchall())  # the default
+        with one_hash_aggregate(backend):
+            assert setting("work_mem") == "128MB"
+            assert setting("max_parallel_workers_per_gather") == "0"
+            with backend.raw_sql(scan) as cursor:
+                plan = " ".join(str(r[0]) for r in cursor.fetchall())
+        assert "HashAggregate" in plan and "Gather" not in plan and "Sort" not in plan, plan
+        assert (setting("work_mem"), setting("max_parallel_workers_per_gather")) == before
+        backend.disconnect()
+    finally:
+        wh.close()

@@ -11,7 +11,8 @@ scoring run (drift warnings) can all reach it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import ibis
@@ -231,3 +232,31 @@ def declared_unique(backend: Any, table: str, columns: set[str]) -> bool:
     except Exception:  # introspection is an optimisation: when it fails, scan
         return False
     return any(set(row[0] or []) == columns for row in rows)
+
+
+# The duplicate scan groups by (account, signal, date): nearly one group per row. PostgreSQL's
+# default parallel plan (partial hash aggregates, then a sort of every group, a gather-merge
+# and a final aggregate) spills both to disk at 4 MB of work_mem; one hash aggregate in one
+# process, with room for most of its groups, does the same in less than half the time
+# (EXPLAIN ANALYZE, docs: /work/notes/place.md). Set on healthbot's own validation
+# connection only, and reset after.
+ONE_HASH_AGGREGATE = {
+    "postgres": {"work_mem": "128MB", "max_parallel_workers_per_gather": "0"},
+}
+
+
+@contextlib.contextmanager
+def one_hash_aggregate(backend: Any) -> Iterator[None]:
+    """Planner settings for a GROUP BY with about one group per row, on this connection,
+    for the duration of the block (nothing on backends without any)."""
+    settings = ONE_HASH_AGGREGATE.get(getattr(backend, "name", ""), {})
+    done = []
+    try:
+        for name, value in settings.items():
+            backend.raw_sql(f"SET {name} = '{value}'").close()
+            done.append(name)
+        yield
+    finally:
+        for name in done:
+            with contextlib.suppress(Exception):  # a reset that fails leaves a session we drop
+                backend.raw_sql(f"RESET {name}").close()

@@ -27,6 +27,7 @@ from scoring.store.warehouse import (
     connect,
     declared_unique,
     long_view,
+    one_hash_aggregate,
     raw_table,
     renamed,
 )
@@ -100,7 +101,8 @@ def validate_in_place(
     _check_values(long, stats, model, label, shown)
     keys = ("account_id", "date") if source.layout == "wide" else ("account_id", "signal", "date")
     if not declared_unique(backend, source.table or "", {source.columns.get(k, k) for k in keys}):
-        _check_duplicates(long, label, shown)
+        with one_hash_aggregate(backend):
+            _check_duplicates(long, label, shown)
     ok = accounts[accounts["account_id"].isin(known)]
     latest = _day(ok["last"].max()) if len(ok) else None
     recent = 0
