@@ -380,3 +380,22 @@ def test_the_duplicate_scan_runs_as_one_hash_aggregate_on_postgres_and_resets(tm
         backend.disconnect()
     finally:
         wh.close()
+
+
+def test_a_blocked_run_sees_an_in_place_table_change(project, warehouse):
+    """A blocked run's fingerprint of an in-place source is its data, not its name: the
+    scheduler (`bot/jobs/blocked.py` `unblocked`) runs the period again once the table is
+    corrected, and not while it stays as it was."""
+    from scoring.sync.fingerprint import fingerprint, sources_changed
+
+    warehouse.load("usage", long_frame(range(100), DAYS))
+    model = setup(project, warehouse)
+    recorded = fingerprint(model, project.root)
+    assert recorded["tables"] == {
+        "usage": {"rows": 1400, "max_date": "2026-11-14", "value_sum": pytest.approx(7000.0)}
+    }
+    assert not sources_changed(model, project.root, recorded)
+    warehouse.load("usage", long_frame(range(100), DAYS))  # rewritten, the same data
+    assert not sources_changed(model, project.root, recorded)
+    warehouse.execute("UPDATE usage SET value = value + 1 WHERE account_id = 'a007'")
+    assert sources_changed(model, project.root, recorded)
