@@ -55,6 +55,7 @@ def scoring_input(
 
 
 def decision_signals(placed: PlacedPeriods | None) -> InPlaceSignals | None:
+    """What the weekly decisions take as `in_place` (None: every signal is in the rows)."""
     return None if placed is None else placed.signals
 
 
