@@ -234,15 +234,12 @@ def declared_unique(backend: Any, table: str, columns: set[str]) -> bool:
     return any(set(row[0] or []) == columns for row in rows)
 
 
-# The duplicate scan groups by (account, signal, date): nearly one group per row. PostgreSQL's
-# default parallel plan (partial hash aggregates, then a sort of every group, a gather-merge
-# and a final aggregate) spills both to disk at 4 MB of work_mem; one hash aggregate in one
-# process, with room for most of its groups, does the same in less than half the time
-# (EXPLAIN ANALYZE, docs: /work/notes/place.md). Set on healthbot's own validation
-# connection only, and reset after.
-ONE_HASH_AGGREGATE = {
-    "postgres": {"work_mem": "128MB", "max_parallel_workers_per_gather": "0"},
-}
+# The duplicate scan (`scoring/sync/in_place.py`) groups 9M rows into ~400,000 groups. On
+# PostgreSQL the planner misjudges groups of expressions and sorts them (spilling to disk);
+# hash aggregates with room for their groups (in each parallel worker) take half the time
+# (EXPLAIN ANALYZE: /work/notes/place.md). Set on healthbot's own validation connection only,
+# for that scan, and reset after.
+ONE_HASH_AGGREGATE = {"postgres": {"enable_sort": "off", "work_mem": "64MB"}}
 
 
 @contextlib.contextmanager
