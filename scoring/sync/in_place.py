@@ -282,11 +282,9 @@ def _check_duplicates(long: Any, label: str, shown: dict[str, str]) -> None:
 
 
 def _duplicate_account(long: Any) -> str | None:
-    """An account with two rows for one signal and date, or None, in one scan with about a
-    group per account and month instead of one per row: per (account, signal, 30-day bucket),
-    each date sets bit (day - 30 x bucket); the bits' SUM equals their BIT_OR exactly when no
-    bit is set twice, i.e. when no date repeats. (GROUP BY account, signal, date made ~one
-    group per row: PostgreSQL sorted and spilled 9M of them to disk, 60+ s.)"""
+    """An account with two rows for one signal and date (None: none), with a group per
+    account, signal and 30-day bucket rather than per row (which PostgreSQL sorted to disk):
+    each date sets bit (day - 30 x bucket); SUM = BIT_OR exactly when no date repeats."""
     days = long.date.delta(ibis.date(1970, 1, 1), unit="day")
     bucket = days // BUCKET_DAYS
     bit = ibis.literal(1, "int32") << (days - bucket * BUCKET_DAYS).cast("int32")
