@@ -157,11 +157,12 @@ def run_backtest(
     acc = accounts_frame(accounts)
     windows = SignalWindows(signals, pd.Index(acc["account_id"].to_numpy()), layout)
     placed = PlacedPeriods.of(placement)
+    span = spans(model)
 
     def rows(as_of: date) -> pd.DataFrame | AggregateSource:
+        """The period's stored rows, plus the in-place signals' aggregates (if any)."""
         return scoring_input(windows.upto(as_of, span), layout, placed)
 
-    span = spans(model)
     needs_previous = model.alerts.score_drop > 0 or model.alerts.band_downgrade
     previous = None
     if needs_previous:
