@@ -394,3 +394,29 @@ def test_a_blocked_run_sees_an_in_place_table_change(project, warehouse):
     assert not sources_changed(model, project.root, recorded)
     warehouse.execute("UPDATE usage SET value = value + 1 WHERE account_id = 'a007'")
     assert sources_changed(model, project.root, recorded)
+
+
+def test_the_duplicate_scan_is_exact_across_buckets_and_years(warehouse):
+    """The bucketed bit scan finds a repeated date wherever it falls (a bucket's first or last
+    day, before 1970) and never reports distinct dates as one (120 days in a row)."""
+    from scoring.config.sources import Source
+    from scoring.store.warehouse import connect, long_view, raw_table, renamed
+    from scoring.sync.in_place import _duplicate_account
+
+    days = [date(1969, 11, 1) + timedelta(days=k) for k in range(120)]
+    frame = long_frame(range(3), days)
+    source = Source(kind="signals", url=warehouse.url, table="usage")
+
+    def found(rows: pd.DataFrame) -> str | None:
+        warehouse.load("usage", rows)
+        backend = connect(warehouse.url, "usage")
+        try:
+            table = renamed(raw_table(backend, source, "usage"), source)
+            return _duplicate_account(long_view(table, source))
+        finally:
+            backend.disconnect()
+
+    assert found(frame) is None
+    for day in (date(1969, 12, 31), date(1970, 1, 30), date(1970, 1, 31), days[-1]):
+        extra = frame[(frame["account_id"] == "a001") & (frame["date"] == day)]
+        assert found(pd.concat([frame, extra], ignore_index=True)) == "a001", day
