@@ -1,6 +1,7 @@
-"""`healthbot score` and `backtest` with a model whose signals are read in place (a DuckDB
-file's table): scores stored as with copied rows, nothing copied, and backtest refusing in
-one clear line rather than scoring without those signals."""
+"""`healthbot score` and `calibrate --advise` with a model whose signals are read in place (a
+DuckDB file's table): scores stored as with copied rows, nothing copied, and the advisor
+refusing in one clear line rather than advising without those signals (backtest and
+calibrate: tests/test_in_place_backtest.py)."""
 
 from __future__ import annotations
 
@@ -69,10 +70,11 @@ def test_score_reads_the_table_in_place_and_copies_nothing(cli, capsys) -> None:
     assert _rows(cli / "healthbot.db", "select count(*) from signals") == [(0,)]
 
 
-def test_backtest_refuses_in_place_sources_in_one_line(cli, capsys) -> None:
-    assert main(["backtest"]) != 0
+def test_advise_refuses_in_place_sources_in_one_line(cli, capsys) -> None:
+    assert main(["calibrate", "--advise"]) != 0
     err = capsys.readouterr().err
-    assert "do not read in-place sources yet" in err and "Traceback" not in err
+    assert "calibrate --advise does not read in-place sources yet" in err
+    assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -344,3 +344,79 @@ def test_sync_and_forget_on_the_command_line(
         " and its rows for 'a007' stay there (14 rows); delete them in the warehouse"
     )
     assert out[1] == "forgot 'a007': removed 1 from accounts"
+
+
+@pytest.mark.postgres
+def test_the_duplicate_scan_runs_as_hash_aggregates_on_postgres_and_resets(tmp_path):
+    """The planner settings that keep the duplicate scan's groups in hash tables (not sorted
+    to disk) hold on the validation connection for that scan only."""
+    from scoring.store.warehouse import connect, one_hash_aggregate
+
+    wh = Warehouse("postgres", tmp_path)
+    try:
+        wh.load("usage", long_frame(range(50), [date(2026, 11, 1), date(2026, 11, 2)]))
+        backend = connect(wh.url, "usage")
+
+        def setting(name: str) -> str:
+            with backend.raw_sql(f"SHOW {name}") as cursor:
+                return str(cursor.fetchone()[0])
+
+        before = setting("work_mem"), setting("enable_sort")
+        scan = (
+            "EXPLAIN SELECT account_id, signal, date - DATE '1970-01-01' FROM usage"
+            " GROUP BY 1, 2, 3 HAVING count(*) > 1"
+        )
+        with one_hash_aggregate(backend):
+            assert (setting("work_mem"), setting("enable_sort")) == ("64MB", "off")
+            with backend.raw_sql(scan) as cursor:
+                plan = " ".join(str(r[0]) for r in cursor.fetchall())
+        assert "HashAggregate" in plan and "Sort" not in plan, plan
+        assert (setting("work_mem"), setting("enable_sort")) == before
+        backend.disconnect()
+    finally:
+        wh.close()
+
+
+def test_a_blocked_run_sees_an_in_place_table_change(project, warehouse):
+    """A blocked run's fingerprint of an in-place source is its data, not its name: the
+    scheduler (`bot/jobs/blocked.py` `unblocked`) runs the period again once the table is
+    corrected, and not while it stays as it was."""
+    from scoring.sync.fingerprint import fingerprint, sources_changed
+
+    warehouse.load("usage", long_frame(range(100), DAYS))
+    model = setup(project, warehouse)
+    recorded = fingerprint(model, project.root)
+    assert recorded["tables"] == {
+        "usage": {"rows": 1400, "max_date": "2026-11-14", "value_sum": pytest.approx(7000.0)}
+    }
+    assert not sources_changed(model, project.root, recorded)
+    warehouse.load("usage", long_frame(range(100), DAYS))  # rewritten, the same data
+    assert not sources_changed(model, project.root, recorded)
+    warehouse.execute("UPDATE usage SET value = value + 1 WHERE account_id = 'a007'")
+    assert sources_changed(model, project.root, recorded)
+
+
+def test_the_duplicate_scan_is_exact_across_buckets_and_years(warehouse):
+    """The bucketed bit scan finds a repeated date wherever it falls (a bucket's first or last
+    day, before 1970) and never reports distinct dates as one (120 days in a row)."""
+    from scoring.config.sources import Source
+    from scoring.store.warehouse import connect, long_view, raw_table, renamed
+    from scoring.sync.in_place import _duplicate_account
+
+    days = [date(1969, 11, 1) + timedelta(days=k) for k in range(120)]
+    frame = long_frame(range(3), days)
+    source = Source(kind="signals", url=warehouse.url, table="usage")
+
+    def found(rows: pd.DataFrame) -> str | None:
+        warehouse.load("usage", rows)
+        backend = connect(warehouse.url, "usage")
+        try:
+            table = renamed(raw_table(backend, source, "usage"), source)
+            return _duplicate_account(long_view(table, source))
+        finally:
+            backend.disconnect()
+
+    assert found(frame) is None
+    for day in (date(1969, 12, 31), date(1970, 1, 30), date(1970, 1, 31), days[-1]):
+        extra = frame[(frame["account_id"] == "a001") & (frame["date"] == day)]
+        assert found(pd.concat([frame, extra], ignore_index=True)) == "a001", day

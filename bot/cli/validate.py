@@ -102,41 +102,45 @@ def _check_output(ctx: Context, kind: str) -> None:
         check_output(ctx.args.output, kind, creates_folders=True)
 
 
-def _signal_range(ctx: Context) -> tuple[date, date]:
+def _signal_range(ctx: Context, placement: Any) -> tuple[date, date]:
+    """First and last signal date, in the store and in the sources read in place."""
     from sqlalchemy import text
 
     with ctx.engine.connect() as conn:
         first, last = conn.execute(text("select min(date), max(date) from signals")).one()
-    if first is None:
+    ends = [] if first is None else [(parse_date(str(first)[:10]), parse_date(str(last)[:10]))]
+    placed = placement.date_range() if placement else None
+    ends += [] if placed is None else [placed]
+    if not ends:
         raise HealthbotError("no signals stored yet: run `healthbot sync` first")
-    return parse_date(str(first)[:10]), parse_date(str(last)[:10])
+    return min(e[0] for e in ends), max(e[1] for e in ends)
 
 
 def _refuse_in_place(ctx: Context) -> None:
-    """Backtest and calibrate score many weeks from signal rows (scoring/validation), which a
-    source read in place never gives: one clear line instead of "no signals stored" or a
-    metric refused for an absent signal."""
+    """`calibrate --advise` weighs every signal's rows (scoring/validation/advise.py), which a
+    source read in place never gives: one clear line instead of advice without them."""
     placed = [s.label for s in ctx.model.sources if s.in_place]
     if placed:
         raise HealthbotError(
-            f"backtest and calibrate do not read in-place sources yet ({', '.join(placed)}:"
-            " `url` with `table`); copy the signals with a `query` source to backtest them"
+            f"calibrate --advise does not read in-place sources yet ({', '.join(placed)}:"
+            " `url` with `table`); backtest and calibrate do, or copy the signals with a"
+            " `query` source to get advice on them"
         )
 
 
 def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
     """(backtest over all accounts, accounts, outcomes) for the command's options."""
-    from scoring.batch.jobs import signal_windows
+    from scoring.batch.jobs import placement_of, signal_windows
     from scoring.decisions.metric_drop import CHAMPION_SIGNAL
     from scoring.store import load_accounts, load_outcomes, load_signals
     from scoring.validation.backtest import default_range, lookback_days, run_backtest
 
     args, model = ctx.args, ctx.model
-    _refuse_in_place(ctx)
     horizon = args.horizon_days or model.backtest.horizon_days
     if horizon < 1:
         raise HealthbotError(f"--horizon-days must be at least 1, got {horizon}")
-    first, last = _signal_range(ctx)
+    placement = placement_of(model)  # signals read in place: aggregated there, per period
+    first, last = _signal_range(ctx, placement)
     outcomes = load_outcomes(ctx.engine)
     observed = last
     if outcomes["date"].notna().any():
@@ -150,7 +154,8 @@ def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
     elif args.end:
         start = min(max(first, end - timedelta(weeks=51)), end)
     as_ofs = weekly_as_ofs(start, end)
-    names = sorted({m.signal for m in model.metrics.values()} | {CHAMPION_SIGNAL})
+    wanted = {m.signal for m in model.metrics.values()} | {CHAMPION_SIGNAL}
+    names = sorted(wanted - placement.signals)
     alert_lookback = signal_windows(model, for_alerts=True)  # the weekly run's own look-back
     days = max(lookback_days(model), max(alert_lookback.values()) + 7)
     signals = load_signals(ctx.engine, start - timedelta(days=days), end, names)
@@ -168,6 +173,7 @@ def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
         observed_until=observed,
         replay_weeks=replay,
         alert_lookback=alert_lookback,
+        placement=placement,
     )
     return backtest, accounts, outcomes
 
@@ -242,6 +248,7 @@ def run_calibrate_command(ctx: Context) -> int:
         from bot.cli.advise import check_advise_args, run_advise
 
         check_advise_args(ctx)
+        _refuse_in_place(ctx)
         backtest, accounts, _ = load_backtest(ctx)
         return run_advise(ctx, output, backtest, accounts)
     backtest, _, _ = load_backtest(ctx)

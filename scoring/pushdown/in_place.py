@@ -17,7 +17,6 @@ import operator
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 from urllib.parse import urlsplit
 
 import ibis
@@ -33,22 +32,20 @@ from scoring.pushdown.connect import runner_for
 from scoring.pushdown.runners import Runner
 from scoring.pushdown.source import SqlSource
 from scoring.store.db import first_line
-
-KEYS = ("account_id", "date")
+from scoring.store.warehouse import KEYS, long_view, present_signals, read_only, renamed, typed
 
 
 def connect(url: str) -> Runner:
     """The runner for an in-place source's URL (`scoring.pushdown.connect.runner_for`). A
     DuckDB file is opened read only, so the worker never holds the writer's lock."""
-    if url.startswith("duckdb://") and "read_only" not in url:
-        url += ("&" if "?" in url else "?") + "read_only=true"
-    return runner_for(url)
+    return runner_for(read_only(url))
 
 
 class PlacedRunner:
     """A runner whose table is the source's table in healthbot's names and types: `columns:`
-    applied, ids as text, dates as dates, values as floats (casts only where needed, so a
-    date index still serves the window filter)."""
+    applied, ids as text, dates as dates, values as floats (the store's `renamed` and
+    `typed`, as sync validates it: casts only where needed, so a date index still serves
+    the window filter)."""
 
     def __init__(self, runner: Runner, source: Source) -> None:
         self.runner = runner
@@ -67,22 +64,7 @@ class PlacedRunner:
                 f"signals source {self.source.label!r} (read in place): table {name!r} has no"
                 f" column {absent[0]} (the columns are: {', '.join(map(str, t.columns))})"
             )
-        t = t.rename(mapped) if mapped else t
-        if wide and self.source.signals is not None:
-            t = t.select(*KEYS, *self.source.signals)
-        casts: dict[str, ir.Value] = {}
-        if not t["account_id"].type().is_string():
-            casts["account_id"] = t["account_id"].cast("string")
-        if not t["date"].type().is_date():
-            casts["date"] = t["date"].cast("date")
-        values = (
-            ["value"] if self.source.layout == "long" else [c for c in t.columns if c not in KEYS]
-        )
-        for column in values:
-            kind = t[column].type()
-            if (kind.is_numeric() or kind.is_boolean()) and not kind.is_floating():
-                casts[column] = t[column].cast("float64")
-        return t.mutate(**casts) if casts else t
+        return typed(renamed(t, self.source), self.source)
 
     def frame(self, expr: ir.Table) -> pd.DataFrame:
         return self.runner.frame(expr)
@@ -105,28 +87,18 @@ class Placed:
         """account_id, signal, date of its signals' rows up to `last` and, per signal, after
         its day in `after` (None: no bound), long whatever the layout: a query, never fetched.
         """
-        t = self.runner.table(self.source.table or "")
-        names = sorted(self.signals)
+        long = long_view(self.runner.table(self.source.table or ""), self.source, self.signals)
 
         def when(name: str) -> ir.BooleanValue:
-            test = ibis.literal(True)
+            test = long["signal"] == name
             if after is not None and name in after:
-                test &= t["date"] > ibis.literal(after[name])
+                test &= long["date"] > ibis.literal(after[name])
             if last is not None:
-                test &= t["date"] <= ibis.literal(last)
+                test &= long["date"] <= ibis.literal(last)
             return test
 
-        if self.source.layout == "long":
-            per = [(t["signal"] == name) & when(name) for name in names]
-            picked = t.filter(functools.reduce(operator.or_, per))
-            return picked.select("account_id", "signal", "date")
-        parts = [
-            t.filter(when(name) & t[name].notnull()).select(
-                "account_id", signal=ibis.literal(name), date=t["date"]
-            )
-            for name in names
-        ]
-        return functools.reduce(lambda a, b: a.union(b), parts)
+        picked = long.filter(functools.reduce(operator.or_, map(when, sorted(self.signals))))
+        return picked.select("account_id", "signal", "date")
 
 
 @dataclass
@@ -154,15 +126,28 @@ class Placement:
 
     def first_day(self) -> int | None:
         """Day number of the earliest row of any in-place signal (where the data starts)."""
-        found = [_scalar(p, p.rows(None, None)["date"].min()) for p in self.parts]
-        days = [day_number(pd.Timestamp(d)) for d in found if d is not None and not pd.isna(d)]
-        return min(days, default=None)
+        span = self.date_range()
+        return None if span is None else day_number(pd.Timestamp(span[0]))
 
-    def latest_dates(self, as_of: date) -> pd.Series:
-        """Latest date per account of any in-place signal on or before `as_of` (a GROUP BY)."""
+    def date_range(self) -> tuple[date, date] | None:
+        """(first, last) date of any in-place signal's rows: one MIN/MAX per source."""
+        found = []
+        for p in self.parts:
+            rows = p.rows(None, None)
+            query = rows.aggregate(first=rows["date"].min(), last=rows["date"].max())
+            found.append(p.runner.frame(query))
+        frame = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+        if not len(frame) or frame["first"].isna().all():
+            return None
+        first = pd.to_datetime(frame["first"]).min()
+        return first.date(), pd.to_datetime(frame["last"]).max().date()
+
+    def latest_dates(self, as_of: date, since: date | None = None) -> pd.Series:
+        """Latest date per account of any in-place signal on or before `as_of` (and after
+        `since`, when given): one GROUP BY per source."""
         out = []
         for p in self.parts:
-            rows = p.rows(None, as_of)
+            rows = p.rows(None if since is None else dict.fromkeys(p.signals, since), as_of)
             out.append(
                 p.runner.frame(rows.group_by("account_id").aggregate(latest=rows["date"].max()))
             )
@@ -192,11 +177,6 @@ class Placement:
         frame["own"] = pd.to_numeric(frame["own"], errors="coerce").astype(float)
         frame["account_id"] = frame["account_id"].astype(str)
         return frame[columns]
-
-
-def _scalar(placed: Placed, expr: ir.Scalar) -> Any:
-    frame = placed.runner.frame(expr.name("x").as_table())
-    return frame.iloc[0, 0] if len(frame) else None
 
 
 def place_signals(
@@ -237,14 +217,10 @@ def _reach(connect_to: Callable[[str], Runner], source: Source) -> Runner:
 
 
 def _provided(runner: PlacedRunner, source: Source, wanted: set[str]) -> set[str]:
-    """Which of `wanted` the source holds: its declared `signals`, its wide columns, or (long,
-    undeclared) the distinct names among `wanted` in its table (one small query)."""
+    """Which of `wanted` the source holds: its declared `signals` (trusted: sync checks
+    them), else what the store's `present_signals` finds on this connection."""
     if not wanted:
         return set()
     if source.signals is not None:
         return wanted & set(source.signals)
-    t = runner.table(source.table or "")
-    if source.layout == "wide":
-        return wanted & (set(t.columns) - set(KEYS))
-    found = t.filter(t["signal"].isin(sorted(wanted)))[["signal"]].distinct()
-    return set(runner.frame(found)["signal"].astype(str))
+    return present_signals(runner.table(source.table or ""), source, wanted) & wanted

@@ -11,7 +11,8 @@ scoring run (drift warnings) can all reach it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import ibis
@@ -29,13 +30,17 @@ def connect(url: str, label: str) -> Any:
     """An ibis backend for `url`; a DuckDB file is opened read-only (healthbot never writes
     to a source, and a read-only handle does not lock out the process that fills it). Any
     failure is one line naming the source, with the password hidden."""
-    target = url
-    if url.startswith("duckdb://") and "read_only" not in url and "memory" not in url:
-        target = f"{url}{'&' if '?' in url else '?'}read_only=true"
     try:
-        return backend_for(target)
+        return backend_for(read_only(url))
     except HealthbotError as exc:
         raise DataError(f"source {label}: {exc}") from None
+
+
+def read_only(url: str) -> str:
+    """A DuckDB file's URL opened read-only; any other URL unchanged."""
+    if url.startswith("duckdb://") and "read_only" not in url and "memory" not in url:
+        return f"{url}{'&' if '?' in url else '?'}read_only=true"
+    return url
 
 
 def raw_table(backend: Any, source: Source, label: str) -> ir.Table:
@@ -71,37 +76,55 @@ def signal_columns(table: ir.Table, source: Source) -> list[str]:
     return [c for c in table.columns if c not in KEYS]
 
 
-def long_view(table: ir.Table, source: Source) -> ir.Table:
-    """(account_id, signal, date, value) with one row per observation, whatever the layout:
-    a wide table becomes one SELECT per signal column (UNION ALL), empty cells dropped; a
-    long one keeps only the declared `signals:` (the others are not this source's)."""
+def typed(table: ir.Table, source: Source) -> ir.Table:
+    """The source's columns (keys and signal columns, or keys, signal and value) in
+    healthbot's types: ids as text, dates as dates (a timestamp read as its day, in the
+    warehouse's own time zone), values as floats. Casts only where the type differs (ibis
+    drops a cast to the same type), so a date index still serves the window filter."""
+    wide = source.layout == "wide"
+    values = signal_columns(table, source) if wide else ["value"]
+    table = table.select(*KEYS, *values) if wide else table.select(*KEYS, "signal", "value")
+    casts: dict[str, ir.Value] = {}
+    if not table.account_id.type().is_string():
+        casts["account_id"] = table.account_id.cast("string")
+    if not table.date.type().is_date():
+        casts["date"] = table.date.cast("date")
+    if not wide and not table.signal.type().is_string():
+        casts["signal"] = table.signal.cast("string")
+    for column in values:
+        kind = table[column].type()
+        if (kind.is_numeric() or kind.is_boolean()) and not kind.is_floating():
+            casts[column] = table[column].cast("float64")
+    return table.mutate(**casts) if casts else table
+
+
+def long_view(table: ir.Table, source: Source, names: Iterable[str] | None = None) -> ir.Table:
+    """(account_id, signal, date, value) with one row per observation, whatever the layout,
+    typed as `typed` does: a wide table becomes one SELECT per signal column (UNION ALL),
+    empty cells dropped; a long one keeps only the declared `signals:` (the others are not
+    this source's). `names`: only these signals (a wide table's other columns are not read).
+    """
+    table = typed(table, source)
     if source.layout == "wide":
+        columns = signal_columns(table, source)
+        if names is not None:
+            columns = [c for c in columns if c in set(names)]
         parts = [
             table.select(
-                account_id=table.account_id.cast("string"),
+                "account_id",
                 signal=ibis.literal(name, "string"),
                 date=table.date,
                 value=table[name].cast("float64"),
             ).filter(lambda t: t.value.notnull())
-            for name in signal_columns(table, source)
+            for name in columns
         ]
         return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-    long = table.select(
-        account_id=table.account_id.cast("string"),
-        signal=table.signal.cast("string"),
-        date=table.date,
-        value=table.value.cast("float64"),
-    )
+    long = table
     if source.signals is not None:
         long = long.filter(long.signal.isin(source.signals))
+    if names is not None:
+        long = long.filter(long.signal.isin(sorted(set(names))))
     return long
-
-
-def as_dates(table: ir.Table) -> ir.Table:
-    """A timestamp column read as its day (the warehouse's own time zone)."""
-    if table.date.type().is_timestamp():
-        return table.mutate(date=table.date.cast("date"))
-    return table
 
 
 def fingerprint(long: ir.Table) -> dict[str, Any]:
@@ -122,7 +145,7 @@ def open_long(source: Source, label: str) -> tuple[Any, ir.Table]:
     table (drift, signal names, forget): missing columns are sync's to report."""
     backend = connect(source.url or "", label)
     table = renamed(raw_table(backend, source, label), source)
-    return backend, as_dates(long_view(table, source))
+    return backend, long_view(table, source)
 
 
 def signal_names(source: Source, label: str, wanted: Iterable[str]) -> set[str]:
@@ -131,7 +154,12 @@ def signal_names(source: Source, label: str, wanted: Iterable[str]) -> set[str]:
     each wanted name is looked up first; the full DISTINCT is read only when one is missing
     (its answer feeds the closest-name hint)."""
     backend = connect(source.url or "", label)
-    table = renamed(raw_table(backend, source, label), source)
+    return present_signals(renamed(raw_table(backend, source, label), source), source, wanted)
+
+
+def present_signals(table: ir.Table, source: Source, wanted: Iterable[str]) -> set[str]:
+    """`signal_names` on a table already reached and renamed (a bound ibis table): what the
+    scoring run's placement asks of the connection it scores on."""
     if source.layout == "wide":
         return {c for c in signal_columns(table, source) if c in table.columns}
     names = table.signal.cast("string")
@@ -204,3 +232,28 @@ def declared_unique(backend: Any, table: str, columns: set[str]) -> bool:
     except Exception:  # introspection is an optimisation: when it fails, scan
         return False
     return any(set(row[0] or []) == columns for row in rows)
+
+
+# The duplicate scan (`scoring/sync/in_place.py`) groups 9M rows into ~400,000 groups. On
+# PostgreSQL the planner misjudges groups of expressions and sorts them (spilling to disk);
+# hash aggregates with room for their groups (in each parallel worker) take half the time
+# (EXPLAIN ANALYZE: /work/notes/place.md). Set on healthbot's own validation connection only,
+# for that scan, and reset after.
+ONE_HASH_AGGREGATE = {"postgres": {"enable_sort": "off", "work_mem": "64MB"}}
+
+
+@contextlib.contextmanager
+def one_hash_aggregate(backend: Any) -> Iterator[None]:
+    """Planner settings for a GROUP BY with about one group per row, on this connection,
+    for the duration of the block (nothing on backends without any)."""
+    settings = ONE_HASH_AGGREGATE.get(getattr(backend, "name", ""), {})
+    done = []
+    try:
+        for name, value in settings.items():
+            backend.raw_sql(f"SET {name} = '{value}'").close()
+            done.append(name)
+        yield
+    finally:
+        for name in done:
+            with contextlib.suppress(Exception):  # a reset that fails leaves a session we drop
+                backend.raw_sql(f"RESET {name}").close()

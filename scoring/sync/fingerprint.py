@@ -7,7 +7,9 @@ size and modification time first and hashed (SHA-256) only when those differ, so
 multi-gigabyte export costs a `stat` per tick, and a file merely touched does not count as
 changed. A query source is fingerprinted by its query text: a warehouse's data can change
 under the same query, so such a block is lifted by `healthbot sync --allow-shrink` (or a
-changed query).
+changed query). A table read in place is fingerprinted by its data as well (row count, latest
+date, sum of the values: one aggregate query, `scoring.store.warehouse.fingerprint`), so a
+block lifts when the table is corrected, as it does for a replaced export.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from scoring.config import Model
 from scoring.config.sources import Source
+from scoring.errors import DataError
 from scoring.sync.readers import source_paths
 
 CHUNK = 1 << 20
@@ -46,8 +49,43 @@ def _queries(model: Model) -> list[str]:
     ]
 
 
+def _tables(model: Model) -> dict[str, dict[str, Any] | None]:
+    """Per in-place source (by its sync label) its data fingerprint, dates as ISO text (None:
+    unreadable now; the sync says why)."""
+    from scoring.store.in_place import in_place_labels
+    from scoring.store.warehouse import fingerprint as data_fingerprint
+    from scoring.store.warehouse import open_long
+
+    out: dict[str, dict[str, Any] | None] = {}
+    for label, source in in_place_labels(model):
+        try:
+            found = data_fingerprint(open_long(source, label)[1])
+        except DataError:
+            out[label] = None
+            continue
+        day = found["max_date"]
+        out[label] = found | {"max_date": None if day is None else day.isoformat()}
+    return out
+
+
+def _tables_changed(model: Model, recorded: dict[str, Any]) -> bool:
+    from scoring.store.in_place import same_data
+
+    before: dict[str, Any] = recorded.get("tables", {})
+    now = _tables(model)
+    if sorted(now) != sorted(before):
+        return True
+    for label, data in now.items():
+        if data is None or before[label] is None:
+            continue  # unreadable then or now: not a sign that a person corrected it
+        if not same_data(before[label], data):
+            return True
+    return False
+
+
 def fingerprint(model: Model, model_dir: Path) -> dict[str, Any]:
-    """{"files": {path: [size, mtime_ns, sha256]}, "queries": [sha256 of each query]}."""
+    """{"files": {path: [size, mtime_ns, sha256]}, "queries": [sha256 of each query],
+    "tables": {label: {rows, max_date, value_sum}} (in-place sources only)}."""
     files: dict[str, list[Any]] = {}
     for source in model.sources:
         if source.path is None:
@@ -55,12 +93,16 @@ def fingerprint(model: Model, model_dir: Path) -> dict[str, Any]:
         for path in _paths(source, Path(model_dir)):
             stat = path.stat()
             files[str(path)] = [stat.st_size, stat.st_mtime_ns, _sha(path)]
-    return {"files": files, "queries": _queries(model)}
+    out: dict[str, Any] = {"files": files, "queries": _queries(model)}
+    if any(s.in_place for s in model.sources):
+        out["tables"] = _tables(model)
+    return out
 
 
 def sources_changed(model: Model, model_dir: Path, recorded: dict[str, Any]) -> bool:
     """Whether the sources differ from a `fingerprint` recorded earlier: another set of
-    files or queries, or a file whose content changed (hashed only when size or mtime did)."""
+    files or queries, a file whose content changed (hashed only when size or mtime did), or
+    a table read in place whose data changed (asked last: it is a query)."""
     if _queries(model) != recorded.get("queries", []):
         return True
     before: dict[str, list[Any]] = recorded.get("files", {})
@@ -72,4 +114,4 @@ def sources_changed(model: Model, model_dir: Path, recorded: dict[str, Any]) -> 
         stat = path.stat()
         if (stat.st_size, stat.st_mtime_ns) != (size, mtime) and _sha(path) != sha:
             return True
-    return False
+    return "tables" in recorded and _tables_changed(model, recorded)

@@ -24,10 +24,10 @@ from scoring.config.signal_bounds import bounds_of
 from scoring.config.sources import Source
 from scoring.errors import DataError
 from scoring.store.warehouse import (
-    as_dates,
     connect,
     declared_unique,
     long_view,
+    one_hash_aggregate,
     raw_table,
     renamed,
 )
@@ -37,6 +37,7 @@ from scoring.sync.in_place_schema import check_schema, refuse_copy_only_keys
 from scoring.sync.signals import conflict_problem, unknown_account_problem
 from scoring.sync.summary import SourceSummary
 
+BUCKET_DAYS = 30  # bits 0..29 of an INTEGER: no shift past a 32-bit literal's width
 ONE_ROW = (
     " (a table read in place must hold one row per account, signal and date: healthbot"
     " cannot merge rows it does not copy)"
@@ -88,7 +89,7 @@ def validate_in_place(
     backend = connect(source.url or "", label)
     table = raw_table(backend, source, label)
     shown = check_schema(table, source, label)
-    long = as_dates(long_view(renamed(table, source), source))
+    long = long_view(renamed(table, source), source)
     pairs = _per_account_signal(long, model)  # the one full scan when the key is declared
     stats = _per_signal(pairs)
     _check_blanks(long, stats, label, shown)
@@ -101,7 +102,8 @@ def validate_in_place(
     _check_values(long, stats, model, label, shown)
     keys = ("account_id", "date") if source.layout == "wide" else ("account_id", "signal", "date")
     if not declared_unique(backend, source.table or "", {source.columns.get(k, k) for k in keys}):
-        _check_duplicates(long, label, shown)
+        with one_hash_aggregate(backend):
+            _check_duplicates(long, label, shown)
     ok = accounts[accounts["account_id"].isin(known)]
     latest = _day(ok["last"].max()) if len(ok) else None
     recent = 0
@@ -260,15 +262,14 @@ def _check_values(
 
 def _check_duplicates(long: Any, label: str, shown: dict[str, str]) -> None:
     """One row per account, signal and date: two different values are the file's conflict;
-    two equal ones would be counted twice by scoring, which reads the table as it is. The
-    costliest query (one group per row), skipped when the table declares the key unique; the
-    example is read for the one account found, only when there is a duplicate."""
-    key = ["account_id", "signal", "date"]
-    counts = long.group_by(key).aggregate(n=long.count())
-    found = counts.filter(counts.n > 1).limit(1).execute()
-    if found.empty:
+    two equal ones would be counted twice by scoring, which reads the table as it is. Skipped
+    when the table declares the key unique; otherwise `_duplicate_account` finds the first
+    account with a duplicate, and the example is read for that account only."""
+    found = _duplicate_account(long)
+    if found is None:
         return
-    one = long.filter(long.account_id == str(found.iloc[0]["account_id"]))
+    key = ["account_id", "signal", "date"]
+    one = long.filter(long.account_id == found)
     groups = one.group_by(key).aggregate(n=one.count(), lo=one.value.min(), hi=one.value.max())
     dup = groups.filter(groups.n > 1)
     row = dup.order_by((dup.hi - dup.lo).desc()).limit(1).execute().iloc[0]
@@ -278,6 +279,20 @@ def _check_duplicates(long: Any, label: str, shown: dict[str, str]) -> None:
     else:
         problem = f"{int(row['n'])} rows with the value {row['lo']:g} for {_describe(row)}{ONE_ROW}"
     raise _fail(label, problem, column)
+
+
+def _duplicate_account(long: Any) -> str | None:
+    """An account with two rows for one signal and date (None: none), with a group per
+    account, signal and 30-day bucket rather than per row (which PostgreSQL sorted to disk):
+    each date sets bit (day - 30 x bucket); SUM = BIT_OR exactly when no date repeats."""
+    days = long.date.delta(ibis.date(1970, 1, 1), unit="day")
+    bucket = days // BUCKET_DAYS
+    bit = ibis.literal(1, "int32") << (days - bucket * BUCKET_DAYS).cast("int32")
+    groups = long.group_by(["account_id", "signal", bucket.name("bucket")]).aggregate(
+        set_bits=bit.bit_or(), bit_sum=bit.sum()
+    )
+    found = groups.filter(groups.bit_sum != groups.set_bits).limit(1).execute()
+    return None if found.empty else str(found.iloc[0]["account_id"])
 
 
 def _day(value: Any) -> date | None:

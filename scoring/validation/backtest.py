@@ -26,9 +26,12 @@ from scoring.config import Model
 from scoring.decisions.alert_schema import RULES
 from scoring.decisions.band_hysteresis import recent_frame, runs_needed
 from scoring.engine.score import Scores, score_accounts
+from scoring.engine.window_aggregates import AggregateSource
 from scoring.errors import HealthbotError
 from scoring.frames import accounts_frame
 from scoring.periods import period_bounds, period_of
+from scoring.pushdown.in_place import Placement
+from scoring.validation.in_place_history import PlacedPeriods, scoring_input
 from scoring.validation.labels import churn_events, label_rows
 from scoring.validation.period_alerts import ALERT_ROW_COLUMNS, period_alerts
 from scoring.validation.replay import Replayer
@@ -134,6 +137,7 @@ def run_backtest(
     observed_until: date | None = None,
     replay_weeks: int | None = REPLAY_WEEKS,
     alert_lookback: dict[str, int] | None = None,
+    placement: Placement | None = None,
 ) -> Backtest:
     """Score every as-of day with `model` and label each scored account with churn ahead.
 
@@ -143,6 +147,8 @@ def run_backtest(
     (long-layout signals only, as the weekly run reads them; 0 or None: none) also replay the
     weekly decisions in order (`replay_range`), so the report can say what would have been
     delivered; `alert_lookback` is the weekly run's signal look-back for its alerts.
+    `placement`: signals read in place (not in `signals`), aggregated by their backend per
+    period (`in_place_history.py`).
     """
     if not as_ofs:
         raise HealthbotError("no periods to backtest: widen --from/--to")
@@ -150,21 +156,29 @@ def run_backtest(
     as_ofs = sorted(set(as_ofs))
     acc = accounts_frame(accounts)
     windows = SignalWindows(signals, pd.Index(acc["account_id"].to_numpy()), layout)
+    placed = PlacedPeriods.of(placement)
     span = spans(model)
+
+    def rows(as_of: date) -> pd.DataFrame | AggregateSource:
+        """The period's stored rows, plus the in-place signals' aggregates (if any)."""
+        return scoring_input(windows.upto(as_of, span), layout, placed)
+
     needs_previous = model.alerts.score_drop > 0 or model.alerts.band_downgrade
     previous = None
     if needs_previous:
         warm_up = _previous_as_of(as_ofs[0])
-        previous = score_accounts(model, acc, windows.upto(warm_up, span), warm_up, layout)
+        previous = score_accounts(model, acc, rows(warm_up), warm_up, layout)
     replayer = None
     if replay_weeks and layout == "long":
-        replayer = Replayer(model, acc, windows, with_reasons=False, lookback=alert_lookback)
+        replayer = Replayer(
+            model, acc, windows, with_reasons=False, lookback=alert_lookback, placed=placed
+        )
     counted, first_replayed = replay_range(model, as_ofs, replay_weeks or 0)
     parts, matrices, fired, weeks = [], [], [], []
     keep = runs_needed(model)  # band hysteresis reads this many runs back
     earlier = [] if previous is None else [previous.accounts]
     for i, as_of in enumerate(as_ofs):
-        scores = score_accounts(model, acc, windows.upto(as_of, span), as_of, layout)
+        scores = score_accounts(model, acc, rows(as_of), as_of, layout)
         parts.append(scores.accounts.assign(as_of=pd.Timestamp(as_of), period=period_of(as_of)))
         matrices.append(_metric_matrix(model, scores))
         recent = recent_frame(earlier[-keep:] if keep else [])
@@ -174,7 +188,7 @@ def run_backtest(
             weeks += [week] if i >= counted else []
         else:
             args = (model, as_of, scores, previous, acc, windows, layout, recent)
-            fired.append(period_alerts(*args))
+            fired.append(period_alerts(*args, placed=placed))
         previous = scores
         earlier = [*earlier, scores.accounts][-keep:] if keep else []
     rows = pd.concat(parts, ignore_index=True)

@@ -20,6 +20,7 @@ from scoring.decisions.metric_drop import CHAMPION_SIGNAL, champion_values, metr
 from scoring.decisions.portfolio_moves import account_segments
 from scoring.engine.score import Scores
 from scoring.engine.signal_table import EPOCH
+from scoring.validation.in_place_history import PlacedPeriods, decision_signals, last_days
 from scoring.validation.windows import SignalWindows, spans
 
 ALERT_ROW_COLUMNS = ["account_id", "as_of", "rule", "severity"]
@@ -34,9 +35,11 @@ def period_alerts(
     windows: SignalWindows,
     layout: str,
     recent: pd.DataFrame | None = None,
+    placed: PlacedPeriods | None = None,
 ) -> pd.DataFrame:
     """The alert rules that fire for one period, as the weekly run decides them (no cooldown);
-    `recent`: the scores of the runs before (band hysteresis)."""
+    `recent`: the scores of the runs before (band hysteresis); `placed`: signals read in
+    place, asked of their backend for this period."""
     cfg = model.alerts
     cols = ["account_id", "score_shown", "band", "band_rank"]
     cur = current.accounts
@@ -48,15 +51,21 @@ def period_alerts(
     if cfg.metric_drop is not None:
         history = spans(model, extra=7 * cfg.metric_drop.history_weeks)
         segments = account_segments(cur)  # as the weekly run judges them
-        drops = metric_drops(model, ids, windows.upto(as_of, history), as_of, layout, segments)
+        rows = windows.upto(as_of, history)
+        drops = metric_drops(model, ids, rows, as_of, layout, segments, decision_signals(placed))
     if cfg.champion_left is not None:
         longest = max(m.window_days for m in model.metrics.values())
         span = spans(model, extra=7).get(CHAMPION_SIGNAL, longest + 7)
         champion = champion_values(
-            model, ids, windows.upto(as_of, {CHAMPION_SIGNAL: span}), as_of, layout=layout
+            model,
+            ids,
+            windows.upto(as_of, {CHAMPION_SIGNAL: span}),
+            as_of,
+            layout=layout,
+            in_place=decision_signals(placed),
         )
     if cfg.stale_days is not None:
-        day = windows.last_day(as_of, cfg.stale_days)
+        day = last_days(windows, as_of, cfg.stale_days, placed)
         seen = day > np.iinfo(np.int64).min
         dates = pd.Series(
             np.where(seen, EPOCH + day.clip(min=0).astype("timedelta64[D]"), np.datetime64("NaT")),

@@ -34,6 +34,7 @@ from scoring.engine.score import Scores, score_accounts
 from scoring.engine.signal_table import EPOCH
 from scoring.frames import accounts_frame
 from scoring.periods import period_of
+from scoring.validation.in_place_history import PlacedPeriods, decision_signals, last_days
 from scoring.validation.windows import SignalWindows, spans
 
 ACCOUNT_INFO = ["account_id", "name", "owner_email", "segment", "arr", "renewal_date"]
@@ -96,7 +97,8 @@ class Replayer:
     signals per signal name handed to the decisions (default `alert_spans`). Without
     `with_reasons` the drivers are left out: they only word the reasons and pick playbooks,
     never decide which alert fires or who reads it, and a 52-week backtest that counts
-    alerts need not spend a third of its replay wording them.
+    alerts need not spend a third of its replay wording them. `placed`: signals read in
+    place (`in_place_history.py`), asked of their backend week by week.
     """
 
     def __init__(
@@ -107,8 +109,10 @@ class Replayer:
         history: pd.DataFrame | None = None,
         with_reasons: bool = True,
         lookback: dict[str, int] | None = None,
+        placed: PlacedPeriods | None = None,
     ) -> None:
         self.model = model
+        self.placed = placed
         self.with_reasons = with_reasons
         self.accounts = accounts_frame(accounts)
         self.windows = windows
@@ -134,7 +138,15 @@ class Replayer:
         signals = self.windows.upto(as_of, self.span)
         last = self._last_signal(as_of)
         decision = decide_week(
-            self.model, as_of, view, self.accounts, signals, last, self.history, recent=recent
+            self.model,
+            as_of,
+            view,
+            self.accounts,
+            signals,
+            last,
+            self.history,
+            recent=recent,
+            in_place=decision_signals(self.placed),
         )
         owner = scores.set_index("account_id")["owner_email"].fillna("").astype(str)
         owner = owner.where(owner != "", NO_OWNER)
@@ -192,7 +204,7 @@ class Replayer:
         days = self.model.alerts.stale_days
         if days is None:
             return pd.Series(dtype="datetime64[ns]")
-        day = self.windows.last_day(as_of, days + 1)
+        day = last_days(self.windows, as_of, days + 1, self.placed)
         seen = day > np.iinfo(np.int64).min
         dates = np.where(
             seen, EPOCH + day.clip(min=0).astype("timedelta64[D]"), np.datetime64("NaT")
