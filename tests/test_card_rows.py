@@ -184,3 +184,33 @@ def test_account_rows_reads_the_alert_state_from_the_clicks(engine: Engine) -> N
         "last_note": "called (reached)",
     }
     assert "snoozed_until" not in account_rows(engine, "acme", day(5)).state  # it ended
+
+
+def test_the_card_read_is_one_round_trip_and_leaves_the_pool_as_it_was(engine: Engine) -> None:
+    """On PostgreSQL the card's one statement runs in autocommit, so psycopg sends no BEGIN
+    before it and the pool no ROLLBACK after it (two round trips per lookup): the connection
+    comes back idle, not inside a transaction. It goes back to the pool in its usual
+    isolation, so the next user of it still gets a transaction."""
+    fill(engine)
+    sent: list[str] = []
+    states: list[str] = []
+
+    def statement(conn: sa.Connection, cursor: object, text: str, *rest: object) -> None:
+        sent.append(text)
+        info = getattr(conn.connection.dbapi_connection, "info", None)  # psycopg's
+        states.append(getattr(getattr(info, "transaction_status", None), "name", "n/a"))
+
+    sa.event.listen(engine, "after_cursor_execute", statement)
+    try:
+        rows = account_rows(engine, "acme", TODAY, "2026-W49")
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", statement)
+    assert rows.history == [64.0, None, 71.0]
+    assert len([t for t in sent if t != "BEGIN"]) == 1, "the card's rows are one statement"
+    if engine.dialect.name == "postgresql":
+        assert states == ["IDLE"], "no transaction is open around the card's statement"
+        with engine.connect() as conn:
+            assert conn.get_isolation_level() != "AUTOCOMMIT"
+            conn.exec_driver_sql("SELECT 1")
+            raw = conn.connection.dbapi_connection
+            assert raw is not None and raw.info.transaction_status.name == "INTRANS"

@@ -20,6 +20,7 @@ from scoring.decisions.card import AccountRows, band_display, card_context
 from scoring.decisions.playbooks import choose_playbooks, playbook_dict, playbook_inputs
 from scoring.errors import HealthbotError
 from scoring.store.card_rows import card_rows
+from scoring.store.db import one_statement
 
 WRITTEN_SQL = sa.text("SELECT created_at FROM score_snapshots WHERE period = :p LIMIT 1")
 AUDIT_ENTRIES = 3  # the latest audit entries a card shows
@@ -92,7 +93,7 @@ def account_rows(
     the clicks on it say (the last acknowledgement, an active snooze, the last outreach note),
     its CSM notes in force and its latest audit entries; with `period`, each metric's data
     freshness in it (precomputed)."""
-    with engine.connect() as conn:
+    with one_statement(engine) as conn:
         rows = card_rows(conn, account_id, today, period, AUDIT_ENTRIES)
     state: dict[str, Any] = {}
     for row in rows.clicks:  # oldest first, so the latest of each kind wins
