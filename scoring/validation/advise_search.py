@@ -7,7 +7,10 @@
    almost exactly like a stronger one's (Spearman > 0.97): a near-copy adds nothing to explain.
 3. Forward selection: add the candidate that raises the AUC of the engine's score (the
    weighted mean of sub-scores with data, weights from a non-negative logistic fit) the most;
-   stop at 7 metrics or when the best addition adds less than 0.002.
+   stop at 7 metrics or when the best addition adds less than 0.002. With the L1 path and the
+   signed fit, these give candidate sets; each is also tried with its lines swapped for finer
+   step scales fitted on the same training rows (advise_steps.py), and the set that ranks
+   best under an inner cross-validation by account is kept.
 4. The final weights: the same non-negative fit with its penalty chosen by cross-validation
    grouped by account, on the file's scale (weights add up to 100, tiny ones dropped).
 
@@ -24,6 +27,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from scoring.validation.advise_signs import Screened, _one_way, _variants, signed_sets
+from scoring.validation.advise_steps import step_twins, stepped_sets
 from scoring.validation.candidate_scales import FittedScale, fit_scale
 from scoring.validation.fitting import (
     choose_penalty,
@@ -205,8 +209,15 @@ def search(
     sets = l1_path(impute(unit, column_means(unit)), y[rows], MAX_METRICS)
     sets.append(forward_select(sub, y[rows]))
     sets.extend(signed_sets(sub, y[rows], shortlist, len(found) + len(own), MAX_METRICS))
-    sets.append(list(range(len(found), len(found) + len(own))))  # the current model as it is
-    picked = [shortlist[i] for i in _best_set(sub, y[rows], ids[rows], sets)]
+    current = list(range(len(found), len(found) + len(own)))  # the current model as it is
+    twins = step_twins(x[rows], y[rows], shortlist, len(found))
+    if twins:
+        twin_at = {i: len(shortlist) + k for k, i in enumerate(twins)}
+        shortlist = shortlist + list(twins.values())
+        sub = np.column_stack([sub, *(t.scale.apply(x[rows, t.column]) for t in twins.values())])
+        sets.extend(stepped_sets(sets, twin_at))
+    best = _best_set(sub, y[rows], ids[rows], [*sets, current])
+    picked = [shortlist[i] for i in best]
     if not picked:
         return []
     full = np.column_stack([c.scale.apply(x[:, c.column]) for c in picked]) / 100.0
