@@ -53,6 +53,7 @@ SEARCH_PENALTY = 1e-3
 WEIGHT_GRID = (1.0, 2.0)
 FINALISTS = 3
 INNER_FOLDS = 3
+STEPPED_TOP = 8  # best candidate sets also judged with finer step scales
 TOTAL_WEIGHT = 100.0
 
 
@@ -167,13 +168,28 @@ def _cv_auc(sub: np.ndarray, y: np.ndarray, fold: np.ndarray) -> float:
     return auc(np.where(np.isfinite(score), score, 50.0), y)
 
 
-def _best_set(sub: np.ndarray, y: np.ndarray, ids: np.ndarray, sets: list[list[int]]) -> list[int]:
+def _best_set(
+    sub: np.ndarray,
+    y: np.ndarray,
+    ids: np.ndarray,
+    sets: list[list[int]],
+    twin_at: dict[int, int] | None = None,
+) -> list[int]:
     """The set whose refitted score ranks best on rows its fit did not see (3 folds by
-    account); a bigger set must add MIN_GAIN per extra metric."""
+    account); a bigger set must add MIN_GAIN per extra metric. With `twin_at` (a line's
+    position -> its step twin's), the STEPPED_TOP best sets are also judged with their lines
+    swapped for step twins: the sets that rank well are the ones whose shape matters, and
+    judging only those keeps the search's cost bounded."""
     fold = account_folds(ids, y, INNER_FOLDS, 7)
+    judged = {c: _cv_auc(sub[:, list(c)], y, fold) for c in {tuple(c) for c in sets if c}}
+    if twin_at:
+        top = sorted(judged, key=lambda c: -judged[c] if np.isfinite(judged[c]) else 0.0)
+        for stepped in stepped_sets([list(c) for c in top[:STEPPED_TOP]], twin_at):
+            if tuple(stepped) not in judged:
+                judged[tuple(stepped)] = _cv_auc(sub[:, stepped], y, fold)
     best: tuple[float, list[int]] = (0.5, [])
-    for chosen in sorted({tuple(c) for c in sets if c}, key=len):
-        value = _cv_auc(sub[:, list(chosen)], y, fold)
+    for chosen in sorted(judged, key=len):
+        value = judged[chosen]
         extra = len(chosen) - len(best[1])
         if np.isfinite(value) and (not best[1] or value >= best[0] + MIN_GAIN * max(extra, 0)):
             w = _refit(sub[:, list(chosen)], y)
@@ -209,14 +225,13 @@ def search(
     sets = l1_path(impute(unit, column_means(unit)), y[rows], MAX_METRICS)
     sets.append(forward_select(sub, y[rows]))
     sets.extend(signed_sets(sub, y[rows], shortlist, len(found) + len(own), MAX_METRICS))
-    current = list(range(len(found), len(found) + len(own)))  # the current model as it is
     twins = step_twins(x[rows], y[rows], shortlist, len(found))
+    twin_at = {i: len(shortlist) + k for k, i in enumerate(twins)}
     if twins:
-        twin_at = {i: len(shortlist) + k for k, i in enumerate(twins)}
         shortlist = shortlist + list(twins.values())
         sub = np.column_stack([sub, *(t.scale.apply(x[rows, t.column]) for t in twins.values())])
-        sets.extend(stepped_sets(sets, twin_at))
-    best = _best_set(sub, y[rows], ids[rows], [*sets, current])
+    sets.append(list(range(len(found), len(found) + len(own))))  # the current model as it is
+    best = _best_set(sub, y[rows], ids[rows], sets, twin_at)
     picked = [shortlist[i] for i in best]
     if not picked:
         return []
