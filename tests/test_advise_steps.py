@@ -17,6 +17,7 @@ from scoring.validation.advise_steps import step_twins, stepped_sets
 from scoring.validation.candidate_scales import (
     FINE_CHURNED_PER_LEVEL,
     FINE_MIN_LEVELS,
+    FittedScale,
     fine_steps,
     from_model,
     linear_scale,
@@ -134,3 +135,13 @@ metrics:
     scores = score_accounts(model, accounts, signals, dt.date(2026, 1, 15))
     engine = scores.accounts.set_index("account_id")["score"].reindex(ids).to_numpy(float)
     assert np.allclose(engine, steps.apply(values))
+
+
+def test_a_float32_value_on_a_cut_scores_as_the_engine_does() -> None:
+    """The advisor reads candidates as float32: 10.7 comes back as 10.69999980926...; `below:
+    10.7` still puts it in the step above, as the engine does with the float64 10.7."""
+    scale = FittedScale("steps", cuts=(10.7,), scores=(0.0, 100.0))
+    on_cut = np.array([10.7], dtype=np.float32)
+    assert float(on_cut[0]) < 10.7  # the hair below
+    assert scale.apply(on_cut).tolist() == [100.0]
+    assert scale.apply(np.array([10.69])).tolist() == [0.0]

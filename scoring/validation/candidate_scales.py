@@ -30,6 +30,7 @@ from scoring.validation.metrics import auc
 STEP_QUANTILES = (0.2, 0.4, 0.6, 0.8)
 STEPS_MUST_WIN_BY = 0.01  # AUC a step scale must add over the line to be chosen
 STEPS_MIN_CHURNED = 100  # churned rows a step scale needs: its scores are churn rates
+CUT_TOLERANCE = 1e-6  # relative: float32 rounding of a value that sits on a step's cut
 FINE_LEVELS = 10  # the search's finer steps: deciles at most,
 FINE_MIN_LEVELS = 4  # at least quartiles,
 FINE_CHURNED_PER_LEVEL = 10  # and 10 churned training rows per level on average
@@ -53,7 +54,12 @@ class FittedScale:
             with np.errstate(invalid="ignore"):
                 out = 100.0 * (raw - self.worst) / (self.best - self.worst)
             return np.clip(out, 0.0, 100.0)
-        bins = np.searchsorted(np.asarray(self.cuts), raw, side="right")
+        # The advisor reads candidates as float32, the engine as float64: a value ON a cut
+        # (cuts are rounded, so data often sits on one) may come back a hair below it, and
+        # would fall a whole step lower than the engine puts it. Within float32 precision of a
+        # cut counts as at the cut, as `below: c` treats c.
+        cuts = np.asarray(self.cuts, dtype=float)
+        bins = np.searchsorted(cuts - np.abs(cuts) * CUT_TOLERANCE, raw, side="right")
         out = np.asarray(self.scores, dtype=float)[np.clip(bins, 0, len(self.scores) - 1)]
         return np.where(np.isnan(raw), np.nan, out)
 
