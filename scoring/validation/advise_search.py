@@ -7,7 +7,10 @@
    almost exactly like a stronger one's (Spearman > 0.97): a near-copy adds nothing to explain.
 3. Forward selection: add the candidate that raises the AUC of the engine's score (the
    weighted mean of sub-scores with data, weights from a non-negative logistic fit) the most;
-   stop at 7 metrics or when the best addition adds less than 0.002.
+   stop at 7 metrics or when the best addition adds less than 0.002. With the L1 path and the
+   signed fit, these give candidate sets; each is also tried with its lines swapped for finer
+   step scales fitted on the same training rows (advise_steps.py), and the set that ranks
+   best under an inner cross-validation by account is kept.
 4. The final weights: the same non-negative fit with its penalty chosen by cross-validation
    grouped by account, on the file's scale (weights add up to 100, tiny ones dropped).
 
@@ -24,6 +27,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from scoring.validation.advise_signs import Screened, _one_way, _variants, signed_sets
+from scoring.validation.advise_steps import step_twins, stepped_sets
 from scoring.validation.candidate_scales import FittedScale, fit_scale
 from scoring.validation.fitting import (
     choose_penalty,
@@ -49,6 +53,7 @@ SEARCH_PENALTY = 1e-3
 WEIGHT_GRID = (1.0, 2.0)
 FINALISTS = 3
 INNER_FOLDS = 3
+STEPPED_TOP = 8  # best candidate sets also judged with finer step scales
 TOTAL_WEIGHT = 100.0
 
 
@@ -163,13 +168,28 @@ def _cv_auc(sub: np.ndarray, y: np.ndarray, fold: np.ndarray) -> float:
     return auc(np.where(np.isfinite(score), score, 50.0), y)
 
 
-def _best_set(sub: np.ndarray, y: np.ndarray, ids: np.ndarray, sets: list[list[int]]) -> list[int]:
+def _best_set(
+    sub: np.ndarray,
+    y: np.ndarray,
+    ids: np.ndarray,
+    sets: list[list[int]],
+    twin_at: dict[int, int] | None = None,
+) -> list[int]:
     """The set whose refitted score ranks best on rows its fit did not see (3 folds by
-    account); a bigger set must add MIN_GAIN per extra metric."""
+    account); a bigger set must add MIN_GAIN per extra metric. With `twin_at` (a line's
+    position -> its step twin's), the STEPPED_TOP best sets are also judged with their lines
+    swapped for step twins: the sets that rank well are the ones whose shape matters, and
+    judging only those keeps the search's cost bounded."""
     fold = account_folds(ids, y, INNER_FOLDS, 7)
+    judged = {c: _cv_auc(sub[:, list(c)], y, fold) for c in {tuple(c) for c in sets if c}}
+    if twin_at:
+        top = sorted(judged, key=lambda c: -judged[c] if np.isfinite(judged[c]) else 0.0)
+        for stepped in stepped_sets([list(c) for c in top[:STEPPED_TOP]], twin_at):
+            if tuple(stepped) not in judged:
+                judged[tuple(stepped)] = _cv_auc(sub[:, stepped], y, fold)
     best: tuple[float, list[int]] = (0.5, [])
-    for chosen in sorted({tuple(c) for c in sets if c}, key=len):
-        value = _cv_auc(sub[:, list(chosen)], y, fold)
+    for chosen in sorted(judged, key=len):
+        value = judged[chosen]
         extra = len(chosen) - len(best[1])
         if np.isfinite(value) and (not best[1] or value >= best[0] + MIN_GAIN * max(extra, 0)):
             w = _refit(sub[:, list(chosen)], y)
@@ -205,8 +225,14 @@ def search(
     sets = l1_path(impute(unit, column_means(unit)), y[rows], MAX_METRICS)
     sets.append(forward_select(sub, y[rows]))
     sets.extend(signed_sets(sub, y[rows], shortlist, len(found) + len(own), MAX_METRICS))
+    twins = step_twins(x[rows], y[rows], shortlist, len(found))
+    twin_at = {i: len(shortlist) + k for k, i in enumerate(twins)}
+    if twins:
+        shortlist = shortlist + list(twins.values())
+        sub = np.column_stack([sub, *(t.scale.apply(x[rows, t.column]) for t in twins.values())])
     sets.append(list(range(len(found), len(found) + len(own))))  # the current model as it is
-    picked = [shortlist[i] for i in _best_set(sub, y[rows], ids[rows], sets)]
+    best = _best_set(sub, y[rows], ids[rows], sets, twin_at)
+    picked = [shortlist[i] for i in best]
     if not picked:
         return []
     full = np.column_stack([c.scale.apply(x[:, c.column]) for c in picked]) / 100.0

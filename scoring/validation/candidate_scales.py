@@ -10,6 +10,10 @@ Two forms, both ones a person writes in a model file:
 Steps are kept only when they rank clearly better than the straight line (a skewed signal such
 as seconds of use, whose line saturates), since a line is easier to read, and only with at
 least 100 churned training rows: their scores are churn rates, noise on fewer.
+Beside each line the search also tries finer steps (`fine_steps`: up to deciles, one level per
+10 churned training rows, scored on monotone churn log-odds): alone they rank no better than
+the line (a monotone map keeps the order), but their shape can add up better with the other
+metrics, which only the search's cross-validated sets can tell (advise_steps.py).
 The direction is the one in which higher sub-scores came before less churn on training rows.
 """
 
@@ -26,6 +30,10 @@ from scoring.validation.metrics import auc
 STEP_QUANTILES = (0.2, 0.4, 0.6, 0.8)
 STEPS_MUST_WIN_BY = 0.01  # AUC a step scale must add over the line to be chosen
 STEPS_MIN_CHURNED = 100  # churned rows a step scale needs: its scores are churn rates
+CUT_TOLERANCE = 1e-6  # relative: float32 rounding of a value that sits on a step's cut
+FINE_LEVELS = 10  # the search's finer steps: deciles at most,
+FINE_MIN_LEVELS = 4  # at least quartiles,
+FINE_CHURNED_PER_LEVEL = 10  # and 10 churned training rows per level on average
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,12 @@ class FittedScale:
             with np.errstate(invalid="ignore"):
                 out = 100.0 * (raw - self.worst) / (self.best - self.worst)
             return np.clip(out, 0.0, 100.0)
-        bins = np.searchsorted(np.asarray(self.cuts), raw, side="right")
+        # The advisor reads candidates as float32, the engine as float64: a value ON a cut
+        # (cuts are rounded, so data often sits on one) may come back a hair below it, and
+        # would fall a whole step lower than the engine puts it. Within float32 precision of a
+        # cut counts as at the cut, as `below: c` treats c.
+        cuts = np.asarray(self.cuts, dtype=float)
+        bins = np.searchsorted(cuts - np.abs(cuts) * CUT_TOLERANCE, raw, side="right")
         out = np.asarray(self.scores, dtype=float)[np.clip(bins, 0, len(self.scores) - 1)]
         return np.where(np.isnan(raw), np.nan, out)
 
@@ -104,10 +117,22 @@ def _monotone(rates: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def step_scale(
-    values: np.ndarray, churned: np.ndarray, higher_is_better: bool
+    values: np.ndarray,
+    churned: np.ndarray,
+    higher_is_better: bool,
+    quantiles: tuple[float, ...] = STEP_QUANTILES,
+    log_odds: bool = False,
 ) -> FittedScale | None:
-    """Quintile cuts scored by monotone churn rates; None with fewer than 2 distinct bins."""
-    cuts = np.unique([_parse(nice(c)) for c in np.quantile(values, STEP_QUANTILES)])
+    """Cuts at the `quantiles` of `values` (rounded to three digits, ties merged), each bin
+    scored by its churn rate made monotone in the chosen direction (pool adjacent violators),
+    worst step 0, best 100; None with fewer than 2 distinct scores.
+
+    `log_odds`: score the bins on the churn log-odds of the monotone rates (half a churned
+    and half a kept row added to every bin, so an empty-of-churn bin stays finite) instead of
+    the rates: the score is a weighted sum of sub-scores fitted as log-odds, so a sub-score
+    linear in a metric's own log-odds is the one that adds up with the others (the weight of
+    evidence of credit scorecards)."""
+    cuts = np.unique([_parse(nice(c)) for c in np.quantile(values, quantiles)])
     if len(cuts) < 1:
         return None
     bins = np.searchsorted(cuts, values, side="right")
@@ -115,15 +140,38 @@ def step_scale(
     hit = np.bincount(bins, weights=churned.astype(float), minlength=len(cuts) + 1)
     if (n == 0).any():
         return None
-    rate = hit / n
+    rate = (hit + 0.5) / (n + 1.0) if log_odds else hit / n
     ordered = rate if higher_is_better else rate[::-1]
     fitted = _monotone(ordered, n)
     fitted = fitted if higher_is_better else fitted[::-1]
+    if log_odds:
+        fitted = np.log(fitted / (1.0 - fitted))
     top, bottom = fitted.max(), fitted.min()
     if top <= bottom:
         return None
     scores = np.round(100.0 * (top - fitted) / (top - bottom))
-    return FittedScale("steps", cuts=tuple(float(c) for c in cuts), scores=tuple(scores))
+    # a cut between two steps of the same score changes no score: leave it out of the file
+    keep = np.flatnonzero(np.diff(scores) != 0)
+    return FittedScale(
+        "steps",
+        cuts=tuple(float(c) for c in cuts[keep]),
+        scores=tuple(float(s) for s in np.append(scores[keep], scores[-1])),
+    )
+
+
+def fine_steps(
+    values: np.ndarray, churned: np.ndarray, higher_is_better: bool
+) -> FittedScale | None:
+    """The finer step scale the search offers beside a candidate's line: one level per
+    FINE_CHURNED_PER_LEVEL churned rows, FINE_LEVELS at most (deciles), scored on monotone
+    log-odds; None with fewer than FINE_MIN_LEVELS levels' worth of churned rows or values.
+    Fitted on whatever rows it is given: the search gives it training rows only."""
+    has = np.isfinite(values)
+    levels = min(FINE_LEVELS, int(churned[has].sum()) // FINE_CHURNED_PER_LEVEL)
+    if levels < FINE_MIN_LEVELS:
+        return None
+    quantiles = tuple(np.arange(1, levels) / levels)
+    return step_scale(values[has], churned[has], higher_is_better, quantiles, log_odds=True)
 
 
 def fit_scale(values: np.ndarray, churned: np.ndarray) -> tuple[FittedScale, float] | None:
