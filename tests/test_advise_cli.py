@@ -1,10 +1,12 @@
-"""`healthbot calibrate --advise` on a real SQLite store: three AUCs with errors, a proposal
-written beside the model only when it does no worse, the model file never touched."""
+"""`healthbot calibrate --advise` on a real store (a SQLite file and PostgreSQL): three AUCs
+with errors, a proposal written beside the model only when it does no worse, the model file
+never touched."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,8 @@ import pytest
 from bot.cli import main
 from scoring.config import load_model
 from scoring.sample import generate_portfolio
-from scoring.store import ensure_schema, make_engine
 from scoring.store.frames_io import load_frames
+from tests.databases import BACKENDS, migrated_database
 
 END = dt.date(2026, 6, 28)
 MODEL = """\
@@ -32,25 +34,26 @@ advise:
 """
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request, tmp_path_factory) -> Iterator[tuple[Path, str]]:
     path = tmp_path_factory.mktemp("advise")
     text = MODEL.replace("best: 10}}", "best: 10}, weight: 40}")
     (path / "healthbot.yml").write_text(text)
     portfolio = generate_portfolio(seed=5, accounts=300, weeks=30, end=END)
-    engine = make_engine(f"sqlite:///{path / 'healthbot.db'}")
-    ensure_schema(engine)
-    load_frames(engine, portfolio.accounts, portfolio.signals, portfolio.outcomes, END)
-    engine.dispose()
-    return path
+    with migrated_database(request.param, path) as (url, engine):
+        load_frames(engine, portfolio.accounts, portfolio.signals, portfolio.outcomes, END)
+        yield path, url
 
 
 @pytest.fixture
-def cli(store, monkeypatch):
-    monkeypatch.chdir(store)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{store / 'healthbot.db'}")
+def cli(store, monkeypatch) -> Path:
+    path, url = store
+    monkeypatch.chdir(path)
+    monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv("HEALTHBOT_CONFIG", raising=False)
-    return store
+    for written in ("healthbot.proposed.yml", "advised.yml"):
+        (path / written).unlink(missing_ok=True)
+    return path
 
 
 def test_advise_prints_three_aucs_and_writes_a_better_model_beside_the_old(cli, capsys) -> None:
