@@ -32,21 +32,14 @@ from scoring.decisions.alert_cooldown import apply_cooldown
 from scoring.periods import weekly_as_ofs
 from scoring.sample import generate_portfolio
 from scoring.store.frames_io import load_frames
-from tests.test_alerts import AS_OF, model
+from tests.test_alerts import AS_OF, model, sent
 
 DEMO_MODEL = Path(__file__).resolve().parents[1] / "examples" / "demo-model.yml"
 
 
 def shown(days_ago: int, score: float = 62, rank: int = 1, rule: str = "metric_drop"):
-    return pd.DataFrame(
-        {
-            "account_id": ["a"],
-            "rule": [rule],
-            "sent_on": [AS_OF - timedelta(days=days_ago)],
-            "score_shown": [score],
-            "band_rank": [rank],
-        }
-    )
+    """A slide alert shown `days_ago` (the cooldown tests' record, with a metric drop)."""
+    return sent(days_ago, score, rank, rule)
 
 
 def now(*rules: str, score: float = 58, rank: int = 1, band: str = "at_risk") -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from scoring.config.crontab import crontab_trigger
 from scoring.config.metrics import Strict
@@ -118,22 +118,13 @@ class Alerts(Strict):
     portfolio_move: PortfolioMove = Field(default_factory=PortfolioMove)
     realert: Realert | None = Field(default_factory=Realert)
 
-    @field_validator("realert", mode="before")
+    @field_validator("realert", "band_downgrade", mode="before")
     @classmethod
-    def _realert_switch(cls, value: object) -> object:
-        """`realert: true` is the defaults; `false` re-alerts whenever the cooldown ran out."""
+    def _switch(cls, value: object, info: ValidationInfo) -> object:
+        """`realert: true` / `band_downgrade: true` stay valid (the section's defaults);
+        `false` turns it off (realert: re-alert whenever the cooldown ran out)."""
         if value is True:
-            return Realert()
-        if value is False:
-            return None
-        return value
-
-    @field_validator("band_downgrade", mode="before")
-    @classmethod
-    def _band_downgrade_switch(cls, value: object) -> object:
-        """`band_downgrade: true` stays valid (the defaults); `false` is off."""
-        if value is True:
-            return BandDowngrade()
+            return {"realert": Realert, "band_downgrade": BandDowngrade}[info.field_name]()
         if value is False:
             return None
         return value
