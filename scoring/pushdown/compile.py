@@ -129,8 +129,13 @@ class Compiler:
         if self.precise or not columns:
             return None
         rows = self.rows(specs, as_of)
+        # MAX and MIN rather than MAX(ABS()): the same test (NaN sorts above every number on
+        # each engine either way), but one a columnar store can answer from its statistics.
         return rows.aggregate(
-            **{f"{SCREEN}{k}": rows[name].abs().max() > LARGEST for k, name in enumerate(columns)}
+            **{
+                f"{SCREEN}{k}": (rows[name].max() > LARGEST) | (rows[name].min() < -LARGEST)
+                for k, name in enumerate(columns)
+            }
         )
 
     def rows(self, specs: Sequence[AggregateSpec], as_of: date) -> ir.Table:
