@@ -254,3 +254,22 @@ def test_without_java_the_spark_tests_say_so_and_fail_only_in_ci(ci: str) -> Non
         assert run.returncode == 1 and "1 error" in run.stdout
     else:
         assert run.returncode == 0 and "1 skipped" in run.stdout
+
+
+def test_a_model_file_reading_parquet_files_on_spark_scores_as_copied_rows(
+    spark: BackendRunner, tmp_path, monkeypatch, capsys
+) -> None:
+    """The whole path a user takes: a model file whose signals are Parquet files read by
+    Spark, validated by `healthbot sync` and scored by `healthbot score`, nothing copied."""
+    from bot.cli import main
+    from tests.test_in_place_files import END, SNAPSHOT, parquet_portfolio, rows
+
+    parquet_portfolio(tmp_path, SPARK_URL)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'healthbot.db'}")
+    monkeypatch.delenv("HEALTHBOT_CONFIG", raising=False)
+    assert main(["sync"]) == 0, capsys.readouterr().err
+    assert main(["score", "--as-of", END.isoformat()]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert rows(tmp_path / "healthbot.db", SNAPSHOT) == rows(tmp_path / "copied.db", SNAPSHOT)
+    assert rows(tmp_path / "healthbot.db", "select count(*) from signals") == [(0,)]

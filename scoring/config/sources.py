@@ -60,6 +60,12 @@ class Source(Strict):
             raise ValueError("`query` and `table` go with `url`, not with `path`")
         if self.table is not None and self.kind != "signals":
             raise ValueError("`table` (read in place) applies to signals sources")
+        if self.table is not None and is_file_table(self.table) and not _absolute(self.table):
+            raise ValueError(
+                f"`table: {self.table}` names Parquet files by a relative path: the backend"
+                " reads it from wherever it runs, so write an absolute path or a URL"
+                " (/data/usage/*.parquet, s3://bucket/usage/*.parquet)"
+            )
         if self.layout == "wide" and self.kind != "signals":
             raise ValueError("`layout: wide` only applies to signals sources")
         if self.replace is not None and self.kind == "accounts":
@@ -78,3 +84,13 @@ class Source(Strict):
     @property
     def label(self) -> str:
         return self.name or self.path or self.table or f"{self.kind} query"
+
+
+def _absolute(location: str) -> bool:
+    return location.startswith("/") or "://" in location
+
+
+def is_file_table(name: str) -> bool:
+    """A `table:` naming Parquet files (a path or a glob) rather than a table or view: how
+    signals usually sit in a data lake, which Spark (and DuckDB in memory) read in place."""
+    return name.lower().rstrip("/").endswith(".parquet")

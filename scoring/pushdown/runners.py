@@ -13,6 +13,8 @@ import ibis.expr.types as ir
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from scoring.store.backends import open_table
+
 STORE_SIGNALS = ibis.schema(
     {
         "account_id": "string",
@@ -87,7 +89,7 @@ class BackendRunner:
         self.dialect = backend.name
 
     def table(self, name: str) -> ir.Table:
-        return self.backend.table(name)
+        return open_table(self.backend, name)
 
     def sql(self, expr: ir.Table) -> str:
         return str(self.backend.compile(expr))

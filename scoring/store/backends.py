@@ -14,6 +14,7 @@ it as it is, never a driver's traceback.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import threading
@@ -21,7 +22,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import ibis
+import ibis.expr.types as ir
 
+from scoring.config.sources import is_file_table
 from scoring.errors import ConfigError, HealthbotError
 from scoring.store.db import first_line, shown_url
 
@@ -74,6 +77,23 @@ def _ibis_backend(url: str, scheme: str) -> Any:
         raise HealthbotError(
             f"cannot connect to signals URL {shown_url(url)}: {hidden(first_line(exc), url)}"
         ) from None
+
+
+def open_table(backend: Any, name: str) -> ir.Table:
+    """The table `name` on `backend`: `schema.table` (or `catalog.schema.table`), a plain
+    name, or Parquet files (`/data/usage/*.parquet`, `s3://bucket/usage.parquet`), which the
+    backend reads where they are as a view of its own (the same name each time, so a second
+    look finds it). Raises what the backend raises; callers turn it into one line."""
+    if is_file_table(name):
+        view = "hb_files_" + hashlib.sha1(name.encode()).hexdigest()[:12]
+        if view in backend.list_tables():
+            return backend.table(view)
+        return backend.read_parquet(name, table_name=view)
+    if "." in name:
+        database, _, table = name.rpartition(".")
+        path = tuple(database.split(".")) if "." in database else database
+        return backend.table(table, database=path)
+    return backend.table(name)
 
 
 def spark_master(url: str) -> tuple[str, dict[str, str]]:

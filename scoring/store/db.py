@@ -109,7 +109,10 @@ def first_line(exc: BaseException, url: URL | None = None) -> str:
     """The driver's message squeezed onto one line, never echoing the password."""
     inner = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
-    text = "; ".join(line for line in lines if not line.startswith(("[SQL:", "(Background")))
+    # Drop what echoes the statement (SQLAlchemy's "[SQL: ...]", DuckDB's "LINE 1: ..."):
+    # the user needs the cause, not healthbot's SQL.
+    echo = ("[SQL:", "(Background", "LINE ")
+    text = "; ".join(line for line in lines if not line.startswith(echo) and line != "^")
     if url is not None and url.password:
         text = text.replace(str(url.password), "***")
     return text[:400] or type(inner).__name__

@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 
 from scoring.config.sources import Source
 from scoring.errors import DataError, HealthbotError
-from scoring.store.backends import backend_for, hidden
+from scoring.store.backends import backend_for, hidden, open_table
 from scoring.store.db import first_line, shown_url
 
 KEYS = ("account_id", "date")
@@ -37,8 +37,10 @@ def connect(url: str, label: str) -> Any:
 
 
 def read_only(url: str) -> str:
-    """A DuckDB file's URL opened read-only; any other URL unchanged."""
-    if url.startswith("duckdb://") and "read_only" not in url and "memory" not in url:
+    """A DuckDB file's URL opened read-only; any other URL unchanged (`duckdb://` alone is a
+    DuckDB in memory, which reads Parquet files named as the table)."""
+    in_memory = "memory" in url or not url.split("://", 1)[1].split("?", 1)[0]
+    if url.startswith("duckdb://") and "read_only" not in url and not in_memory:
         return f"{url}{'&' if '?' in url else '?'}read_only=true"
     return url
 
@@ -46,13 +48,8 @@ def read_only(url: str) -> str:
 def raw_table(backend: Any, source: Source, label: str) -> ir.Table:
     """The table as the warehouse holds it (their column names)."""
     assert source.table is not None
-    name = source.table
     try:
-        if "." in name:  # schema.table (or catalog.schema.table)
-            database, _, table = name.rpartition(".")
-            path = tuple(database.split(".")) if "." in database else database
-            return backend.table(table, database=path)
-        return backend.table(name)
+        return open_table(backend, source.table)
     except Exception as exc:
         raise DataError(
             f"source {label}: table {source.table} not found or not readable at"

@@ -18,6 +18,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
+from ibis.common.exceptions import OperationNotDefinedError
 
 from scoring.config import Model
 from scoring.config.signal_bounds import bounds_of
@@ -282,9 +283,22 @@ def _check_duplicates(long: Any, label: str, shown: dict[str, str]) -> None:
 
 
 def _duplicate_account(long: Any) -> str | None:
-    """An account with two rows for one signal and date (None: none), with a group per
-    account, signal and 30-day bucket rather than per row (which PostgreSQL sorted to disk):
-    each date sets bit (day - 30 x bucket); SUM = BIT_OR exactly when no date repeats."""
+    """An account with two rows for one signal and date (None: none). By 30-day buckets
+    where the backend has BIT_OR; a plain group per row elsewhere (ibis compiles no BIT_OR
+    for Spark, which spreads that group over its executors anyway)."""
+    try:
+        return _duplicate_by_bits(long)
+    except OperationNotDefinedError:
+        key = ["account_id", "signal", "date"]
+        groups = long.group_by(key).aggregate(n=long.count())
+        found = groups.filter(groups.n > 1).limit(1).execute()
+        return None if found.empty else str(found.iloc[0]["account_id"])
+
+
+def _duplicate_by_bits(long: Any) -> str | None:
+    """A group per account, signal and 30-day bucket rather than per row (which PostgreSQL
+    sorted to disk): each date sets bit (day - 30 x bucket); SUM = BIT_OR exactly when no
+    date repeats."""
     days = long.date.delta(ibis.date(1970, 1, 1), unit="day")
     bucket = days // BUCKET_DAYS
     bit = ibis.literal(1, "int32") << (days - bucket * BUCKET_DAYS).cast("int32")

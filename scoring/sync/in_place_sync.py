@@ -13,6 +13,10 @@ from datetime import date
 import sqlalchemy as sa
 
 from scoring.config import Model
+from scoring.config.sources import Source
+from scoring.errors import DataError, HealthbotError
+from scoring.store.backends import hidden
+from scoring.store.db import first_line, shown_url
 from scoring.store.in_place import last_validated
 from scoring.sync.collect import Collected
 from scoring.sync.guards import RecentAccounts, check_recent
@@ -32,10 +36,28 @@ def check_in_place(
     for i, source in enumerate(model.sources):
         if source.in_place:
             step(labels[i])
-            check = validate_in_place(i, source, labels[i], model, sources.known, today)
+            check = _validated(i, source, labels[i], model, sources, today)
             sources.summaries[i] = check.summary()
             checks.append(check)
     return checks
+
+
+def _validated(
+    i: int, source: Source, label: str, model: Model, sources: Collected, today: date
+) -> InPlaceCheck:
+    """`validate_in_place`, where a backend that cannot run one of the checks (an operation
+    its ibis compiler lacks, a driver's own error) is one line naming the source, not a
+    traceback: the table is the user's, and so is the backend."""
+    try:
+        return validate_in_place(i, source, label, model, sources.known, today)
+    except HealthbotError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any backend's failure becomes one line
+        raise DataError(
+            f"source {label}: the backend at {shown_url(source.url or '')} could not run"
+            f" healthbot's checks on table {source.table}:"
+            f" {hidden(first_line(exc), source.url or '')}; sync changed nothing"
+        ) from None
 
 
 def guard_in_place(conn: sa.Connection, checks: list[InPlaceCheck], allow_shrink: bool) -> None:
