@@ -100,7 +100,8 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "select account_id, day as date, ...",
     ),
     "sources[].table": (
-        "A signals table or view read in place at every scoring run, never copied.",
+        "A signals table or view read in place at every scoring run, never copied; or"
+        " Parquet files by absolute path or glob (/lake/usage/*.parquet).",
         "analytics.daily_usage",
     ),
     "sources[].columns": ("Column mapping, our name: their column.", "{owner_email: csm_email}"),
