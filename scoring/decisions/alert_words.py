@@ -35,6 +35,25 @@ def join_text(*parts: pd.Series | np.ndarray | str) -> pd.Series:
     return pd.Series(out)
 
 
+def joined_per_key(words: pd.Series, keys: pd.Series | np.ndarray, sep: str) -> pd.Series:
+    """`words` joined by `sep` per key, in row order, as a Series by key: one column per
+    place within a key (a handful: an account's metrics) joined column-wise, so the loop runs
+    over places, never over the tens of thousands of accounts a `groupby(...).agg(join)` visits
+    in Python."""
+    keys = np.asarray(keys, dtype=object)
+    if not len(keys):
+        return pd.Series(dtype=object)
+    place = pd.Series(keys).groupby(keys, sort=False).cumcount().to_numpy()
+    frame = pd.DataFrame({"key": keys, "place": place, "words": words.to_numpy(dtype=object)})
+    wide = frame.pivot(index="key", columns="place", values="words")
+    out = wide[0].astype(object)
+    for column in wide.columns[1:]:
+        more = wide[column]
+        out = out.where(more.isna(), out + sep + more.fillna(""))
+    out.index.name = None
+    return out.rename(None)
+
+
 def band_words(band: pd.Series) -> pd.Series:
     """'at_risk' → 'at risk': band keys as a sentence reads them."""
     return band.astype(str).str.replace("_", " ", regex=False)
@@ -79,7 +98,7 @@ def driver_summary(model: Model, driver_frame: pd.DataFrame, top: int = 3) -> pd
     labels = {key: m.label or key for key, m in model.metrics.items()}
     words = falling["metric"].map(labels).fillna(falling["metric"]).astype(str)
     words = words + " " + number_text(falling["delta_points"], 0)
-    return words.groupby(falling["account_id"].astype(str), sort=False).agg(", ".join)
+    return joined_per_key(words, falling["account_id"].astype(str), ", ")
 
 
 # What a metric's raw value is, after "from a usual 40 to 12", per aggregate ("" for none).
@@ -108,14 +127,12 @@ def metric_drop_reasons(model: Model, drops: pd.DataFrame) -> pd.Series:
     if "window_days" in drops:  # judged on a shorter window than the metric's own
         days = drops["window_days"].where(drops["window_days"].notna(), days)
     aggregate = drops["metric"].map({k: m.aggregate for k, m in metrics.items()})
-    window = pd.Series(
-        [
-            WINDOW_WORDS.get(a, "").format(days=int(d)) if pd.notna(d) else ""
-            for a, d in zip(aggregate, days, strict=True)
-        ],
-        index=drops.index,
-        dtype=object,
-    )
+    day_text = pd.Series(number_text(days, 0).to_numpy(dtype=object), index=drops.index)
+    window = pd.Series("", index=drops.index, dtype=object)
+    for kind, template in WINDOW_WORDS.items():  # a loop over aggregates, not rows
+        before, _, after = template.partition("{days}")
+        chosen = (aggregate == kind).to_numpy() & days.notna().to_numpy()
+        window[chosen] = before + day_text[chosen] + after
     way = np.where(drops["raw"] < drops["usual"], " fell", " rose")
     segment = drops["segment_percent"].fillna(0.0)
     segment_way = np.where(segment < 0, " fell ", " rose ")
@@ -134,4 +151,4 @@ def metric_drop_reasons(model: Model, drops: pd.DataFrame) -> pd.Series:
         window.fillna(""),
         segment_words,
     )
-    return words.groupby(drops["account_id"], sort=False).agg("; ".join)
+    return joined_per_key(words, drops["account_id"], "; ")

@@ -133,7 +133,12 @@ def decide_alerts(
         judged = pd.Series(shift["segment_delta"].to_numpy(), index=base.index)
         fired = (ok & (judged <= -cfg.score_drop + EPS)).to_numpy(dtype=bool)
         hit = base[fired]  # words only for the accounts that alert: a week is 100,000 rows
-        drivers = hit["account_id"].map(driver_summary(model, driver_frame)).astype(object)
+        hit_drivers = (
+            driver_frame[driver_frame["account_id"].isin(hit["account_id"])]
+            if driver_frame is not None and len(driver_frame)
+            else driver_frame
+        )
+        drivers = hit["account_id"].map(driver_summary(model, hit_drivers)).astype(object)
         mostly = np.where(drivers.notna(), ", mostly " + drivers.fillna("").astype(str), "")
         before, now = number_text(hit["previous_score"], 1), number_text(hit["score_shown"], 1)
         note = segment_note(pd.Series(shift["segment_shift"].to_numpy()[fired], index=hit.index))

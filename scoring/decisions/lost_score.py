@@ -12,7 +12,7 @@ import pandas as pd
 
 from scoring.config import INSUFFICIENT_DATA, Model
 from scoring.decisions.alert_schema import ALERT_COLUMNS
-from scoring.decisions.alert_words import number_text
+from scoring.decisions.alert_words import joined_per_key, number_text
 
 RULE = "lost_score"
 
@@ -26,7 +26,7 @@ def missing_metrics(model: Model, metrics: pd.DataFrame, account_ids: pd.Series)
     labels = (
         rows["metric"].map({k: m.label for k, m in model.metrics.items()}).fillna(rows["metric"])
     )
-    return labels.groupby(rows["account_id"].astype(str).to_numpy()).agg(", ".join)
+    return joined_per_key(labels, rows["account_id"].astype(str).to_numpy(), ", ")
 
 
 def lost_score_notices(
