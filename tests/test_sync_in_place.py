@@ -401,7 +401,7 @@ def test_the_duplicate_scan_is_exact_across_buckets_and_years(warehouse):
     day, before 1970) and never reports distinct dates as one (120 days in a row)."""
     from scoring.config.sources import Source
     from scoring.store.warehouse import connect, long_view, raw_table, renamed
-    from scoring.sync.in_place import _duplicate_account
+    from scoring.sync.in_place_duplicates import duplicate_account
 
     days = [date(1969, 11, 1) + timedelta(days=k) for k in range(120)]
     frame = long_frame(range(3), days)
@@ -412,7 +412,7 @@ def test_the_duplicate_scan_is_exact_across_buckets_and_years(warehouse):
         backend = connect(warehouse.url, "usage")
         try:
             table = renamed(raw_table(backend, source, "usage"), source)
-            return _duplicate_account(long_view(table, source))
+            return duplicate_account(long_view(table, source))
         finally:
             backend.disconnect()
 

@@ -18,7 +18,6 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
-from ibis.common.exceptions import OperationNotDefinedError
 
 from scoring.config import Model
 from scoring.config.signal_bounds import bounds_of
@@ -34,11 +33,11 @@ from scoring.store.warehouse import (
 )
 from scoring.sync.bounds import FUTURE_RULE, bound_problem, date_problem, latest_signal_day
 from scoring.sync.guards import RECENT_DAYS, RecentAccounts
+from scoring.sync.in_place_duplicates import duplicate_account
 from scoring.sync.in_place_schema import check_schema, refuse_copy_only_keys
 from scoring.sync.signals import conflict_problem, unknown_account_problem
 from scoring.sync.summary import SourceSummary
 
-BUCKET_DAYS = 30  # bits 0..29 of an INTEGER: no shift past a 32-bit literal's width
 ONE_ROW = (
     " (a table read in place must hold one row per account, signal and date: healthbot"
     " cannot merge rows it does not copy)"
@@ -264,9 +263,9 @@ def _check_values(
 def _check_duplicates(long: Any, label: str, shown: dict[str, str]) -> None:
     """One row per account, signal and date: two different values are the file's conflict;
     two equal ones would be counted twice by scoring, which reads the table as it is. Skipped
-    when the table declares the key unique; otherwise `_duplicate_account` finds the first
+    when the table declares the key unique; otherwise `duplicate_account` finds the first
     account with a duplicate, and the example is read for that account only."""
-    found = _duplicate_account(long)
+    found = duplicate_account(long)
     if found is None:
         return
     key = ["account_id", "signal", "date"]
@@ -280,33 +279,6 @@ def _check_duplicates(long: Any, label: str, shown: dict[str, str]) -> None:
     else:
         problem = f"{int(row['n'])} rows with the value {row['lo']:g} for {_describe(row)}{ONE_ROW}"
     raise _fail(label, problem, column)
-
-
-def _duplicate_account(long: Any) -> str | None:
-    """An account with two rows for one signal and date (None: none). By 30-day buckets
-    where the backend has BIT_OR; a plain group per row elsewhere (ibis compiles no BIT_OR
-    for Spark, which spreads that group over its executors anyway)."""
-    try:
-        return _duplicate_by_bits(long)
-    except OperationNotDefinedError:
-        key = ["account_id", "signal", "date"]
-        groups = long.group_by(key).aggregate(n=long.count())
-        found = groups.filter(groups.n > 1).limit(1).execute()
-        return None if found.empty else str(found.iloc[0]["account_id"])
-
-
-def _duplicate_by_bits(long: Any) -> str | None:
-    """A group per account, signal and 30-day bucket rather than per row (which PostgreSQL
-    sorted to disk): each date sets bit (day - 30 x bucket); SUM = BIT_OR exactly when no
-    date repeats."""
-    days = long.date.delta(ibis.date(1970, 1, 1), unit="day")
-    bucket = days // BUCKET_DAYS
-    bit = ibis.literal(1, "int32") << (days - bucket * BUCKET_DAYS).cast("int32")
-    groups = long.group_by(["account_id", "signal", bucket.name("bucket")]).aggregate(
-        set_bits=bit.bit_or(), bit_sum=bit.sum()
-    )
-    found = groups.filter(groups.bit_sum != groups.set_bits).limit(1).execute()
-    return None if found.empty else str(found.iloc[0]["account_id"])
 
 
 def _day(value: Any) -> date | None:
