@@ -63,6 +63,8 @@ def commands(accounts: int, postgres: str | None) -> dict[str, list[str]]:
         + (["--postgres", postgres] if postgres else []),
         "advise": ["bench_advise", "--accounts", str(min(accounts, 10_000))],
         "in-place": ["bench_in_place", str(accounts)],
+        "score": ["bench_score", "--accounts", str(accounts)]
+        + (["--postgres", postgres] if postgres else []),
     }
     if postgres:
         out["weekly-postgres"] = ["bench_weekly", str(accounts), postgres]
