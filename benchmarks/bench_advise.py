@@ -86,7 +86,7 @@ def placed(extra: pd.DataFrame, folder: Path) -> InPlaceSignals:
     raw = yaml.safe_load(MODEL.read_text())
     raw["sources"] = [{"kind": "signals", "url": f"duckdb:///{path}", "table": "events"}]
     placement = place_signals(parse_model(yaml.safe_dump(raw)), every=True)
-    return InPlaceSignals(placement.signals, placement.aggregate_source())
+    return InPlaceSignals(placement.signals, placement.aggregate_source(per_signal=True))
 
 
 def main(argv: list[str]) -> int:

@@ -76,7 +76,7 @@ def _in_place(wh: Warehouse, layout: str, rows: pd.DataFrame) -> InPlaceSignals:
     raw = yaml.safe_load(demo_model_path().read_text())
     raw["sources"] = [{"kind": "signals", "url": wh.url, "table": "events", "layout": layout}]
     placement = place_signals(parse_model(yaml.safe_dump(raw)), every=True)
-    return InPlaceSignals(placement.signals, placement.aggregate_source())
+    return InPlaceSignals(placement.signals, placement.aggregate_source(per_signal=True))
 
 
 @pytest.mark.parametrize("layout", ["long", "wide"])

@@ -43,7 +43,9 @@ def run_advise(ctx: Context, output: Path | None, backtest: Any, accounts: Any) 
     # every signal the in-place sources hold, aggregated there (one query per as-of day)
     placement = place_signals(model, every=True)
     in_place = (
-        InPlaceSignals(placement.signals, placement.aggregate_source()) if placement else None
+        InPlaceSignals(placement.signals, placement.aggregate_source(per_signal=True))
+        if placement
+        else None
     )
     signals = load_signals(ctx.engine, start, backtest.as_ofs[-1])
     if in_place is not None:  # rows of an in-place signal in the store are not what scores
