@@ -40,7 +40,7 @@ def run_advise(ctx: Context, output: Path | None, backtest: Any, accounts: Any) 
     args, model, path = ctx.args, ctx.model, ctx.config_path
     longest = max([*model.advise.windows_days, *(m.window_days for m in model.metrics.values())])
     start = backtest.as_ofs[0] - timedelta(days=longest + 1)
-    # every signal the in-place sources hold, aggregated there (one query per as-of day)
+    # every signal the in-place sources hold, aggregated there (a query per signal and day)
     placement = place_signals(model, every=True)
     in_place = (
         InPlaceSignals(placement.signals, placement.aggregate_source(per_signal=True))

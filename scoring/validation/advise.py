@@ -4,7 +4,7 @@ window, scale and weight, judged on held-out data against the current model and 
 Calibrate re-weights the metrics a model has; it cannot add a signal the model left out. The
 advisor builds candidates from every synced signal except `advise.exclude_signals` (every
 aggregate over each of `advise.windows_days`, candidates.py; a signal read in place from a
-warehouse table is aggregated there, one compiled query per as-of day), searches on training
+warehouse table is aggregated there, by compiled queries per as-of day), searches on training
 rows for at most 7 scaled, non-negatively weighted metrics (advise_search.py), and scores
 held-out rows with them exactly as the engine would. The held-out rows are calibrate's
 (split.py: the latest periods when there are 4 or more, else folds grouped by account), and

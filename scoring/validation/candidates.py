@@ -8,7 +8,7 @@ SignalTable once and sorted by day; every (as-of day, window) is then a contiguo
 by binary search, handed to the aggregate as the engine's own `Window`. Signals whose rows
 expire (`valid_until`, e.g. CSM inputs) are read through `SignalTable.window` per day instead,
 which applies the expiry as the engine does. Signals read in place (a warehouse `table`, never
-copied) are aggregated by their backend instead, one compiled query per as-of day
+copied) are aggregated by their backend instead, one `aggregate` call per as-of day
 (placed_candidates.py); they fill the same matrix.
 """
 

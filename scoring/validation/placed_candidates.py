@@ -1,6 +1,11 @@
 """Candidate values of signals read in place (a warehouse `table` source), computed by their
 backend through the compiled path (`scoring.pushdown`): one `aggregate` call per as-of day
-with every candidate of those signals, never a row fetched.
+with every candidate of those signals, never a row fetched. The advisor hands in a source
+that runs one query per signal (`Placement.aggregate_source(per_signal=True)`).
+
+An aggregate that is not a finite number (a stored NaN or infinity, an overflowing sum) is
+refused there in one line naming the candidate, as scoring refuses it, where the in-memory
+path turns it into "no value"; sync's bounds keep such values out of a validated table.
 
 `Aggregated.raw` already means what `candidate_frame`'s matrix means (no `fill` is asked for):
 NaN without a value (mean, min, max, last, sum over no rows, trend without two distinct
