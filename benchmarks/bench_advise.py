@@ -10,7 +10,12 @@ i.e. every candidate (12 signals x 8 aggregates x 3 windows, plus the current me
 every account and period, the search in each held-out fold and on all rows, the baseline
 logistic regression and the account bootstrap.
 
+With --in-place the added signals (all but the portfolio's own) are written to a DuckDB file
+(long layout, not timed) and read in place: their candidates come from one compiled query per
+as-of day (`scoring.validation.placed_candidates`) instead of from rows in memory.
+
     python -m benchmarks.bench_advise [--accounts 10000] [--periods 52] [--signals 12]
+        [--in-place]
 """
 
 from __future__ import annotations
@@ -19,14 +24,18 @@ import argparse
 import datetime as dt
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from scoring.config import load_model
+from scoring.config import load_model, parse_model
+from scoring.decisions.placed_history import InPlaceSignals
 from scoring.periods import weekly_as_ofs
+from scoring.pushdown.in_place import place_signals
 from scoring.sample import generate_portfolio
 from scoring.validation.advise import advise
 from scoring.validation.backtest import run_backtest
@@ -66,11 +75,26 @@ def extra_signals(portfolio, count: int, seed: int = 3) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def placed(extra: pd.DataFrame, folder: Path) -> InPlaceSignals:
+    """`extra` as a DuckDB table read in place, every signal of it placed."""
+    import duckdb
+
+    path = folder / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        conn.register("frame", extra.astype({"account_id": str, "signal": str}))
+        conn.execute("create table events as select * from frame order by date")
+    raw = yaml.safe_load(MODEL.read_text())
+    raw["sources"] = [{"kind": "signals", "url": f"duckdb:///{path}", "table": "events"}]
+    placement = place_signals(parse_model(yaml.safe_dump(raw)), every=True)
+    return InPlaceSignals(placement.signals, placement.aggregate_source(per_signal=True))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--periods", type=int, default=52)
     parser.add_argument("--signals", type=int, default=12)
+    parser.add_argument("--in-place", action="store_true", help="the added signals in DuckDB")
     args = parser.parse_args(argv)
     model = load_model(MODEL)
     horizon = model.backtest.horizon_days
@@ -97,8 +121,16 @@ def main(argv: list[str]) -> int:
         f" (generated and backtested in {prepared:.1f} s, not timed)"
     )
     ids = pd.Index(portfolio.accounts["account_id"].astype(str))
+    folder = tempfile.TemporaryDirectory()
+    in_place = None
+    if args.in_place:
+        in_place = placed(extra, Path(folder.name))
+        signals = signals[~signals["signal"].isin(in_place.signals)]
+        print(f"in place (DuckDB, long): {len(in_place.signals)} signals, {len(extra):,} rows")
+    del extra
     started, cpu = time.perf_counter(), time.process_time()
-    advice = advise(model, backtest, signals, ids)
+    advice = advise(model, backtest, signals, ids, in_place=in_place)
+    folder.cleanup()
     total, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     a, pair = advice.auc, advice.pair_se

@@ -1,11 +1,12 @@
 """`healthbot score` and `calibrate --advise` with a model whose signals are read in place (a
 DuckDB file's table): scores stored as with copied rows, nothing copied, and the advisor
-refusing in one clear line rather than advising without those signals (backtest and
-calibrate: tests/test_in_place_backtest.py)."""
+weighing the table's signals (backtest and calibrate: tests/test_in_place_backtest.py; the
+advisor's numbers against copied rows: tests/test_in_place_advise.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -70,12 +71,12 @@ def test_score_reads_the_table_in_place_and_copies_nothing(cli, capsys) -> None:
     assert _rows(cli / "healthbot.db", "select count(*) from signals") == [(0,)]
 
 
-def test_advise_refuses_in_place_sources_in_one_line(cli, capsys) -> None:
-    assert main(["calibrate", "--advise"]) != 0
-    err = capsys.readouterr().err
-    assert "calibrate --advise does not read in-place sources yet" in err
-    assert "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1
+def test_advise_reads_in_place_sources_and_copies_nothing(cli, capsys) -> None:
+    assert main(["calibrate", "--advise", "--horizon-days", "28", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["auc"]) == {"current", "proposal", "baseline"}
+    assert out["candidates"] > 0 and out["accounts"] > 0
+    assert _rows(cli / "healthbot.db", "select count(*) from signals") == [(0,)]
 
 
 @pytest.mark.parametrize(

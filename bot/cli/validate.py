@@ -116,18 +116,6 @@ def _signal_range(ctx: Context, placement: Any) -> tuple[date, date]:
     return min(e[0] for e in ends), max(e[1] for e in ends)
 
 
-def _refuse_in_place(ctx: Context) -> None:
-    """`calibrate --advise` weighs every signal's rows (scoring/validation/advise.py), which a
-    source read in place never gives: one clear line instead of advice without them."""
-    placed = [s.label for s in ctx.model.sources if s.in_place]
-    if placed:
-        raise HealthbotError(
-            f"calibrate --advise does not read in-place sources yet ({', '.join(placed)}:"
-            " `url` with `table`); backtest and calibrate do, or copy the signals with a"
-            " `query` source to get advice on them"
-        )
-
-
 def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
     """(backtest over all accounts, accounts, outcomes) for the command's options."""
     from scoring.batch.jobs import placement_of, signal_windows
@@ -248,7 +236,6 @@ def run_calibrate_command(ctx: Context) -> int:
         from bot.cli.advise import check_advise_args, run_advise
 
         check_advise_args(ctx)
-        _refuse_in_place(ctx)
         backtest, accounts, _ = load_backtest(ctx)
         return run_advise(ctx, output, backtest, accounts)
     backtest, _, _ = load_backtest(ctx)

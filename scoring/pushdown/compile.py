@@ -26,6 +26,9 @@ COUNTED = frozenset({"count", "trend"})
 # Aggregates whose result can be finite while a row in the window is not.
 HIDES_INFINITY = frozenset({"min", "max", "last", "days_since", "trend"})
 SCREEN = "screen_"
+# Each row's day relative to as_of, computed once per row for every trend (a date difference
+# per trend metric and row was most of a query with many trends, e.g. the advisor's).
+DAY_X = "healthbot_day_x"
 ARG_MAX_DIALECTS = frozenset({"duckdb", "postgres", "pyspark", "snowflake", "bigquery", "trino"})
 
 
@@ -166,7 +169,8 @@ class Compiler:
         if kind == "last" and self.last_by() == "key":
             return {names["d"]: self.table["date"].max(where=where)}
         if kind == "trend":
-            x = _day_delta(self.table["date"], as_of, self.dialect)
+            t = self.table
+            x = t[DAY_X] if DAY_X in t.columns else _day_delta(t["date"], as_of, self.dialect)
             return {
                 names["sx"]: x.sum(where=where),
                 names["sy"]: value.sum(where=where),
@@ -212,6 +216,8 @@ class Compiler:
         """One row per account with rows in any window: the partial results of every spec."""
         longest = max((s.window_days for s in specs), default=1)
         rows = self.rows(specs, as_of)
+        if any(s.aggregate == "trend" and self.has_signal(s) for s in specs):
+            rows = rows.mutate(**{DAY_X: _day_delta(rows["date"], as_of, self.dialect)})
         measured = Compiler(rows, self.layout, self.dialect, self.precise)
         result = rows.group_by("account_id").aggregate(**measured.aggregates(specs, as_of, longest))
         for j, spec in enumerate(specs):

@@ -120,9 +120,16 @@ class Placement:
             return stored
         return SplitSource([(p.signals, p.aggregates) for p in self.parts], stored)
 
-    def aggregate_source(self) -> AggregateSource:
-        """In-place signals only (the alert rules' weekly windows and champion value)."""
-        return SplitSource([(p.signals, p.aggregates) for p in self.parts], None)
+    def aggregate_source(self, per_signal: bool = False) -> AggregateSource:
+        """In-place signals only (the alert rules' weekly windows and champion value).
+        `per_signal`: one query per signal instead of per source, for many specs of each
+        signal (the advisor's ~24 candidates): every row of a query is tested against every
+        spec's filter, so 7 signals x 24 specs in one query took 3-4x as long as 7 queries."""
+        if not per_signal:
+            return SplitSource([(p.signals, p.aggregates) for p in self.parts], None)
+        return SplitSource(
+            [({s}, p.aggregates) for p in self.parts for s in sorted(p.signals)], None
+        )
 
     def first_day(self) -> int | None:
         """Day number of the earliest row of any in-place signal (where the data starts)."""
@@ -180,10 +187,14 @@ class Placement:
 
 
 def place_signals(
-    model: Model, also: Collection[str] = (), connect_to: Callable[[str], Runner] = connect
+    model: Model,
+    also: Collection[str] = (),
+    connect_to: Callable[[str], Runner] = connect,
+    every: bool = False,
 ) -> Placement:
     """The model's signals (and `also`: an alert rule's) each in-place source provides (first
-    source wins), one connection per source; empty without in-place sources."""
+    source wins), one connection per source; empty without in-place sources. `every`: every
+    signal the sources hold, in the model or not (what `calibrate --advise` weighs)."""
     wanted = {m.signal for m in model.metrics.values()} | set(also)
     parts: list[Placed] = []
     taken: set[str] = set()
@@ -191,7 +202,7 @@ def place_signals(
         if not source.in_place:
             continue
         runner = PlacedRunner(_reach(connect_to, source), source)
-        names = _provided(runner, source, wanted - taken)
+        names = _provided(runner, source, None if every else wanted - taken) - taken
         taken |= names
         if names:
             parts.append(Placed(source, runner, frozenset(names)))
@@ -216,11 +227,16 @@ def _reach(connect_to: Callable[[str], Runner], source: Source) -> Runner:
     return runner
 
 
-def _provided(runner: PlacedRunner, source: Source, wanted: set[str]) -> set[str]:
+def _provided(runner: PlacedRunner, source: Source, wanted: set[str] | None) -> set[str]:
     """Which of `wanted` the source holds: its declared `signals` (trusted: sync checks
-    them), else what the store's `present_signals` finds on this connection."""
-    if not wanted:
+    them), else what the store's `present_signals` finds on this connection. `wanted` None:
+    every signal it holds, looked up even when declared (a declared signal without rows
+    is no candidate for the advisor)."""
+    if wanted is not None and not wanted:
         return set()
-    if source.signals is not None:
+    if wanted is not None and source.signals is not None:
         return wanted & set(source.signals)
-    return present_signals(runner.table(source.table or ""), source, wanted) & wanted
+    found = present_signals(
+        runner.table(source.table or ""), source, source.signals or wanted or ()
+    )
+    return found if wanted is None else found & wanted

@@ -30,8 +30,22 @@ def _definition(spec: CandidateSpec) -> str:
     return f"{spec.aggregate} of {spec.signal} over {spec.window_days} days"
 
 
+def _scale_span(source: str, node: yaml.Node) -> tuple[int, int]:
+    """Where the scale is written: a block mapping's node ends after the next key's indent,
+    which a replacement must keep."""
+    start = node.start_mark.index
+    return start, start + len(source[start : node.end_mark.index].rstrip())
+
+
 def _scale_text(source: str, node: yaml.Node) -> str:
-    return source[node.start_mark.index : node.end_mark.index].strip()
+    """The scale as written, on one line: block style (`scale:` above indented lines, as
+    yaml.safe_dump writes a model) in flow style, so it is compared and quoted as a value."""
+    start, end = _scale_span(source, node)
+    text = source[start:end]
+    if "\n" not in text:
+        return text
+    value = yaml.safe_load(" " * node.start_mark.column + text)
+    return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1000).strip()
 
 
 def _own_auc(advice: Advice, signal: str, aggregate: str, window: int) -> float:
@@ -139,8 +153,10 @@ def advice_text(source: str, model: Model, advice: Advice) -> tuple[str, pd.Data
         new_scale = chosen.scale.yaml()
         change = "kept"
         if node is not None and yaml.safe_load(old_scale) != yaml.safe_load(new_scale):
-            edits.append((node.start_mark.index, node.end_mark.index, new_scale))
-            changes.append(Change(node.start_mark.index, node.end_mark.index, old_scale, "", key))
+            start, end = _scale_span(text, node)
+            edits.append((start, end, new_scale))
+            at = end if "\n" in text[start:end] else start  # `# was` after a block's last line
+            changes.append(Change(at, end, old_scale, "", key))
             change = "rescaled"
         old_weight = model.metrics[key].weight
         shown = new_scale if change == "kept" else f"{old_scale} -> {new_scale}"

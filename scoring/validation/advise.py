@@ -3,11 +3,13 @@ window, scale and weight, judged on held-out data against the current model and 
 
 Calibrate re-weights the metrics a model has; it cannot add a signal the model left out. The
 advisor builds candidates from every synced signal except `advise.exclude_signals` (every
-aggregate over each of `advise.windows_days`, candidates.py), searches on training rows for at
-most 7 scaled, non-negatively weighted metrics (advise_search.py), and scores held-out rows
-with them exactly as the engine would. The held-out rows are calibrate's (split.py: the latest
-periods when there are 4 or more, else folds grouped by account), and the search is rerun
-inside every fold, so no held-out churn ever steers a choice. The same rows score:
+aggregate over each of `advise.windows_days`, candidates.py; a signal read in place from a
+warehouse table is aggregated there, by compiled queries per as-of day), searches on training
+rows for at most 7 scaled, non-negatively weighted metrics (advise_search.py), and scores
+held-out rows with them exactly as the engine would. The held-out rows are calibrate's
+(split.py: the latest periods when there are 4 or more, else folds grouped by account), and
+the search is rerun inside every fold, so no held-out churn ever steers a choice. The same
+rows score:
 - the current model (its backtest score),
 - the proposal (rows it cannot score, too little weight with data, count as 50),
 - a baseline: a logistic regression on the same candidates' raw values, standardized, any
@@ -24,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import Model
+from scoring.decisions.placed_history import InPlaceSignals
 from scoring.errors import HealthbotError
 from scoring.validation.advise_search import Chosen, advised_score, sample_rows, search
 from scoring.validation.advise_signs import UNSCORED, on_training_scale
@@ -87,10 +90,12 @@ def advise(
     signals: pd.DataFrame,
     accounts: pd.Index,
     seed: int = 0,
+    in_place: InPlaceSignals | None = None,
 ) -> Advice:
     """Search, check and propose (see the module docstring). `signals`: every synced signal
     (long layout) dated up to the last backtested as-of day, enough days back for the longest
-    window; `accounts`: the backtest's account ids."""
+    window; `accounts`: the backtest's account ids; `in_place`: the signals read in place
+    (a warehouse table, no rows in `signals`), candidates like the others, computed there."""
     keep = (backtest.rows["status"] == "scored").to_numpy() & backtest.rows["score"].notna()
     keep &= ~backtest.rows["censored"].to_numpy(dtype=bool)
     in_sample = _account_sample(backtest.rows, seed)
@@ -104,14 +109,15 @@ def advise(
             " within the horizon and 2 that were not (widen --from/--to or --horizon-days)"
         )
     excluded = sorted(set(model.advise.exclude_signals))
-    names = {str(s) for s in pd.unique(signals["signal"].astype(str))} - set(excluded)
+    names = {str(s) for s in pd.unique(signals["signal"].astype(str))}
+    names = (names | (in_place.signals if in_place else set())) - set(excluded)
     if not names:
         raise HealthbotError("no synced signal left to advise on (all are in exclude_signals)")
     specs = candidate_specs(names, model.advise.windows_days)
     specs, fixed = _with_current(model, specs, excluded)
     sampled = pd.Index(pd.unique(rows["account_id"].astype(str)))
     accounts = sampled if len(sampled) < len(accounts) else accounts
-    x = _features(signals, accounts, backtest.as_ofs, specs, rows)
+    x = _features(signals, accounts, backtest.as_ofs, specs, rows, in_place)
     ids = rows["account_id"].astype(str).to_numpy()
     of_signal = [s.signal for s in specs]
     split = holdout_split(rows, backtest.horizon_days, seed)
@@ -207,9 +213,10 @@ def _features(
     as_ofs: list,
     specs: list[CandidateSpec],
     rows: pd.DataFrame,
+    in_place: InPlaceSignals | None,
 ) -> np.ndarray:
     """The candidates' raw values for `rows` (a sum over no rows is 0: nothing happened)."""
-    frame = candidate_frame(signals, accounts, as_ofs, specs)
+    frame = candidate_frame(signals, accounts, as_ofs, specs, in_place)
     n = len(accounts)
     day = pd.Index(pd.to_datetime(pd.Series(as_ofs))).get_indexer(rows["as_of"])
     who = pd.Index(accounts.astype(str)).get_indexer(rows["account_id"].astype(str))

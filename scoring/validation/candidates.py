@@ -7,7 +7,9 @@ compiled one (SQL pushdown) without touching the search. Each signal's rows are 
 SignalTable once and sorted by day; every (as-of day, window) is then a contiguous slice found
 by binary search, handed to the aggregate as the engine's own `Window`. Signals whose rows
 expire (`valid_until`, e.g. CSM inputs) are read through `SignalTable.window` per day instead,
-which applies the expiry as the engine does.
+which applies the expiry as the engine does. Signals read in place (a warehouse `table`, never
+copied) are aggregated by their backend instead, one `aggregate` call per as-of day
+(placed_candidates.py); they fill the same matrix.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from scoring.decisions.placed_history import InPlaceSignals
 from scoring.engine.aggregates import AGGREGATES, Window
 from scoring.engine.signal_table import SignalTable, day_number
+from scoring.validation.placed_candidates import fill_in_place
 
 
 @dataclass(frozen=True)
@@ -47,13 +51,19 @@ def candidate_specs(
 
 
 def candidate_frame(
-    signals: pd.DataFrame, accounts: pd.Index, as_ofs: list[date], specs: Sequence[CandidateSpec]
+    signals: pd.DataFrame,
+    accounts: pd.Index,
+    as_ofs: list[date],
+    specs: Sequence[CandidateSpec],
+    in_place: InPlaceSignals | None = None,
 ) -> pd.DataFrame:
     """Raw candidate values (float32; NaN = no value), one row per (as_of, account_id), as-of
     days in order and accounts in `accounts` order within each, one column per spec key.
 
     `signals`: long layout (account_id, signal, date, value[, valid_until]), dated up to the
-    last as-of day; rows after an as-of day never reach that day's values.
+    last as-of day; rows after an as-of day never reach that day's values. `in_place`: the
+    signals read in place and the source that aggregates them (their rows in `signals`, if
+    any, are not read).
     """
     accounts = pd.Index(accounts.astype(str))
     n, days = len(accounts), [day_number(d) for d in as_ofs]
@@ -63,7 +73,12 @@ def candidate_frame(
     by_signal: dict[str, list[int]] = {}
     for j, spec in enumerate(specs):
         by_signal.setdefault(spec.signal, []).append(j)
+    placed = frozenset() if in_place is None else in_place.signals
+    if in_place is not None:
+        fill_in_place(out, in_place, specs, accounts, as_ofs)
     for signal, columns in by_signal.items():
+        if signal in placed:
+            continue
         longest = max(specs[j].window_days for j in columns)
         if signal in expiring:
             windows = (table.window(signal, d, longest) for d in days)
