@@ -8,11 +8,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from tests.db_fixtures import POSTGRES_ENV
 
@@ -90,3 +92,39 @@ def long_frame(accounts: range, days: list, signal: str = "logins", value: float
     frame = pd.DataFrame(rows, columns=["account_id", "date", "signal", "value"])
     frame["date"] = pd.to_datetime(frame["date"]).dt.date
     return frame
+
+
+def app_and_copied(folder: Path, portfolio: Any, raw: dict[str, Any], end: Any) -> Path:
+    """The model file `raw` (its signals read in place) written to `folder`, an app database
+    with the accounts and outcomes but no signal rows (`healthbot.db`), and the reference:
+    `copied.db` scored on `end` from the same rows copied, by the model without its sources.
+    Returns the model file."""
+    from scoring.batch.jobs import score_and_store
+    from scoring.config import parse_model
+    from scoring.store import ensure_schema, make_engine
+    from scoring.store.frames_io import load_frames
+
+    path = folder / "healthbot.yml"
+    path.write_text(yaml.safe_dump(raw))
+    engine = make_engine(f"sqlite:///{folder / 'healthbot.db'}")
+    ensure_schema(engine)
+    load_frames(engine, portfolio.accounts, portfolio.signals.iloc[:0], portfolio.outcomes, end)
+    engine.dispose()
+    copied = make_engine(f"sqlite:///{folder / 'copied.db'}")
+    ensure_schema(copied)
+    load_frames(copied, portfolio.accounts, portfolio.signals, portfolio.outcomes, end)
+    without = {k: v for k, v in raw.items() if k != "sources"}
+    score_and_store(copied, parse_model(yaml.safe_dump(without)), [end])
+    copied.dispose()
+    return path
+
+
+def sqlite_rows(path: Path, sql: str) -> list[tuple]:
+    """`sql`'s rows from the SQLite file at `path`, as tuples."""
+    from scoring.store import make_engine
+
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        found = [tuple(r) for r in conn.execute(sa.text(sql))]
+    engine.dispose()
+    return found

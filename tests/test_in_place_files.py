@@ -9,16 +9,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from bot.cli import main
-from scoring.batch.jobs import score_and_store
 from scoring.config import parse_model
 from scoring.errors import ConfigError
 from scoring.sample import generate_portfolio
-from scoring.store import ensure_schema, make_engine
-from scoring.store.frames_io import load_frames
+from tests.in_place_fixtures import app_and_copied, sqlite_rows
 
 END = dt.date(2026, 6, 28)
 DEMO_MODEL = Path(__file__).resolve().parents[1] / "examples" / "demo-model.yml"
@@ -40,27 +37,10 @@ def parquet_portfolio(folder: Path, url: str) -> Path:
     signals.iloc[half:].to_parquet(lake / "part-1.parquet", index=False)
     raw = yaml.safe_load(DEMO_MODEL.read_text())
     raw["sources"] = [{"kind": "signals", "url": url, "table": f"{lake}/*.parquet"}]
-    path = folder / "healthbot.yml"
-    path.write_text(yaml.safe_dump(raw))
-    engine = make_engine(f"sqlite:///{folder / 'healthbot.db'}")
-    ensure_schema(engine)
-    load_frames(engine, portfolio.accounts, portfolio.signals.iloc[:0], portfolio.outcomes, END)
-    engine.dispose()
-    copied = make_engine(f"sqlite:///{folder / 'copied.db'}")
-    ensure_schema(copied)
-    load_frames(copied, portfolio.accounts, portfolio.signals, portfolio.outcomes, END)
-    raw.pop("sources")
-    score_and_store(copied, parse_model(yaml.safe_dump(raw)), [END])
-    copied.dispose()
-    return path
+    return app_and_copied(folder, portfolio, raw, END)
 
 
-def rows(path: Path, sql: str) -> list[tuple]:
-    engine = make_engine(f"sqlite:///{path}")
-    with engine.connect() as conn:
-        found = [tuple(r) for r in conn.execute(sa.text(sql))]
-    engine.dispose()
-    return found
+rows = sqlite_rows
 
 
 @pytest.fixture
