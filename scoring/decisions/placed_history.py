@@ -1,7 +1,8 @@
 """The metric-drop rule's weekly windows and the champion value for signals read in place.
 
 A signal whose table is never copied (a warehouse `table` source) has no rows in memory, so
-its weekly history is asked of its backend as aggregates: one query per history week (every
+its weekly history is asked of its backend as aggregates: one query per history week for the
+metrics' own windows and one GROUP BY (account, week) for every 7-day window (every
 in-place metric at once, with the row count that tells a quiet week from a week without
 data), and two `last` values for champion_left. What comes back is exactly what
 `metric_history.weekly_values` computes from rows: the engine's raw value per window, `fill`
@@ -21,7 +22,7 @@ from scoring.config.sections import MetricDrop
 from scoring.decisions.metric_history import ADDITIVE
 from scoring.engine.aggregate_specs import AggregateSpec
 from scoring.engine.signal_table import day_number
-from scoring.engine.window_aggregates import AggregateSource
+from scoring.engine.window_aggregates import Aggregated, AggregateSource, aggregate_weeks
 
 Weekly = tuple[np.ndarray, np.ndarray]
 
@@ -72,9 +73,9 @@ def placed_weekly(
     values = {slot: np.full((weeks + 1, n), np.nan) for slot in slots}
     has_rows = {slot: np.zeros((weeks + 1, n), dtype=bool) for slot in slots}
     account_ids = ids.to_numpy(dtype=object)
-    for k in range(weeks + 1):
+    results = _weekly_results(placed.source, specs, account_ids, as_of, weeks)
+    for k, result in enumerate(results):
         day = as_of - timedelta(days=7 * k)
-        result = placed.source.aggregate(specs, account_ids, day)
         for slot, (j, days) in slots.items():
             has_rows[slot][k] = result.raw[:, j + 1] > 0
             week = result.raw[:, j]
@@ -85,6 +86,40 @@ def placed_weekly(
     weekly = {key: (values[(key, "own")], has_rows[(key, "own")]) for key in mine}
     recent = {key: values[(key, name)] for key, name in slots if name == "recent"}
     return weekly, recent
+
+
+def _weekly_results(
+    source: AggregateSource,
+    specs: list[AggregateSpec],
+    account_ids: np.ndarray,
+    as_of: date,
+    weeks: int,
+) -> list[Aggregated]:
+    """Every spec on as_of and each of the `weeks` weeks before it. The 7-day windows (the
+    `recent_days` default) are the weeks themselves: one GROUP BY (account, week) where the
+    source can (`aggregate_weeks`), which takes them out of the per-week queries. Each query
+    costs about in proportion to its aggregates (DuckDB, 100,000 accounts), so that query
+    and per-week queries half as wide cost less than full-width ones
+    (docs/architecture.md)."""
+    short = [j for j, s in enumerate(specs) if s.window_days == 7]
+    weekly = aggregate_weeks(source, [specs[j] for j in short], account_ids, as_of, weeks)
+    if weekly is None:
+        short, weekly = [], [None] * (weeks + 1)
+    rest = [j for j in range(len(specs)) if j not in set(short)]
+    shape = (len(account_ids), len(specs))
+    out = []
+    for k, part in enumerate(weekly):
+        whole = Aggregated(np.full(shape, np.nan), np.zeros(shape, dtype=bool), set())
+        if part is not None:
+            whole.raw[:, short], whole.has[:, short] = part.raw, part.has
+            whole.seen.update(part.seen)
+        if rest:
+            day = as_of - timedelta(days=7 * k)
+            other = source.aggregate([specs[j] for j in rest], account_ids, day)
+            whole.raw[:, rest], whole.has[:, rest] = other.raw, other.has
+            whole.seen.update(other.seen)
+        out.append(whole)
+    return out
 
 
 def placed_start(placed: InPlaceSignals | None, earliest: int, other: int | None) -> int | None:

@@ -38,6 +38,19 @@ class AggregateSource(Protocol):
     ) -> Aggregated: ...
 
 
+def aggregate_weeks(
+    source: AggregateSource,
+    specs: Sequence[AggregateSpec],
+    account_ids: np.ndarray,
+    as_of: date,
+    weeks: int,
+) -> list[Aggregated] | None:
+    """7-day specs on as_of and each of the `weeks` weeks before it, in one go where the
+    source can (its own `aggregate_weeks`: one GROUP BY account and week); None elsewhere."""
+    many = getattr(source, "aggregate_weeks", None)
+    return None if many is None else many(specs, account_ids, as_of, weeks)
+
+
 def significant(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
     """Round to `digits` significant digits, elementwise; NaN, inf and 0 pass unchanged."""
     values = np.asarray(values, dtype=float)
@@ -101,20 +114,45 @@ class SplitSource:
                 return source
         return self.rest
 
+    def _groups(
+        self, specs: Sequence[AggregateSpec]
+    ) -> dict[int, tuple[AggregateSource, list[int]]]:
+        """Per source (by identity), the positions of the specs it serves."""
+        groups: dict[int, tuple[AggregateSource, list[int]]] = {}
+        for j, spec in enumerate(specs):
+            owner = self._owner(spec.signal)
+            if owner is not None:
+                groups.setdefault(id(owner), (owner, []))[1].append(j)
+        return groups
+
     def aggregate(
         self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date
     ) -> Aggregated:
         raw = np.full((len(account_ids), len(specs)), np.nan)
         has = np.zeros(raw.shape, dtype=bool)
         seen: set[str] = set()
-        groups: dict[int, tuple[AggregateSource, list[int]]] = {}
-        for j, spec in enumerate(specs):
-            owner = self._owner(spec.signal)
-            if owner is not None:
-                groups.setdefault(id(owner), (owner, []))[1].append(j)
-        for source, columns in groups.values():
+        for source, columns in self._groups(specs).values():
             part = source.aggregate([specs[j] for j in columns], account_ids, as_of)
             raw[:, columns] = part.raw
             has[:, columns] = part.has
             seen |= part.seen
         return Aggregated(raw, has, seen)
+
+    def aggregate_weeks(
+        self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date, weeks: int
+    ) -> list[Aggregated] | None:
+        """`aggregate_weeks` of every part, put back in spec order; None unless all can."""
+        shape = (len(account_ids), len(specs))
+        out = [
+            Aggregated(np.full(shape, np.nan), np.zeros(shape, dtype=bool), set())
+            for _ in range(weeks + 1)
+        ]
+        for source, columns in self._groups(specs).values():
+            parts = aggregate_weeks(source, [specs[j] for j in columns], account_ids, as_of, weeks)
+            if parts is None:
+                return None
+            for whole, part in zip(out, parts, strict=True):
+                whole.raw[:, columns] = part.raw
+                whole.has[:, columns] = part.has
+                whole.seen.update(part.seen)
+        return out

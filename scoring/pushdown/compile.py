@@ -29,6 +29,7 @@ SCREEN = "screen_"
 # Each row's day relative to as_of, computed once per row for every trend (a date difference
 # per trend metric and row was most of a query with many trends, e.g. the advisor's).
 DAY_X = "healthbot_day_x"
+WEEK = 7
 ARG_MAX_DIALECTS = frozenset({"duckdb", "postgres", "pyspark", "snowflake", "bigquery", "trino"})
 
 
@@ -122,16 +123,19 @@ class Compiler:
             out.update(self._value(spec, j, value, where, as_of))
         return out
 
-    def screen(self, specs: Sequence[AggregateSpec], as_of: date) -> ir.Table | None:
+    def screen(
+        self, specs: Sequence[AggregateSpec], as_of: date, first: date | None = None
+    ) -> ir.Table | None:
         """One row: for each wide column whose metrics would not show it, is any value read
         not a finite number? A plain scan without GROUP BY: far cheaper than a check per
-        metric and account, which runs only when this trips. None: nothing to screen."""
+        metric and account, which runs only when this trips. None: nothing to screen.
+        `first`: the earliest of several as-of dates read at once (`weekly_query`)."""
         columns = sorted(
             {s.signal for s in specs if s.aggregate in HIDES_INFINITY and self.has_signal(s)}
         )
         if self.precise or not columns:
             return None
-        rows = self.rows(specs, as_of)
+        rows = self.rows(specs, as_of, first)
         # MAX and MIN rather than MAX(ABS()): the same test (NaN sorts above every number on
         # each engine either way), but one a columnar store can answer from its statistics.
         return rows.aggregate(
@@ -141,11 +145,15 @@ class Compiler:
             }
         )
 
-    def rows(self, specs: Sequence[AggregateSpec], as_of: date) -> ir.Table:
-        """The rows any spec reads: within the longest window, still valid on as_of."""
+    def rows(
+        self, specs: Sequence[AggregateSpec], as_of: date, first: date | None = None
+    ) -> ir.Table:
+        """The rows any spec reads: within the longest window, still valid on as_of. `first`:
+        the earliest of several as-of dates whose windows are read too."""
         t = self.table
         longest = max((s.window_days for s in specs), default=1)
-        recent = (t["date"] > ibis.literal(as_of - timedelta(days=longest))) & (
+        start = as_of if first is None else first
+        recent = (t["date"] > ibis.literal(start - timedelta(days=longest))) & (
             t["date"] <= ibis.literal(as_of)
         )
         return t.filter(recent & self.valid(as_of) if self.valid_until else recent)
@@ -229,3 +237,24 @@ class Compiler:
                 latest = measured.latest_values(spec, j, as_of)
                 result = result.left_join(latest, "account_id").drop("account_id_right")
         return result
+
+    def weekly_apply(self, specs: Sequence[AggregateSpec]) -> bool:
+        """Whether `weekly_query` answers `specs`: 7-day windows only, no `trend` (its x is
+        relative to each as-of date), `last` as an aggregate, rows without an expiry."""
+        return (
+            all(s.window_days == WEEK and s.aggregate != "trend" for s in specs)
+            and (self.last_by() == "arg_max" or all(s.aggregate != "last" for s in specs))
+            and not self.valid_until
+        )
+
+    def weekly_query(self, specs: Sequence[AggregateSpec], as_of: date, weeks: int) -> ir.Table:
+        """One row per account and `week` (0 .. weeks): the partial results of 7-day specs on
+        as_of - 7 x week. Those windows are the weeks counted back from as_of, so one GROUP
+        BY (account, week) answers all of them; each row is read once, not once per week."""
+        rows = self.rows(specs, as_of, as_of - timedelta(days=WEEK * weeks))
+        back = -_day_delta(rows["date"], as_of, self.dialect)
+        rows = rows.mutate(week=(back / WEEK).floor().cast("int64"))
+        measured = Compiler(rows, self.layout, self.dialect, self.precise)
+        return rows.group_by(["account_id", "week"]).aggregate(
+            **measured.aggregates(specs, as_of, WEEK)
+        )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 
 from scoring.engine.aggregate_specs import AggregateSpec
 from scoring.engine.window_aggregates import Aggregated
@@ -41,6 +42,31 @@ class SqlSource:
         raw, has = finish(specs, frame, account_ids, as_of)
         seen = signals_seen(specs, frame)
         return Aggregated(raw, has, seen | self._stored({s.signal for s in specs} - seen))
+
+    def aggregate_weeks(
+        self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date, weeks: int
+    ) -> list[Aggregated] | None:
+        """`aggregate` of 7-day specs on as_of and each of the `weeks` weeks before it, in
+        that order, from one query (`Compiler.weekly_query`); None where it does not apply."""
+        compiler = self._compiler()
+        if not specs or not compiler.weekly_apply(specs):
+            return None
+        screen = compiler.screen(specs, as_of, as_of - timedelta(days=7 * weeks))
+        if screen is not None and screen_tripped(self.runner.frame(screen)):
+            compiler = self._compiler(precise=True)
+        frame = self.runner.frame(compiler.weekly_query(specs, as_of, weeks))
+        week = pd.to_numeric(frame["week"]).to_numpy()
+        frame = frame.drop(columns="week")
+        finished = []
+        for k in range(weeks + 1):
+            part = frame[week == k]
+            finished.append(finish(specs, part, account_ids, as_of - timedelta(days=7 * k)))
+        # Every week's `seen` is the signals the table holds (seen in some week, or found
+        # outside every window): asked once, not per week (queries must not grow with the
+        # accounts, whose number decides whether a quiet week shows a sparse signal).
+        seen = signals_seen(specs, frame)
+        seen |= self._stored({s.signal for s in specs} - seen)
+        return [Aggregated(raw, has, set(seen)) for raw, has in finished]
 
     def _stored(self, signals: set[str]) -> set[str]:
         """Which of `signals` the table holds at all, outside every window too: a signal
