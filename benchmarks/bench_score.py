@@ -95,6 +95,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--postgres", metavar="URL", help="also measure PostgreSQL")
+    parser.add_argument(
+        "--duckdb-only", action="store_true", help="only the DuckDB file (no row store to load)"
+    )
     args = parser.parse_args()
     accounts, wide = benchmark_wide(accounts=args.accounts)
     end = pd.Timestamp(wide["date"].max()).date()
@@ -107,24 +110,8 @@ def main() -> None:
             conn.execute("CREATE TABLE signals_wide AS SELECT * FROM wide ORDER BY date")
         long = wide_to_long(wide)
         del wide
-        sqlite_url = f"sqlite:///{folder / 'app.db'}"
-        print(f"setup: SQLite loaded in {load_store(sqlite_url, accounts, long, end):.1f} s")
-        config = model_file(folder)
-        report("SQLite, aggregated in Python", *timed_score(config, sqlite_url, end), 10)
-        report(
-            "SQLite, --in-database",
-            *timed_score(config, sqlite_url, end, "--in-database"),
-            10,
-        )
-        if args.postgres:
-            pg_url = scratch_schema(args.postgres, "bench_score")
-            print(f"setup: PostgreSQL loaded in {load_store(pg_url, accounts, long, end):.1f} s")
-            report("PostgreSQL, aggregated in Python", *timed_score(config, pg_url, end), 20)
-            report(
-                "PostgreSQL, --in-database",
-                *timed_score(config, pg_url, end, "--in-database"),
-                20,
-            )
+        if not args.duckdb_only:
+            row_stores(folder, accounts, long, end, args.postgres)
         beside = f"sqlite:///{folder / 'beside.db'}"
         load_store(beside, accounts, long.iloc[:0], end)
         source = {"kind": "signals", "url": f"duckdb:///{store}", "table": "signals_wide"}
@@ -135,6 +122,22 @@ def main() -> None:
             *timed_score(placed, beside, end),
             10,
         )
+
+
+def row_stores(
+    folder: Path, accounts: pd.DataFrame, long: pd.DataFrame, end: date, postgres: str | None
+) -> None:
+    """The signals as rows of the app database: SQLite, and PostgreSQL with a URL."""
+    sqlite_url = f"sqlite:///{folder / 'app.db'}"
+    print(f"setup: SQLite loaded in {load_store(sqlite_url, accounts, long, end):.1f} s")
+    config = model_file(folder)
+    report("SQLite, aggregated in Python", *timed_score(config, sqlite_url, end), 10)
+    report("SQLite, --in-database", *timed_score(config, sqlite_url, end, "--in-database"), 10)
+    if postgres:
+        pg_url = scratch_schema(postgres, "bench_score")
+        print(f"setup: PostgreSQL loaded in {load_store(pg_url, accounts, long, end):.1f} s")
+        report("PostgreSQL, aggregated in Python", *timed_score(config, pg_url, end), 20)
+        report("PostgreSQL, --in-database", *timed_score(config, pg_url, end, "--in-database"), 20)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,11 @@ from scoring.decisions.placed_history import InPlaceSignals
 from scoring.engine.aggregates import AGGREGATES
 from scoring.pushdown.in_place import place_signals
 from scoring.sample import generate_portfolio
-from scoring.store.frames_io import load_frames
 from scoring.validation.candidates import candidate_frame, candidate_specs
-from tests.databases import migrated_database
 from tests.in_place_fixtures import Warehouse, warehouse  # noqa: F401 (fixture)
 from tests.pipeline_fixtures import END
 from tests.test_advise_cli import MODEL
-from tests.test_in_place_backtest import _run
+from tests.test_in_place_backtest import _run, copied_then_placed
 from tests.test_in_place_weekly import (  # noqa: F401 (fixtures)
     _drop_pg_tables,
     _place,
@@ -144,27 +142,14 @@ def _advise(folder: Path, capsys, monkeypatch) -> dict:
 def test_advise_in_place_equals_copied_rows(kind, tmp_path, request, capsys, monkeypatch) -> None:
     portfolio = generate_portfolio(seed=5, accounts=300, weeks=30, end=END)
     pg = request.getfixturevalue("warehouse_pg") if kind == "postgres" else None
-    copied, placed = tmp_path / "copied", tmp_path / "placed"
-    copied.mkdir(), placed.mkdir()
-    with migrated_database("sqlite", copied) as (_, engine):
-        load_frames(
-            engine, portfolio.accounts, portfolio.signals, portfolio.outcomes, END + timedelta(1)
-        )
-    _weak_model(copied, None)
-    expected = _advise(copied, capsys, monkeypatch)
-    source = _place(kind, tmp_path, portfolio.signals, pg)
-    in_place = source.get("signals")
-    everything = portfolio.signals
-    rest = (
-        everything.iloc[:0]
-        if in_place is None
-        else everything[~everything["signal"].isin(in_place)]
+    expected, got = copied_then_placed(
+        kind,
+        tmp_path,
+        portfolio,
+        pg,
+        _weak_model,
+        lambda folder: _advise(folder, capsys, monkeypatch),
     )
-    with migrated_database("sqlite", placed) as (_, engine):
-        load_frames(engine, portfolio.accounts, rest, portfolio.outcomes, END + timedelta(1))
-        _weak_model(placed, [source])
-        got = _advise(placed, capsys, monkeypatch)
-        assert _signal_rows(engine) == len(rest), "in-place rows are never copied"
     assert got == expected
     # every signal but the excluded one was a candidate (every aggregate over 30 days)
     signals = set(portfolio.signals["signal"]) - {"tickets_opened"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -87,22 +88,24 @@ def _reports(folder: Path, capsys, monkeypatch) -> dict[str, Any]:
     return {"backtest": backtest, "calibrate": calibrate, "proposal": text}
 
 
-@pytest.mark.parametrize(
-    "kind", ["duckdb", "mixed", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def test_backtest_and_calibrate_in_place_equal_copied_rows(
-    kind, tmp_path, request, capsys, monkeypatch
-):
-    portfolio = _portfolio()
-    pg = request.getfixturevalue("warehouse_pg") if kind == "postgres" else None
+def copied_then_placed(
+    kind: str,
+    tmp_path: Path,
+    portfolio: Any,
+    pg: Any,
+    write_model: Callable[[Path, list | None], object],
+    run: Callable[[Path], dict],
+) -> tuple[dict, dict]:
+    """`run` on the portfolio copied into the store, then with `kind`'s signals read in place
+    (the rest copied): (expected, got). Checks that no in-place row was copied."""
     copied, placed = tmp_path / "copied", tmp_path / "placed"
     copied.mkdir(), placed.mkdir()
     with migrated_database("sqlite", copied) as (_, engine):
         load_frames(
             engine, portfolio.accounts, portfolio.signals, portfolio.outcomes, END + timedelta(1)
         )
-    _model_file(copied, None)
-    expected = _reports(copied, capsys, monkeypatch)
+    write_model(copied, None)
+    expected = run(copied)
     source = _place(kind, tmp_path, portfolio.signals, pg)
     in_place = source.get("signals")
     everything = portfolio.signals
@@ -113,9 +116,28 @@ def test_backtest_and_calibrate_in_place_equal_copied_rows(
     )
     with migrated_database("sqlite", placed) as (_, engine):
         load_frames(engine, portfolio.accounts, rest, portfolio.outcomes, END + timedelta(1))
-        _model_file(placed, [source])
-        got = _reports(placed, capsys, monkeypatch)
+        write_model(placed, [source])
+        got = run(placed)
         assert _signal_rows(engine) == len(rest), "in-place rows are never copied"
+    return expected, got
+
+
+@pytest.mark.parametrize(
+    "kind", ["duckdb", "mixed", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_backtest_and_calibrate_in_place_equal_copied_rows(
+    kind, tmp_path, request, capsys, monkeypatch
+):
+    portfolio = _portfolio()
+    pg = request.getfixturevalue("warehouse_pg") if kind == "postgres" else None
+    expected, got = copied_then_placed(
+        kind,
+        tmp_path,
+        portfolio,
+        pg,
+        _model_file,
+        lambda folder: _reports(folder, capsys, monkeypatch),
+    )
     assert got["backtest"] == expected["backtest"]
     assert got["calibrate"] == expected["calibrate"]
     assert got["proposal"] == expected["proposal"]
