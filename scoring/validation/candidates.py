@@ -15,7 +15,6 @@ copied) are aggregated by their backend instead, one `aggregate` call per as-of 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -24,20 +23,8 @@ import pandas as pd
 from scoring.decisions.placed_history import InPlaceSignals
 from scoring.engine.aggregates import AGGREGATES, Window
 from scoring.engine.signal_table import SignalTable, day_number
+from scoring.validation.candidate_spec import CandidateSpec
 from scoring.validation.placed_candidates import fill_in_place
-
-
-@dataclass(frozen=True)
-class CandidateSpec:
-    """One candidate metric: an aggregate of a signal over a window (days)."""
-
-    signal: str
-    aggregate: str
-    window_days: int
-
-    @property
-    def key(self) -> str:
-        return f"{self.signal}_{self.aggregate}_{self.window_days}d"
 
 
 def candidate_specs(

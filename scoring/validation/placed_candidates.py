@@ -17,16 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from scoring.decisions.placed_history import InPlaceSignals
 from scoring.engine.aggregate_specs import AggregateSpec
-
-if TYPE_CHECKING:
-    from scoring.validation.candidates import CandidateSpec
+from scoring.validation.candidate_spec import CandidateSpec
 
 
 def fill_in_place(
