@@ -108,3 +108,13 @@ def test_a_table_the_backend_cannot_read_through_is_one_line_and_sync_changes_no
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert rows(lake / "healthbot.db", "select count(*) from runs") == [(0,)]
     assert rows(lake / "healthbot.db", "select count(*) from in_place_syncs") == [(0,)]
+
+
+def test_a_source_url_without_a_scheme_is_one_line_at_sync(lake, capsys) -> None:
+    raw = yaml.safe_load((lake / "healthbot.yml").read_text())
+    raw["sources"][0]["url"] = "lakehouse"
+    (lake / "healthbot.yml").write_text(yaml.safe_dump(raw))
+    assert main(["sync"]) != 0
+    err = capsys.readouterr().err
+    assert "signals URL 'lakehouse' has no scheme" in err and "Traceback" not in err
+    assert rows(lake / "healthbot.db", "select count(*) from runs") == [(0,)]

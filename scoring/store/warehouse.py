@@ -39,10 +39,12 @@ def connect(url: str, label: str) -> Any:
 def read_only(url: str) -> str:
     """A DuckDB file's URL opened read-only; any other URL unchanged (`duckdb://` alone is a
     DuckDB in memory, which reads Parquet files named as the table)."""
-    in_memory = "memory" in url or not url.split("://", 1)[1].split("?", 1)[0]
-    if url.startswith("duckdb://") and "read_only" not in url and not in_memory:
-        return f"{url}{'&' if '?' in url else '?'}read_only=true"
-    return url
+    if not url.startswith("duckdb://") or "read_only" in url:
+        return url
+    path = url.removeprefix("duckdb://").split("?", 1)[0]
+    if not path or "memory" in path:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}read_only=true"
 
 
 def raw_table(backend: Any, source: Source, label: str) -> ir.Table:
