@@ -141,12 +141,11 @@ def _advise(folder: Path, capsys, monkeypatch) -> dict:
 )
 def test_advise_in_place_equals_copied_rows(kind, tmp_path, request, capsys, monkeypatch) -> None:
     portfolio = generate_portfolio(seed=5, accounts=300, weeks=30, end=END)
-    pg = request.getfixturevalue("warehouse_pg") if kind == "postgres" else None
     expected, got = copied_then_placed(
         kind,
         tmp_path,
         portfolio,
-        pg,
+        request,
         _weak_model,
         lambda folder: _advise(folder, capsys, monkeypatch),
     )

@@ -92,12 +92,13 @@ def copied_then_placed(
     kind: str,
     tmp_path: Path,
     portfolio: Any,
-    pg: Any,
+    request: pytest.FixtureRequest,
     write_model: Callable[[Path, list | None], object],
     run: Callable[[Path], dict],
 ) -> tuple[dict, dict]:
     """`run` on the portfolio copied into the store, then with `kind`'s signals read in place
     (the rest copied): (expected, got). Checks that no in-place row was copied."""
+    pg = request.getfixturevalue("warehouse_pg") if kind == "postgres" else None
     copied, placed = tmp_path / "copied", tmp_path / "placed"
     copied.mkdir(), placed.mkdir()
     with migrated_database("sqlite", copied) as (_, engine):
@@ -129,12 +130,11 @@ def test_backtest_and_calibrate_in_place_equal_copied_rows(
     kind, tmp_path, request, capsys, monkeypatch
 ):
     portfolio = _portfolio()
-    pg = request.getfixturevalue("warehouse_pg") if kind == "postgres" else None
     expected, got = copied_then_placed(
         kind,
         tmp_path,
         portfolio,
-        pg,
+        request,
         _model_file,
         lambda folder: _reports(folder, capsys, monkeypatch),
     )

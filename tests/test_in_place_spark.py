@@ -5,22 +5,18 @@ or pyspark the test skips saying what is missing, and fails saying it when $CI i
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
-import pytest
 
 from scoring.batch.jobs import alert_signals
 from scoring.engine.aggregate_specs import AggregateSpec
-from scoring.pushdown.connect import runner_for
 from scoring.pushdown.in_place import Placement, place_signals
-from scoring.store.backends import spark_missing
 from tests.test_in_place_freshness import AFTER, AS_OF, _model, _rows
-from tests.test_pushdown_spark import SPARK_URL
+from tests.test_pushdown_spark import SPARK_URL, spark_runner
 
 SPECS = [
     AggregateSpec("usage", "active_users", "mean", 7),
@@ -34,13 +30,7 @@ WEEKS = 4
 
 
 def _spark_placement() -> Placement:
-    missing = spark_missing()
-    if missing:
-        message = f"Spark tests cannot run: {missing}"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    spark = runner_for(SPARK_URL)
+    spark = spark_runner()
     rows = _rows().assign(date=lambda f: f["date"].dt.date).astype(object)
     schema = "account_id string, signal string, date date, value double"
     spark.backend._session.createDataFrame(rows, schema).createOrReplaceTempView("usage_placed")

@@ -51,17 +51,24 @@ EXAMPLES = settings(
 Load = Callable[[pd.DataFrame], SqlSource]
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[BackendRunner]:
-    """The module's Spark runner; what is missing fails the test in CI, skips it elsewhere."""
+def spark_runner() -> BackendRunner:
+    """The process's Spark runner; what is missing fails the test in CI, skips it elsewhere."""
     missing = spark_missing()
     if missing:
         message = f"Spark tests cannot run: {missing}"
         if os.environ.get("CI"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    started = time.perf_counter()
     runner = runner_for(SPARK_URL)
+    assert isinstance(runner, BackendRunner)
+    return runner
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[BackendRunner]:
+    """The module's Spark runner (see `spark_runner`)."""
+    started = time.perf_counter()
+    runner = spark_runner()
     print(f"Spark session started in {time.perf_counter() - started:.1f} s")
     yield runner  # the session lives as long as the process: runner_for reuses it
 
