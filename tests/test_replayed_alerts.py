@@ -69,3 +69,13 @@ def test_a_weekly_run_after_a_replayed_history_decides_as_one_continuous_replay(
     printed = rows(engine, f"SELECT account_id FROM alert_shown WHERE period = '{last.period}'")
     assert printed == {(str(a),) for a in last.delivered["account_id"]}
     assert last.held_back > 0  # the replayed weeks' alerts held some of this week's back
+    # Stopped feeds (scoring/decisions/feed_stale.py) are judged alike: the weekly run from the
+    # freshness stored with the period, the replay from its own rows.
+    sql = "SELECT account_id, reason FROM alert_log WHERE rule = 'stale' AND period = '{}'"
+    weekly_stale = rows(engine, sql.format(last.period))
+    replayed = last.delivered[last.delivered["rule"] == "stale"]
+    assert weekly_stale == set(zip(replayed["account_id"], replayed["reason"], strict=True))
+    everything = rows(engine, "SELECT reason FROM alert_log WHERE rule = 'stale'") | {
+        (r,) for w in continuous.weeks for r in w.fired["reason"]
+    }
+    assert any("no data since" in r for (r,) in everything)  # the portfolio has stopped feeds

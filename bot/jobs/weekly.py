@@ -40,6 +40,7 @@ from scoring.store import finish_run, load_accounts, start_run
 from scoring.store.alert_log import record_alerts
 from scoring.store.alert_shown import shown_alert_history
 from scoring.store.clicks import snoozes
+from scoring.store.freshness import stale_freshness
 from scoring.store.outbox import OutboxMessage, enqueue
 from scoring.store.runs import open_rows
 
@@ -260,6 +261,7 @@ def weekly_messages(
         recent=recent,
         lost_scores=True,
         in_place=in_place,
+        freshness=stale_freshness(engine, view.period),
     )
     result.alerts = len(decision.health_alerts)
     result.notices = len(decision.alerts) - result.alerts

@@ -62,7 +62,13 @@ ALERT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "false",
     ),
     "alerts.renewal_days": ("Alert on a renewal within N days while below the top band.", "90"),
-    "alerts.stale_days": ("Report accounts with no signals for N days (a data problem).", "14"),
+    "alerts.stale_days": (
+        "Report accounts with no signals for N days (a data problem), and accounts one of whose"
+        " regular feeds (a metric without `fill` whose signal comes at least twice in N days)"
+        " has been silent N days while their other data still arrives; either gets a data"
+        " notice instead of health alerts.",
+        "14",
+    ),
     "alerts.cooldown_days": ("Days the same account and rule stay quiet.", "14"),
     "alerts.realert": (
         "An account shown a health alert is not alerted again for the same continuing slide"

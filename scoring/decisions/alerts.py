@@ -30,6 +30,7 @@ from scoring.decisions.alert_words import (
     segment_note,
 )
 from scoring.decisions.band_hysteresis import band_downgrades
+from scoring.decisions.feed_stale import stopped_feed_reasons
 from scoring.decisions.portfolio_moves import segment_shift
 from scoring.frames import accounts_frame
 
@@ -94,6 +95,7 @@ def decide_alerts(
     last_signal: pd.Series | pd.DataFrame | None = None,
     champion: pd.DataFrame | None = None,
     recent: pd.DataFrame | None = None,
+    stopped: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every rule that fired this week, one row per account x rule (ALERT_COLUMNS).
 
@@ -103,13 +105,16 @@ def decide_alerts(
     last signal date per account (Series by account_id, or a frame account_id + one date
     column); champion: `champion_values()` output (account_id, current, previous);
     recent: shown scores of the runs before (band_hysteresis.RECENT_COLUMNS; None: a first
-    run, so a downgrade alerts only by its margin).
+    run, so a downgrade alerts only by its margin); stopped: `feed_stale.stopped_feeds()`
+    output, the accounts one of whose regular feeds went silent.
     Noise-aware by design: a score drop is the account's change beyond its segment's shared
     dip (portfolio_moves.segment_shift), a downgrade needs hysteresis (band_hysteresis), and a
     metric drop is not sent while the score rose unless `metric_drop.when_score_rises`.
     Rules whose model key or input is missing do not run. Accounts with insufficient data,
     and accounts whose data is stale, get no health alerts: their scores say more about the
-    feed than about the customer, so only the stale data problem is reported for them.
+    feed than about the customer, so only the stale data problem is reported for them. The
+    same holds for an account whose data still arrives but one regular feed stopped (`stopped`):
+    its score moves because a window holds fewer, older days.
     """
     cfg = model.alerts
     base = _base(as_of, scores, comparison, accounts)
@@ -126,6 +131,9 @@ def decide_alerts(
         )
         parts.append(_rows(base, stale, "stale", "data", reason))
         base = base.assign(ok=base["ok"] & ~stale.to_numpy(dtype=bool))
+        if stopped is not None and len(stopped):
+            parts.append(_stopped_rows(model, base, stale.to_numpy(dtype=bool), stopped))
+            base = base.assign(ok=base["ok"] & ~base["account_id"].isin(stopped["account_id"]))
     ok, delta = base["ok"], base["delta"]
     lowest = base["band_rank"] == len(model.bands) - 1
     if cfg.score_drop > 0:
@@ -172,6 +180,15 @@ def decide_alerts(
     if cfg.champion_left is not None and champion is not None:
         parts.append(_champion_rows(cfg, base, champion))
     return _finish(base, parts)
+
+
+def _stopped_rows(
+    model: Model, base: pd.DataFrame, stale: np.ndarray, stopped: pd.DataFrame
+) -> pd.DataFrame:
+    """A `stale` notice per account with a stopped feed, unless all its data is stale (that
+    notice already says more)."""
+    reason = base["account_id"].map(stopped_feed_reasons(model, stopped))
+    return _rows(base, reason.notna().to_numpy(dtype=bool) & ~stale, "stale", "data", reason)
 
 
 def _champion_rows(cfg: Alerts, base: pd.DataFrame, champion: pd.DataFrame) -> pd.DataFrame:

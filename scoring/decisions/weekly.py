@@ -16,6 +16,7 @@ from scoring.decisions.alert_cooldown import apply_cooldown
 from scoring.decisions.alert_schema import HEALTH_RULES, RULES
 from scoring.decisions.alerts import decide_alerts
 from scoring.decisions.card import band_display, band_thresholds
+from scoring.decisions.feed_stale import stopped_feeds
 from scoring.decisions.history import COMPARISON_COLUMNS
 from scoring.decisions.lost_score import lost_score_notices
 from scoring.decisions.metric_drop import champion_values, metric_drops
@@ -91,12 +92,15 @@ def decide_week(
     recent: pd.DataFrame | None = None,
     lost_scores: bool = False,
     in_place: InPlaceSignals | None = None,
+    freshness: pd.DataFrame | None = None,
 ) -> WeeklyDecision:
     """`view`: scoring.batch.views.PeriodView of the period being run; `recent`: shown scores
     of the runs before it (scoring.batch.views.recent_scores), which band hysteresis needs to
     confirm a slow slide (None: judged as a first run); `lost_scores`: add the lost-score data
     notices (scoring/decisions/lost_score.py; the weekly job does, the replay of health alerts
-    does not); `in_place`: signals not among `signals`, read where they are stored."""
+    does not); `in_place`: signals not among `signals`, read where they are stored;
+    `freshness`: the period's metric freshness (scoring.decisions.freshness), from which a
+    stopped feed turns an account's health alerts into a data notice (feed_stale.py)."""
     scores = view.scores
     comparison = scores[[c for c in COMPARISON_COLUMNS if c != "model_changed"]]
     segments = account_segments(scores)  # the same segments the score's dip is judged in
@@ -120,6 +124,7 @@ def decide_week(
         champion=champion,
         last_signal=last,
         recent=recent,
+        stopped=stopped_feeds(model, freshness),
     )
     if lost_scores:
         raw = _with_notices(raw, lost_score_notices(model, scores, getattr(view, "metrics", None)))

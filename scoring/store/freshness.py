@@ -70,3 +70,17 @@ def account_freshness(conn: sa.Connection, account_id: str, period: str) -> list
         }
         for r in conn.execute(query)
     ]
+
+
+def stale_freshness(engine: Engine, period: str) -> pd.DataFrame:
+    """A period's stale rows (scoring.decisions.freshness columns): all the weekly decisions
+    need to find stopped feeds (a stopped feed is always stale), a small share of the rows."""
+    c = FRESHNESS.c
+    query = sa.select(c.account_id, c.metric, c.latest, c.cadence_days, c.age_days, c.stale).where(
+        c.period == period, c.stale.is_(True)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    columns = ["account_id", "metric", "latest", "cadence_days", "age_days", "stale"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.assign(latest=pd.to_datetime(frame["latest"]))

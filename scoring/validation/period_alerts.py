@@ -15,12 +15,15 @@ import pandas as pd
 from scoring.config import Model
 from scoring.decisions.alert_schema import EPS
 from scoring.decisions.alerts import decide_alerts
+from scoring.decisions.feed_stale import stopped_feeds
 from scoring.decisions.history import compare
 from scoring.decisions.metric_drop import CHAMPION_SIGNAL, champion_values, metric_drops
 from scoring.decisions.portfolio_moves import account_segments
 from scoring.engine.score import Scores
 from scoring.engine.signal_table import EPOCH
 from scoring.validation.in_place_history import PlacedPeriods, decision_signals, last_days
+from scoring.validation.replay import alert_spans
+from scoring.validation.week_freshness import week_freshness
 from scoring.validation.windows import SignalWindows, spans
 
 ALERT_ROW_COLUMNS = ["account_id", "as_of", "rule", "severity"]
@@ -47,7 +50,7 @@ def period_alerts(
     comparison = compare(cur[cols], prev)
     no_drivers = pd.DataFrame(columns=["account_id", "metric", "delta_points"])
     ids = cur["account_id"]
-    drops = champion = last = None
+    drops = champion = last = stopped = None
     if cfg.metric_drop is not None:
         history = spans(model, extra=7 * cfg.metric_drop.history_weeks)
         segments = account_segments(cur)  # as the weekly run judges them
@@ -72,8 +75,10 @@ def period_alerts(
             index=windows.account_ids,
         ).astype("datetime64[ns]")
         last = dates.reindex(ids.to_numpy())
+        span = alert_spans(model)
+        stopped = stopped_feeds(model, week_freshness(model, windows, as_of, span, placed))
     fired = decide_alerts(
-        model, as_of, cur, comparison, no_drivers, accounts, None, last, champion, recent
+        model, as_of, cur, comparison, no_drivers, accounts, None, last, champion, recent, stopped
     )
     if drops is not None:
         rows = metric_drop_rows(cur, drops, fired, comparison, model)

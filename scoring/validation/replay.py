@@ -35,6 +35,7 @@ from scoring.engine.signal_table import EPOCH
 from scoring.frames import accounts_frame
 from scoring.periods import period_of
 from scoring.validation.in_place_history import PlacedPeriods, decision_signals, last_days
+from scoring.validation.week_freshness import week_freshness
 from scoring.validation.windows import SignalWindows, spans
 
 ACCOUNT_INFO = ["account_id", "name", "owner_email", "segment", "arr", "renewal_date"]
@@ -147,6 +148,7 @@ class Replayer:
             self.history,
             recent=recent,
             in_place=decision_signals(self.placed),
+            freshness=week_freshness(self.model, self.windows, as_of, self.span, self.placed),
         )
         owner = scores.set_index("account_id")["owner_email"].fillna("").astype(str)
         owner = owner.where(owner != "", NO_OWNER)

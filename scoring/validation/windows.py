@@ -70,7 +70,7 @@ class SignalWindows:
         """Rows dated within the look-back and never after the as-of day."""
         return self.frame.take(self._rows(as_of, lookback))
 
-    def last_day(self, as_of: date, lookback: int) -> np.ndarray:
+    def last_day(self, as_of: date, lookback: int | dict[str, int]) -> np.ndarray:
         """Latest signal day number per account within the look-back (int64 min: none)."""
         rows = self._rows(as_of, lookback)
         out = np.full(len(self.account_ids), np.iinfo(np.int64).min, dtype=np.int64)
