@@ -149,24 +149,27 @@ def test_a_replayed_week_finds_exactly_the_stopped_feeds_a_full_freshness_pass_f
     with none gets the account-level notice instead), also when a suspect has a single date
     (its cadence is then its signal's median over all accounts)."""
     rng = np.random.default_rng(3)
+    metrics = {**METRICS, "logins": metric("logins", "count", 10, label="Logins")}
     parts = []
     for i in range(60):
         account = f"acc-{i:02d}"
+        parts.append(daily(account, "active_users", START, AS_OF - timedelta(days=i % 20)))
+        # Logins that keep coming come every 5 days, the ones that stop every 2: the usual
+        # cadence over all accounts (5) is not the one over the suspects alone (2).
         stop = AS_OF - timedelta(days=0 if i < 45 else [10, 15, 20, 40][i % 4])
-        # Feeds that keep coming are daily, the ones that stop come every 3 days: the usual
-        # cadence over all accounts (1) is not the one over the suspects alone (3).
-        every = 1 if stop == AS_OF else 3
-        parts.append(daily(account, "active_users", START, stop, every=every))
-        # Billing stops for a few daily-usage accounts too (a weekly feed missing two weeks).
+        parts.append(daily(account, "logins", START, stop, every=5 if i < 45 else 2))
+        # Billing stops for a few accounts too (a weekly feed missing two weeks).
         billed = AS_OF - timedelta(days=int(rng.integers(15, 25)) if i % 9 == 0 else i % 7)
         parts.append(daily(account, "overdue", START, billed, every=7))
         parts.append(daily(account, "tickets", START, AS_OF, every=int(rng.integers(3, 30))))
-    lone = AS_OF - timedelta(days=18)
-    parts.append([("acc-lone", "active_users", pd.Timestamp(lone), 1.0)])
+    # One login 18 days ago: its cadence is the usual 5 days, which with a 10-day window
+    # makes one value a feed that stopped.
+    parts.append([("acc-lone", "logins", pd.Timestamp(AS_OF - timedelta(days=18)), 1.0)])
     parts.append(daily("acc-lone", "overdue", START, AS_OF, every=7))
     frame = signal_rows(*parts)
     ids = pd.Index(sorted(frame["account_id"].unique()))
-    m = model(METRICS, stale_days=14)
+    # The metric-drop rule reads 8 weeks more, so a feed silent past its window is still seen.
+    m = model(metrics, stale_days=14, metric_drop={"percent": 30})
     span = alert_spans(m)
     windows = SignalWindows(frame, ids, "long")
     for as_of in (AS_OF, AS_OF - timedelta(days=7)):
@@ -177,10 +180,23 @@ def test_a_replayed_week_finds_exactly_the_stopped_feeds_a_full_freshness_pass_f
         full = full[full["account_id"].isin(fresh)]
         fast = stopped_feeds(m, week_freshness(m, windows, as_of, span))
         key = ["account_id", "metric"]
+        if as_of == AS_OF:
+            assert set(full["metric"]) == {"product_usage", "payments", "logins"}
+            assert "acc-lone" in set(full["account_id"])
         assert len(full) > 0
-        assert "acc-lone" in set(full["account_id"]) or as_of != AS_OF
         pd.testing.assert_frame_equal(
             fast.sort_values(key, ignore_index=True)[STOPPED_COLUMNS],
             full.sort_values(key, ignore_index=True)[STOPPED_COLUMNS],
             check_dtype=False,
         )
+
+
+def test_two_survey_answers_a_few_days_apart_are_not_a_feed_that_stopped():
+    rows = signal_rows(
+        [("a", "nps", pd.Timestamp(AS_OF - timedelta(days=d)), 8.0) for d in (40, 35, 31)],
+        daily("a", "overdue", START, AS_OF, every=7),
+    )
+    m = model(METRICS, stale_days=14)
+    fresh = metric_freshness(m, rows, AS_OF).set_index("metric")
+    assert fresh.loc["nps", "cadence_days"] <= 7 and fresh.loc["nps", "age_days"] >= 14
+    assert stopped_feeds(m, fresh.reset_index()).empty

@@ -7,7 +7,9 @@ A feed counts as stopped for an account when, for a metric that carries weight:
 - the metric has no `fill` (with a fill, no rows means a value, e.g. no tickets = 0 tickets);
 - its signal comes regularly, at least twice within `stale_days` (the cadence metric_freshness
   declares or learns: a daily usage feed, a weekly billing snapshot; never a quarterly survey);
-- its latest value is `stale_days` or more old.
+- its latest value is `stale_days` or more old;
+- it came for a while before: its dates x its cadence cover at least half the metric's window
+  (two survey answers that happened to come 5 days apart are not a feed that stopped).
 
 Frames in, frame out: the freshness is the period's own (scoring/decisions/freshness.py), as
 stored beside the snapshot by the weekly run or computed from the same rows by a replay.
@@ -34,7 +36,10 @@ def stopped_feeds(model: Model, freshness: pd.DataFrame | None) -> pd.DataFrame:
     watched = watched_metrics(model)
     cadence = pd.to_numeric(freshness["cadence_days"], errors="coerce")
     age = pd.to_numeric(freshness["age_days"], errors="coerce")
-    hit = freshness["metric"].isin(watched) & (cadence <= days / 2) & (age >= days)
+    window = freshness["metric"].map({k: m.window_days for k, m in model.metrics.items()})
+    dates = pd.to_numeric(freshness["dates"], errors="coerce") if "dates" in freshness else np.nan
+    came = dates * cadence >= window / 2
+    hit = freshness["metric"].isin(watched) & (cadence <= days / 2) & (age >= days) & came
     out = freshness.loc[hit.to_numpy(dtype=bool), STOPPED_COLUMNS]
     return out.assign(account_id=out["account_id"].astype(str)).reset_index(drop=True)
 

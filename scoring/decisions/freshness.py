@@ -5,7 +5,9 @@ A signal is stale when its latest value is older than STALE_FACTOR × its cadenc
 declared for the signal in the model file (`signals.<name>.cadence_days`), else learned from
 the median gap between the account's own past values, else the median of what was learned
 for that signal over all accounts. So a monthly NPS survey is not stale after 14 days, and a
-daily usage feed is after 3.
+daily usage feed is after 3. `dates` counts the account's distinct dates of the signal in
+the rows read, which tells a feed that came regularly for weeks from two survey answers that
+happened to come a few days apart (scoring/decisions/feed_stale.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 from scoring.config import Model
 
 STALE_FACTOR = 1.5
-FRESHNESS_COLUMNS = ["account_id", "metric", "latest", "cadence_days", "age_days", "stale"]
+FRESHNESS_COLUMNS = ["account_id", "metric", "latest", "cadence_days", "age_days", "stale", "dates"]
 
 
 def metric_freshness(
@@ -29,7 +31,7 @@ def metric_freshness(
     signals: account_id, signal, date (what the scoring pass read). Works on integer codes
     (one lexsort, numpy diffs, one integer groupby), never on strings per row. `placed`:
     the same per account and signal already computed where the rows are (signals read in
-    place: account_id, signal, latest, own), taken as they are."""
+    place: account_id, signal, latest, own, gaps), taken as they are."""
     used = sorted({m.signal for m in model.metrics.values()})
     end = int(np.datetime64(as_of, "D").astype(np.int64))
     per = _per_key(signals, used, end)
@@ -42,6 +44,7 @@ def metric_freshness(
                 "signal": [used.index(n) for n in extra["signal"]],
                 "latest": latest.astype(np.int64),
                 "own": extra["own"].to_numpy(dtype=float),
+                "dates": extra["gaps"].to_numpy(dtype=np.int64) + 1,
             }
         )
         per = pd.concat([per, extra], ignore_index=True) if len(per) else extra
@@ -72,14 +75,15 @@ def metric_freshness(
 
 
 def _per_key(signals: pd.DataFrame, used: list[str], end: int) -> pd.DataFrame:
-    """account_id, signal (its index in `used`), latest (day number) and own (median gap in
-    days between the account's distinct dates of that signal; NaN with one date)."""
+    """account_id, signal (its index in `used`), latest (day number), own (median gap in
+    days between the account's distinct dates of that signal; NaN with one date) and dates
+    (how many distinct dates)."""
     day = pd.to_datetime(signals["date"]).to_numpy().astype("datetime64[D]").astype(np.int64)
     codes, names = _codes(signals["signal"])
     signal_code = np.array([used.index(n) if n in used else -1 for n in names] + [-1])[codes]
     keep = (day <= end) & (signal_code >= 0)
     if not keep.any():
-        return pd.DataFrame(columns=["account_id", "signal", "latest", "own"])
+        return pd.DataFrame(columns=["account_id", "signal", "latest", "own", "dates"])
     account_code, accounts = _codes(signals["account_id"])
     key = account_code[keep].astype(np.int64) * len(used) + signal_code[keep]
     day = day[keep]
@@ -93,9 +97,10 @@ def _per_key(signals: pd.DataFrame, used: list[str], end: int) -> pd.DataFrame:
     per = pd.DataFrame({"key": key[last], "latest": day[last]})
     own = pd.Series(gap).groupby(key).median()  # NaN for a key with one date
     per["own"] = own.reindex(per["key"].to_numpy()).to_numpy()
+    per["dates"] = np.bincount(np.cumsum(new_key) - 1)  # keys are sorted: one run per key
     per["signal"] = per["key"] % len(used)
     per["account_id"] = np.asarray(accounts, dtype=object)[(per["key"] // len(used)).to_numpy()]
-    return per[["account_id", "signal", "latest", "own"]]
+    return per[["account_id", "signal", "latest", "own", "dates"]]
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:

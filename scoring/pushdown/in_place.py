@@ -170,9 +170,10 @@ class Placement:
         return pd.to_datetime(frame).dt.date
 
     def freshness(self, after: Mapping[str, date], as_of: date) -> pd.DataFrame:
-        """account_id, signal, latest, own: per account and in-place signal its latest date in
-        (after[signal], as_of] and the median gap in days between its distinct dates there (NaN with
-        one date) — what `metric_freshness` computes from rows, computed by the backend.
+        """account_id, signal, latest, own, gaps: per account and in-place signal its latest date
+        in (after[signal], as_of], the median gap in days between its distinct dates there (NaN
+        with one date) and how many such gaps there are — what `metric_freshness` computes from
+        rows, computed by the backend.
 
         One query per source, a branch per signal: its rows only, the gap to the previous row by
         a window partitioned by account alone, and a repeated date's zero gap made NULL, which
@@ -184,24 +185,30 @@ class Placement:
             branches = [_freshness(p, name, after, as_of) for name in sorted(p.signals)]
             query = branches[0] if len(branches) == 1 else ibis.union(*branches, distinct=False)
             out.append(p.runner.frame(query))
-        columns = ["account_id", "signal", "latest", "own"]
+        columns = ["account_id", "signal", "latest", "own", "gaps"]
         if not out:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         frame = pd.concat(out, ignore_index=True)
         frame["latest"] = pd.to_datetime(frame["latest"])
         frame["own"] = pd.to_numeric(frame["own"], errors="coerce").astype(float)
+        frame["gaps"] = pd.to_numeric(frame["gaps"], errors="coerce").fillna(0).astype(int)
         frame["account_id"] = frame["account_id"].astype(str)
         return frame[columns]
 
 
 def _freshness(p: Placed, name: str, after: Mapping[str, date], as_of: date) -> ir.Table:
-    """account_id, signal, latest, own for one in-place signal: a query, never fetched."""
+    """account_id, signal, latest, own, gaps for one in-place signal: a query, never fetched
+    (`gaps`: how many gaps between distinct dates `own` is the median of)."""
     rows = p.rows(after, as_of, (name,))
     prev = rows["date"].lag().over(group_by="account_id", order_by="date")
     gap = rows["date"].delta(prev, unit="day").cast("float64").nullif(0)
     gaps = rows.mutate(gap=gap)
-    per = gaps.group_by("account_id").aggregate(latest=gaps["date"].max(), own=gaps["gap"].median())
-    return per.select("account_id", signal=ibis.literal(name, "string"), latest="latest", own="own")
+    per = gaps.group_by("account_id").aggregate(
+        latest=gaps["date"].max(), own=gaps["gap"].median(), gaps=gaps["gap"].count()
+    )
+    return per.select(
+        "account_id", signal=ibis.literal(name, "string"), latest="latest", own="own", gaps="gaps"
+    )
 
 
 def place_signals(

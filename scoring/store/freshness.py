@@ -24,6 +24,7 @@ FRESHNESS_TYPES: dict[str, Kind] = {
     "cadence_days": "float",
     "age_days": "int",
     "stale": "bool",
+    "dates": "int",
 }
 
 
@@ -39,6 +40,9 @@ class MetricFreshness(SQLModel, table=True):
     cadence_days: float | None = None
     age_days: int
     stale: bool
+    # Distinct dates of the signal in the rows read (NULL before migration 0012): whether a
+    # silent signal was a regular feed (scoring/decisions/feed_stale.py).
+    dates: int | None = None
 
 
 FRESHNESS = MetricFreshness.__table__
@@ -47,6 +51,8 @@ FRESHNESS = MetricFreshness.__table__
 def save_freshness(engine: Engine, period: str, frame: pd.DataFrame) -> int:
     """Replace `period`'s freshness rows with `frame` (scoring.decisions.freshness columns)."""
     rows = frame.assign(period=period)
+    if "dates" not in rows:  # unknown: never read as a regular feed that stopped
+        rows = rows.assign(dates=pd.Series(pd.NA, index=rows.index, dtype="Int64"))
     with engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as conn:
         with conn.begin():
             sql = "DELETE FROM metric_freshness WHERE period = :period"
@@ -76,11 +82,9 @@ def stale_freshness(engine: Engine, period: str) -> pd.DataFrame:
     """A period's stale rows (scoring.decisions.freshness columns): all the weekly decisions
     need to find stopped feeds (a stopped feed is always stale), a small share of the rows."""
     c = FRESHNESS.c
-    query = sa.select(c.account_id, c.metric, c.latest, c.cadence_days, c.age_days, c.stale).where(
-        c.period == period, c.stale.is_(True)
-    )
+    columns = [c.account_id, c.metric, c.latest, c.cadence_days, c.age_days, c.stale, c.dates]
+    query = sa.select(*columns).where(c.period == period, c.stale.is_(True))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    columns = ["account_id", "metric", "latest", "cadence_days", "age_days", "stale"]
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=list(FRESHNESS_TYPES)[1:])
     return frame.assign(latest=pd.to_datetime(frame["latest"]))

@@ -56,12 +56,13 @@ def week_freshness(
     suspects = _suspects(windows, as_of, span, watched, days)
     if not suspects:
         return None
-    rows = windows.upto(as_of, {s: span[s] for s in suspects})
-    accounts = np.unique(np.concatenate(list(suspects.values())))
-    few = rows[rows["account_id"].isin(windows.account_ids[accounts])]
-    if _learns_from_others(model, few):
-        few = rows  # a suspect with one date takes its signal's usual cadence: ask everyone
-    return metric_freshness(model, few, as_of)
+    parts = []
+    for signal, accounts in suspects.items():
+        rows = windows.upto(as_of, {signal: span[signal]})
+        few = rows[rows["account_id"].isin(windows.account_ids[accounts])]
+        # A suspect with one date takes its signal's usual cadence: then ask every account.
+        parts.append(rows if _learns_from_others(model, few) else few)
+    return metric_freshness(model, pd.concat(parts, ignore_index=True), as_of)
 
 
 def _suspects(
