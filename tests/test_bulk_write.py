@@ -57,7 +57,8 @@ def test_every_kind_and_null_round_trips(
     engine: Engine, rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """250 and 1000 rows: 7 columns make 142 rows a statement, so full statements and a
-    remainder; with chunks of 300 rows, several chunks too."""
+    remainder; with batches and chunks of 300 rows, several of them too."""
+    monkeypatch.setattr(bulk_write, "SQLITE_BATCH_ROWS", 300)
     monkeypatch.setattr(bulk_write, "CHUNK_ROWS", 300)
     frame = _frame(rows)
     with engine.begin() as conn:
