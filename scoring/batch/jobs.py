@@ -117,6 +117,7 @@ def score_and_store(
     in_database: bool = False,
     placement: Placement | None = None,
     for_alerts: bool = False,
+    accounts: pd.DataFrame | None = None,
 ) -> list[ScoredPeriod]:
     """Score each as-of date and replace its period's snapshot.
 
@@ -126,8 +127,10 @@ def score_and_store(
     Signals of in-place sources (`placement`, found from the model when None) are always
     aggregated by their own backend, freshness included; `signals` then holds the others
     (`for_alerts`: read with the alert rules' longer look-back, as the weekly run does).
+    `accounts`: `load_accounts` as the caller read it already (the model's data checks), so
+    100,000 accounts are not read twice; read here when None.
     """
-    accounts = load_accounts(engine)
+    accounts = load_accounts(engine) if accounts is None else accounts
     placement = placement_of(model) if placement is None else placement
     if signals is None:
         # Freshness (each metric's latest date and usual cadence) still reads the rows' dates
