@@ -4,8 +4,8 @@ executemany on SQLite, both fed from one Arrow table in the database's own types
 On SQLite the cost is the driver's, per statement and per bound value, so each statement
 inserts many rows (`INSERT ... VALUES (...), (...), ...`, SQLITE_VARIABLES values at most) and
 the Python values are made by numpy from whole columns (`astype(object)`), not by Arrow's
-per-value `to_pylist`: 500,000 snapshot-metric rows go in in about half the time of a
-row-per-statement executemany of tuples (docs/architecture.md, "Storing a period").
+per-value `to_pylist`: 500,000 snapshot-metric rows go in in about 60% of the time of a
+row-per-statement executemany of tuples (docs/architecture.md, "Storage").
 """
 
 from __future__ import annotations
