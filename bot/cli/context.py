@@ -124,7 +124,15 @@ class Context:
             return
         from scoring.batch.model_checks import check_model_data
 
-        check_model_data(self.engine, model, str(self.config_path))
+        check_model_data(self.engine, model, str(self.config_path), self.accounts)
+
+    @cached_property
+    def accounts(self):  # noqa: ANN201  (a pandas DataFrame; imported lazily for fast --help)
+        """Every stored account (`scoring.store.load_accounts`), read once per command: the
+        model's data checks and the scoring both use it (0.4 s for 100,000 accounts)."""
+        from scoring.store import load_accounts
+
+        return load_accounts(self.engine)
 
     def find_account(self, query: str) -> dict:
         """Resolve an ACCOUNT argument like `/health` does; ambiguity lists candidates."""

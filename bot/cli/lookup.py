@@ -6,8 +6,6 @@ import argparse
 import json
 
 from bot.cli.context import Context
-from bot.messages.render import PLAIN, render_message, render_text
-from bot.slack.cards import account_card
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,6 +28,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run(ctx: Context) -> int:
+    # Imported here: the parser registers every command, and `score` needs no card rendering.
+    from bot.messages.render import PLAIN, render_message, render_text
+    from bot.slack.cards import account_card
+
     account = ctx.find_account(ctx.args.account)
     card = account_card(ctx.engine, ctx.model, account["account_id"])
     if ctx.args.format == "json":

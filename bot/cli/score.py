@@ -83,7 +83,10 @@ def run_score(ctx: Context) -> int:
     from scoring.store.in_place import in_place_changes
 
     changes = in_place_changes(ctx.engine, ctx.model)  # it reads those tables as they are now
-    for scored in score_and_store(ctx.engine, ctx.model, as_ofs, in_database=args.in_database):
+    scoring = score_and_store(
+        ctx.engine, ctx.model, as_ofs, in_database=args.in_database, accounts=ctx.accounts
+    )
+    for scored in scoring:
         print(scored.summary())
     for line in changes:
         print(f"warning: {line}", file=sys.stderr)

@@ -11,7 +11,6 @@ from sqlalchemy.engine import Engine
 
 from scoring.config import Model
 from scoring.decisions.freshness import metric_freshness
-from scoring.decisions.metric_drop import CHAMPION_SIGNAL
 from scoring.decisions.overrides import active_overrides, apply_overrides
 from scoring.engine.score import Scores, score_accounts
 from scoring.engine.window_aggregates import AggregateSource, FrameSource
@@ -57,14 +56,23 @@ def signal_windows(model: Model, for_alerts: bool = False) -> dict[str, int]:
         days = drop.days_read(metric.window_days) if drop else metric.window_days
         out[metric.signal] = max(out.get(metric.signal, 0), days)
     if for_alerts and model.alerts.champion_left is not None:
+        from scoring.decisions.metric_drop import CHAMPION_SIGNAL  # scipy: only when needed
+
         longest = max(m.window_days for m in model.metrics.values())
         out[CHAMPION_SIGNAL] = max(out.get(CHAMPION_SIGNAL, 0), longest + 7)
     return out
 
 
 def alert_signals(model: Model) -> set[str]:
-    """Signals an alert rule reads besides the metrics' (champion_left's)."""
-    return {CHAMPION_SIGNAL} if model.alerts.champion_left is not None else set()
+    """Signals an alert rule reads besides the metrics' (champion_left's).
+
+    The rules' module is imported here, not at the top: it brings scipy (0.4 s), which a
+    `score` without champion_left never needs."""
+    if model.alerts.champion_left is None:
+        return set()
+    from scoring.decisions.metric_drop import CHAMPION_SIGNAL
+
+    return {CHAMPION_SIGNAL}
 
 
 def placement_of(model: Model) -> Placement:
@@ -109,6 +117,7 @@ def score_and_store(
     in_database: bool = False,
     placement: Placement | None = None,
     for_alerts: bool = False,
+    accounts: pd.DataFrame | None = None,
 ) -> list[ScoredPeriod]:
     """Score each as-of date and replace its period's snapshot.
 
@@ -118,8 +127,10 @@ def score_and_store(
     Signals of in-place sources (`placement`, found from the model when None) are always
     aggregated by their own backend, freshness included; `signals` then holds the others
     (`for_alerts`: read with the alert rules' longer look-back, as the weekly run does).
+    `accounts`: `load_accounts` as the caller read it already (the model's data checks), so
+    100,000 accounts are not read twice; read here when None.
     """
-    accounts = load_accounts(engine)
+    accounts = load_accounts(engine) if accounts is None else accounts
     placement = placement_of(model) if placement is None else placement
     if signals is None:
         # Freshness (each metric's latest date and usual cadence) still reads the rows' dates

@@ -9,6 +9,7 @@ the sources it is about to commit itself.
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 
 from scoring.config import Model
@@ -19,11 +20,15 @@ from scoring.store.signal_names import stored_signal_names
 from scoring.store.warehouse import signal_names
 
 
-def check_model_data(engine: Engine, model: Model, origin: str) -> None:
+def check_model_data(
+    engine: Engine, model: Model, origin: str, accounts: pd.DataFrame | None = None
+) -> None:
     """Raise ConfigError (one line: file, key path, problem, closest value) when the model
     does not fit the stored data; an empty database passes. A signal of an in-place source
-    counts as synced when its table has it (a synced signal is one present in a source)."""
-    accounts = load_accounts(engine)
+    counts as synced when its table has it (a synced signal is one present in a source).
+    `accounts`: `load_accounts` already read (a command that scores next reuses it), else
+    read here."""
+    accounts = load_accounts(engine) if accounts is None else accounts
     wanted = {m.signal for m in model.metrics.values()}
     signals = stored_signal_names(engine, wanted)
     in_place = in_place_signal_names(model, wanted - signals) if wanted - signals else set()
