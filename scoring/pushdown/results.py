@@ -18,14 +18,15 @@ from scoring.engine.signal_table import day_number
 from scoring.pushdown.compile import SCREEN, column_names
 
 
-def _column(frame: pd.DataFrame, name: str, default: float = np.nan) -> np.ndarray:
+def numeric_column(frame: pd.DataFrame, name: str, default: float = np.nan) -> np.ndarray:
+    """A result column as floats, `default` where it is NULL (or where there is no column)."""
     if name not in frame:
         return np.full(len(frame), default)
     values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     return np.where(np.isnan(values), default, values) if not np.isnan(default) else values
 
 
-def _days(frame: pd.DataFrame, name: str) -> np.ndarray:
+def day_column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """Day numbers of a date column (NaN where empty), whatever type the driver returned."""
     if name not in frame:
         return np.full(len(frame), np.nan)
@@ -38,20 +39,20 @@ def _days(frame: pd.DataFrame, name: str) -> np.ndarray:
 def _value(spec: AggregateSpec, frame: pd.DataFrame, j: int, as_of: int) -> np.ndarray:
     names = column_names(j)
     kind = spec.aggregate
-    count = _column(frame, names["n"], 0.0)
+    count = numeric_column(frame, names["n"], 0.0)
     if kind == "count":
         return count
     if kind == "days_since":
-        latest = _days(frame, names["v"])
+        latest = day_column(frame, names["v"])
         return np.where(np.isnan(latest), float(spec.window_days), as_of - latest)
     if kind == "trend":
-        sx, sy = _column(frame, names["sx"]), _column(frame, names["sy"])
-        sxx, sxy = _column(frame, names["sxx"]), _column(frame, names["sxy"])
+        sx, sy = numeric_column(frame, names["sx"]), numeric_column(frame, names["sy"])
+        sxx, sxy = numeric_column(frame, names["sxx"]), numeric_column(frame, names["sxy"])
         denom = count * sxx - sx * sx
         with np.errstate(invalid="ignore", divide="ignore"):
             slope = (count * sxy - sx * sy) / denom
         return np.where((count >= 2) & (denom > 0), 7.0 * slope, np.nan)
-    return _column(frame, names["v"])
+    return numeric_column(frame, names["v"])
 
 
 def finish(
@@ -66,7 +67,7 @@ def finish(
     has = np.zeros(raw.shape, dtype=bool)
     for j, spec in enumerate(specs):
         value = _value(spec, frame, j, day)
-        broken = _column(frame, column_names(j)["bad"], 0.0) > 0
+        broken = numeric_column(frame, column_names(j)["bad"], 0.0) > 0
         if (np.isinf(value) | broken).any():
             raise not_finite_error(spec, np.isinf(value) | broken, account_ids, day)
         present = np.isfinite(value)
@@ -84,7 +85,7 @@ def signals_seen(specs: Sequence[AggregateSpec], frame: pd.DataFrame) -> set[str
     seen = set()
     for j, spec in enumerate(specs):
         names = column_names(j)
-        counted = names["n"] in frame and bool((_column(frame, names["n"], 0.0) > 0).any())
+        counted = names["n"] in frame and bool((numeric_column(frame, names["n"], 0.0) > 0).any())
         valued = any(frame[names[p]].notna().any() for p in ("v", "d", "sy") if names[p] in frame)
         if counted or valued:
             seen.add(spec.signal)
