@@ -48,11 +48,11 @@ class SegmentPartials:
         self.ends = np.array([day_number(e) for e in edges], dtype=np.int64)
         self.edge_at = {e: k for k, e in enumerate(edges)}
         self.shape = (len(edges), len(account_ids))
-        ids = pd.Index(account_ids, dtype=object)
-        codes = ids.get_indexer(frame["account_id"].astype(str).to_numpy(dtype=object))
+        codes = _account_codes(frame["account_id"], pd.Index(account_ids, dtype=object))
         keep = codes >= 0  # rows of accounts not asked about are not read
         self.codes = codes[keep]
-        self.segments = pd.to_numeric(frame[SEGMENT]).to_numpy(dtype=np.int64)[keep]
+        ends = pd.to_numeric(frame[SEGMENT]).to_numpy(dtype=np.int64)[keep]
+        self.segments = np.searchsorted(self.ends - self.ends[0], ends)
         self.keep = keep
         self.grids: dict[tuple[str, str], np.ndarray] = {}
         self.latest: dict[str, np.ndarray] = {}
@@ -88,12 +88,22 @@ class SegmentPartials:
         return self.latest[signal]
 
 
+def _account_codes(column: pd.Series, ids: pd.Index) -> np.ndarray:
+    """Each row's position in `ids` (-1: an account not asked about); a categorical column
+    (a large result through Arrow) is looked up once per distinct id."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        found = ids.get_indexer(column.cat.categories.astype(str))
+        codes = column.cat.codes.to_numpy()
+        return np.where(codes >= 0, found[codes], -1)
+    return ids.get_indexer(column.astype(str).to_numpy(dtype=object))
+
+
 def window_frame(
     partials: SegmentPartials, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date
-) -> pd.DataFrame:
-    """`results.finish`'s input for `as_of`: one row per account (in `account_ids` order) with
-    each spec's partial results over its window, named as `Compiler.query` names them."""
-    columns: dict[str, np.ndarray] = {"account_id": account_ids}
+) -> dict[str, np.ndarray]:
+    """`results.finish_columns`' input for `as_of`: per spec its partial results over its
+    window, one per account (in `account_ids` order), named as `Compiler.query` names them."""
+    columns: dict[str, np.ndarray] = {}
     sums: dict[tuple[str, int, str, str], np.ndarray] = {}
     hi = partials.edge_at[as_of] + 1
     today = day_number(as_of)
@@ -127,7 +137,7 @@ def window_frame(
             columns[names["v"]] = _as_dates(np.fmax.reduce(grid[lo:hi], axis=0))
         elif kind == "trend":
             columns.update(_trend(partials, spec, names, lo, hi, today))
-    return pd.DataFrame(columns)
+    return columns
 
 
 def _extreme(

@@ -26,7 +26,6 @@ from datetime import date, timedelta
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 
 from scoring.engine.aggregate_specs import AggregateSpec
 from scoring.pushdown.compile import DAY_X, Compiler, day_delta
@@ -71,21 +70,23 @@ def partial_specs(specs: Sequence[AggregateSpec], edges: Sequence[date]) -> list
     return list(out.values())
 
 
-def segment_days(edges: Sequence[date]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(day, segment, x) for every day in (edges[0], edges[-1]]: day counted from edges[0]
-    (1, 2, ...), its segment k (edges[k-1] < day <= edges[k]) and day - edges[k] (<= 0)."""
-    ends = np.array([(e - edges[0]).days for e in edges], dtype=np.int64)
-    days = np.arange(1, ends[-1] + 1, dtype=np.int64)
-    segment = np.searchsorted(ends, days, side="left")
-    return days, segment, (days - ends[segment]).astype(float)
+def segment_end(day: ir.IntegerValue, ends: Sequence[int]) -> ir.IntegerValue:
+    """The first of `ends` (sorted) on or after `day`: a binary search written as nested
+    CASEs, log2(len(ends)) tests a row, the same SQL on every backend (a lookup table would
+    be a memtable, which a runner that sends SQL text cannot send along)."""
+    if len(ends) == 1:
+        return ibis.literal(int(ends[0]), "int64")
+    half = len(ends) // 2
+    early, late = segment_end(day, ends[:half]), segment_end(day, ends[half:])
+    return ibis.ifelse(day <= int(ends[half - 1]), early, late)
 
 
 def segment_query(
     compiler: Compiler, partials: Sequence[AggregateSpec], edges: Sequence[date]
 ) -> ir.Table | None:
     """One row per account and segment with rows: the partials' results (`column_names` of
-    their positions, as `Compiler.query` names them), and the segment number in `SEGMENT`.
-    Each row finds its segment by its day number in a small table of the span's days.
+    their positions, as `Compiler.query` names them), and in `SEGMENT` the segment's last
+    day, counted from edges[0] (segment k: edges[k-1] < date <= edges[k]).
     None: the table holds none of the signals (a wide table without their columns)."""
     if not any(compiler.has_signal(p) for p in partials):
         return None
@@ -95,10 +96,10 @@ def segment_query(
     counts = [p for p in partials if p.aggregate == "count" and compiler.has_signal(p)]
     # the signals' own rows only: a long table's other signals would each make groups too
     rows = t.filter(within & functools.reduce(operator.or_, map(compiler.present, counts)))
-    days, segment, x = segment_days(edges)
-    lookup = ibis.memtable({DAY: days, SEGMENT: segment, DAY_X: x})
     day = day_delta(rows["date"], start, compiler.dialect).cast("int64")
-    rows = rows.mutate(**{DAY: day}).join(lookup, DAY).drop(DAY)
+    rows = rows.mutate(**{DAY: day})
+    rows = rows.mutate(**{SEGMENT: segment_end(rows[DAY], [(e - start).days for e in edges[1:]])})
+    rows = rows.mutate(**{DAY_X: (rows[DAY] - rows[SEGMENT]).cast("float64")})
     measured = Compiler(rows, compiler.layout, compiler.dialect, compiler.precise)
     span = partials[0].window_days if partials else 1
     keys = ["account_id", SEGMENT]

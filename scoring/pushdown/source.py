@@ -11,8 +11,8 @@ import pandas as pd
 from scoring.engine.aggregate_specs import AggregateSpec
 from scoring.engine.window_aggregates import Aggregated
 from scoring.pushdown.compile import Compiler
-from scoring.pushdown.results import finish, screen_tripped, signals_seen
-from scoring.pushdown.runners import Runner
+from scoring.pushdown.results import finish, finish_columns, screen_tripped, signals_seen
+from scoring.pushdown.runners import Runner, large_frame
 from scoring.pushdown.segment_windows import SegmentPartials, window_frame
 from scoring.pushdown.segments import SEGMENT, applies, cuts, partial_specs, segment_query
 
@@ -87,15 +87,14 @@ class SqlSource:
         partials = partial_specs(specs, edges)
         query = segment_query(compiler, partials, edges)
         empty = pd.DataFrame({"account_id": pd.Series(dtype=object), SEGMENT: []})
-        frame = empty if query is None else self.runner.frame(query)
+        frame = empty if query is None else large_frame(self.runner, query)
         grids = SegmentPartials(frame, partials, edges, account_ids)
         seen = signals_seen(partials, frame)
         seen |= self._stored({s.signal for s in specs} - seen)
         out = []
         for as_of in as_ofs:
-            raw, has = finish(
-                specs, window_frame(grids, specs, account_ids, as_of), account_ids, as_of
-            )
+            columns = window_frame(grids, specs, account_ids, as_of)
+            raw, has = finish_columns(specs, columns, account_ids, as_of)
             out.append(Aggregated(raw, has, set(seen)))
         return out
 
