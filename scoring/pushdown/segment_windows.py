@@ -44,7 +44,6 @@ class SegmentPartials:
     ) -> None:
         self.frame = frame
         self.position = {p.key: j for j, p in enumerate(partials)}
-        self.kinds = {p.key: p.aggregate for p in partials}
         self.ends = np.array([day_number(e) for e in edges], dtype=np.int64)
         self.edge_at = {e: k for k, e in enumerate(edges)}
         self.shape = (len(edges), len(account_ids))
