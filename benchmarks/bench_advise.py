@@ -12,7 +12,9 @@ logistic regression and the account bootstrap.
 
 With --in-place the added signals (all but the portfolio's own) are written to a DuckDB file
 (long layout, not timed) and read in place: their candidates come from one compiled query per
-as-of day (`scoring.validation.placed_candidates`) instead of from rows in memory.
+signal for every as-of day (GROUP BY account and segment between window edges,
+`scoring.pushdown.segments`, via `scoring.validation.placed_candidates`) instead of from rows
+in memory.
 
     python -m benchmarks.bench_advise [--accounts 10000] [--periods 52] [--signals 12]
         [--in-place]

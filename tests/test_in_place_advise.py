@@ -101,6 +101,22 @@ def test_in_place_candidates_equal_the_in_memory_ones(warehouse, layout) -> None
     assert expected.loc[~single, "logins_trend_90d"].notna().any()
 
 
+def test_many_as_of_days_and_a_subset_of_accounts(warehouse) -> None:  # noqa: F811
+    """Daily as-of days (each window's edges are other days' as-of days and edges), weekly
+    ones, days before the data; accounts asked in another order, one without rows, some of
+    the table's not asked at all: still the in-memory matrix (one query per signal)."""
+    rows = _rows()
+    accounts = pd.Index(["a07", "a11", "a02", "a10", "a05"])
+    specs = candidate_specs(["logins", "tickets", "nps"], WINDOWS)
+    days = [FIRST + timedelta(days=k) for k in range(-10, 40)]
+    days += [FIRST + timedelta(weeks=k) for k in range(6, 16)]
+    expected = candidate_frame(rows, accounts, days, specs)
+    in_place = _in_place(warehouse, "long", rows)
+    got = candidate_frame(rows.iloc[:0], accounts, days, specs, in_place)
+    np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())
+    assert np.isfinite(expected.to_numpy()).mean() > 0.5
+
+
 def test_mixed_placement_reads_stored_rows_only_for_the_other_signals(warehouse) -> None:  # noqa: F811
     rows = _rows()
     accounts = pd.Index([f"a{i:02d}" for i in range(12)])

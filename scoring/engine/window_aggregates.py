@@ -7,7 +7,7 @@ different orders, and the last bits of a sum must not decide a percentile tie or
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -49,6 +49,19 @@ def aggregate_weeks(
     source can (its own `aggregate_weeks`: one GROUP BY account and week); None elsewhere."""
     many = getattr(source, "aggregate_weeks", None)
     return None if many is None else many(specs, account_ids, as_of, weeks)
+
+
+def aggregate_days(
+    source: AggregateSource,
+    specs: Sequence[AggregateSpec],
+    account_ids: np.ndarray,
+    as_ofs: Sequence[date],
+) -> list[Aggregated] | None:
+    """`aggregate` on each of `as_ofs`, in one go where the source can (its own
+    `aggregate_days`: one query over their span, e.g. the advisor's 52 periods); None
+    elsewhere (then ask per day)."""
+    many = getattr(source, "aggregate_days", None)
+    return None if many is None else many(specs, account_ids, as_ofs)
 
 
 def significant(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
@@ -142,13 +155,39 @@ class SplitSource:
         self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_of: date, weeks: int
     ) -> list[Aggregated] | None:
         """`aggregate_weeks` of every part, put back in spec order; None unless all can."""
+        return self._many(
+            specs,
+            account_ids,
+            weeks + 1,
+            lambda s, part: aggregate_weeks(s, part, account_ids, as_of, weeks),
+        )
+
+    def aggregate_days(
+        self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_ofs: Sequence[date]
+    ) -> list[Aggregated] | None:
+        """`aggregate_days` of every part, put back in spec order; None unless all can."""
+        return self._many(
+            specs,
+            account_ids,
+            len(as_ofs),
+            lambda s, part: aggregate_days(s, part, account_ids, as_ofs),
+        )
+
+    def _many(
+        self,
+        specs: Sequence[AggregateSpec],
+        account_ids: np.ndarray,
+        count: int,
+        ask: Callable[[AggregateSource, list[AggregateSpec]], list[Aggregated] | None],
+    ) -> list[Aggregated] | None:
+        """`count` results, each part's `ask` put back in spec order; None unless all can."""
         shape = (len(account_ids), len(specs))
         out = [
             Aggregated(np.full(shape, np.nan), np.zeros(shape, dtype=bool), set())
-            for _ in range(weeks + 1)
+            for _ in range(count)
         ]
         for source, columns in self._groups(specs).values():
-            parts = aggregate_weeks(source, [specs[j] for j in columns], account_ids, as_of, weeks)
+            parts = ask(source, [specs[j] for j in columns])
             if parts is None:
                 return None
             for whole, part in zip(out, parts, strict=True):

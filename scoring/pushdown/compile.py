@@ -38,7 +38,7 @@ def _julianday(value: str) -> float:
     """SQLite's own day count: ibis's portable date difference is a Python UDF there."""
 
 
-def _day_delta(column: ir.Value, as_of: date, dialect: str) -> ir.NumericValue:
+def day_delta(column: ir.Value, as_of: date, dialect: str) -> ir.NumericValue:
     """Whole days from as_of to each row's date (negative inside a window)."""
     if dialect == "sqlite":
         return _julianday(column.cast("string")) - _julianday(ibis.literal(as_of.isoformat()))
@@ -178,7 +178,7 @@ class Compiler:
             return {names["d"]: self.table["date"].max(where=where)}
         if kind == "trend":
             t = self.table
-            x = t[DAY_X] if DAY_X in t.columns else _day_delta(t["date"], as_of, self.dialect)
+            x = t[DAY_X] if DAY_X in t.columns else day_delta(t["date"], as_of, self.dialect)
             return {
                 names["sx"]: x.sum(where=where),
                 names["sy"]: value.sum(where=where),
@@ -207,17 +207,20 @@ class Compiler:
         on = [result["account_id"] == rows["key_account"], result[names["d"]] == rows["key_date"]]
         return result.left_join(rows, on).drop("key_account", "key_date")
 
-    def latest_values(self, spec: AggregateSpec, j: int, as_of: date) -> ir.Table:
-        """account_id and the value on its latest day in the window (for `last` without arg-max)."""
+    def latest_values(
+        self, spec: AggregateSpec, j: int, as_of: date, keys: Sequence[str] = ("account_id",)
+    ) -> ir.Table:
+        """`keys` and the value on the latest day in the window (for `last` without arg-max);
+        `keys`: what the result is grouped by (an account, or an account and a segment)."""
         t = self.table
         rows = t.filter(self.in_window(spec, as_of)).select(
-            account_id=t["account_id"], day=t["date"], value=self.value(spec)
+            *keys, day=t["date"], value=self.value(spec)
         )
         ranked = rows.mutate(
-            place=ibis.row_number().over(group_by="account_id", order_by=ibis.desc("day"))
+            place=ibis.row_number().over(group_by=list(keys), order_by=ibis.desc("day"))
         )
         return ranked.filter(ranked["place"] == 0).select(
-            "account_id", **{column_names(j)["v"]: ranked["value"]}
+            *keys, **{column_names(j)["v"]: ranked["value"]}
         )
 
     def query(self, specs: Sequence[AggregateSpec], as_of: date) -> ir.Table:
@@ -225,7 +228,7 @@ class Compiler:
         longest = max((s.window_days for s in specs), default=1)
         rows = self.rows(specs, as_of)
         if any(s.aggregate == "trend" and self.has_signal(s) for s in specs):
-            rows = rows.mutate(**{DAY_X: _day_delta(rows["date"], as_of, self.dialect)})
+            rows = rows.mutate(**{DAY_X: day_delta(rows["date"], as_of, self.dialect)})
         measured = Compiler(rows, self.layout, self.dialect, self.precise)
         result = rows.group_by("account_id").aggregate(**measured.aggregates(specs, as_of, longest))
         for j, spec in enumerate(specs):
@@ -252,7 +255,7 @@ class Compiler:
         as_of - 7 x week. Those windows are the weeks counted back from as_of, so one GROUP
         BY (account, week) answers all of them; each row is read once, not once per week."""
         rows = self.rows(specs, as_of, as_of - timedelta(days=WEEK * weeks))
-        back = -_day_delta(rows["date"], as_of, self.dialect)
+        back = -day_delta(rows["date"], as_of, self.dialect)
         rows = rows.mutate(week=(back / WEEK).floor().cast("int64"))
         measured = Compiler(rows, self.layout, self.dialect, self.precise)
         return rows.group_by(["account_id", "week"]).aggregate(

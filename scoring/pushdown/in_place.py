@@ -29,7 +29,7 @@ from scoring.engine.signal_table import day_number
 from scoring.engine.window_aggregates import AggregateSource, SplitSource
 from scoring.errors import DataError
 from scoring.pushdown.connect import runner_for
-from scoring.pushdown.runners import Runner
+from scoring.pushdown.runners import Runner, large_frame
 from scoring.pushdown.source import SqlSource
 from scoring.store.db import first_line
 from scoring.store.warehouse import KEYS, long_view, present_signals, read_only, renamed, typed
@@ -68,6 +68,9 @@ class PlacedRunner:
 
     def frame(self, expr: ir.Table) -> pd.DataFrame:
         return self.runner.frame(expr)
+
+    def large_frame(self, expr: ir.Table) -> pd.DataFrame:
+        return large_frame(self.runner, expr)
 
 
 @dataclass

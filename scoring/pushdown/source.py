@@ -11,8 +11,10 @@ import pandas as pd
 from scoring.engine.aggregate_specs import AggregateSpec
 from scoring.engine.window_aggregates import Aggregated
 from scoring.pushdown.compile import Compiler
-from scoring.pushdown.results import finish, screen_tripped, signals_seen
-from scoring.pushdown.runners import Runner
+from scoring.pushdown.results import finish, finish_columns, screen_tripped, signals_seen
+from scoring.pushdown.runners import Runner, large_frame
+from scoring.pushdown.segment_windows import SegmentPartials, window_frame
+from scoring.pushdown.segments import SEGMENT, applies, cuts, partial_specs, segment_query
 
 
 class SqlSource:
@@ -67,6 +69,34 @@ class SqlSource:
         seen = signals_seen(specs, frame)
         seen |= self._stored({s.signal for s in specs} - seen)
         return [Aggregated(raw, has, set(seen)) for raw, has in finished]
+
+    def aggregate_days(
+        self, specs: Sequence[AggregateSpec], account_ids: np.ndarray, as_ofs: Sequence[date]
+    ) -> list[Aggregated] | None:
+        """`aggregate` on each of `as_ofs` (in order), from one query over their whole span
+        grouped by account and segment between window edges (`scoring.pushdown.segments`);
+        None where it does not apply (rows that expire: ask per as-of day)."""
+        compiler = self._compiler()
+        if not as_ofs or not applies(compiler, specs):
+            return None
+        first, last = min(as_ofs), max(as_ofs)
+        screen = compiler.screen(specs, last, first)
+        if screen is not None and screen_tripped(self.runner.frame(screen)):
+            compiler = self._compiler(precise=True)
+        edges = cuts(specs, as_ofs)
+        partials = partial_specs(specs, edges)
+        query = segment_query(compiler, partials, edges)
+        empty = pd.DataFrame({"account_id": pd.Series(dtype=object), SEGMENT: []})
+        frame = empty if query is None else large_frame(self.runner, query)
+        grids = SegmentPartials(frame, partials, edges, account_ids)
+        seen = signals_seen(partials, frame)
+        seen |= self._stored({s.signal for s in specs} - seen)
+        out = []
+        for as_of in as_ofs:
+            columns = window_frame(grids, specs, account_ids, as_of)
+            raw, has = finish_columns(specs, columns, account_ids, as_of)
+            out.append(Aggregated(raw, has, set(seen)))
+        return out
 
     def _stored(self, signals: set[str]) -> set[str]:
         """Which of `signals` the table holds at all, outside every window too: a signal
