@@ -200,3 +200,38 @@ def test_two_survey_answers_a_few_days_apart_are_not_a_feed_that_stopped():
     fresh = metric_freshness(m, rows, AS_OF).set_index("metric")
     assert fresh.loc["nps", "cadence_days"] <= 7 and fresh.loc["nps", "age_days"] >= 14
     assert stopped_feeds(m, fresh.reset_index()).empty
+
+
+def test_a_stopped_feed_silences_the_score_and_its_own_drops_but_not_other_news():
+    m = model(
+        METRICS,
+        score_drop=10,
+        band_downgrade=True,
+        stale_days=14,
+        metric_drop={"percent": 10},
+        champion_left={},
+    )
+    drops = pd.DataFrame(
+        {
+            "account_id": ["a", "a"],
+            "metric": ["product_usage", "support_tickets"],
+            "usual": [60.0, 1.0],
+            "raw": [20.0, 6.0],
+            "change_percent": [-66.7, 500.0],
+            "segment_percent": [0.0, 0.0],
+        }
+    )
+    champion = pd.DataFrame({"account_id": ["a"], "current": [0.0], "previous": [1.0]})
+    last = pd.Series([pd.Timestamp(AS_OF)], index=["a"])
+    alerts = decide(
+        m,
+        {"a": 40},
+        {"a": 90},
+        last_signal=last,
+        stopped=stopped_frame("a"),
+        metric_drop_frame=drops,
+        champion=champion,
+    )
+    assert rules(alerts) == ["metric_drop", "champion_left", "stale"]
+    reason = one(alerts, "metric_drop").reason
+    assert "Tickets" in reason and "Product usage" not in reason

@@ -310,3 +310,34 @@ def test_manual_csm_signals_are_backtested_like_any_metric() -> None:
     table = summarize(result, model).metrics.set_index("metric")
     assert table.loc["sentiment", "rows_with_data"] == 3
     assert table.loc["sentiment", "auc"] == 1.0  # the CSMs' 1s and 2s churned, the 5 did not
+
+
+def test_metric_drop_shortcut_matches_decide_alerts_with_stopped_feeds(
+    portfolio: Portfolio, model
+) -> None:
+    """A stopped feed drops only that metric's drop (scoring/decisions/feed_stale.py); the
+    backtest's shortcut must agree with the weekly rules."""
+    alerts = model.alerts.model_copy(update={"stale_days": 14})
+    m = model.model_copy(update={"alerts": alerts})
+    as_of = END - dt.timedelta(days=7)
+    scores = score_accounts(m, portfolio.accounts, portfolio.signals, as_of).accounts
+    cols = ["account_id", "score_shown", "band", "band_rank"]
+    comparison = compare(scores[cols], scores.iloc[:0][cols])
+    drops = metric_drops(m, scores["account_id"], portfolio.signals, as_of)
+    several = drops[drops["account_id"].duplicated(keep=False)]
+    assert len(several), "an account drops in two metrics: one stops, the other still alerts"
+    stopped = several.head(1)[["account_id", "metric"]].assign(
+        latest=pd.Timestamp(as_of - dt.timedelta(days=20)), cadence_days=1.0, age_days=20
+    )
+    last = pd.Series(pd.Timestamp(as_of), index=scores["account_id"].astype(str))
+    empty = pd.DataFrame(columns=["account_id", "metric", "delta_points"])
+    accounts = portfolio.accounts
+    full = decide_alerts(
+        m, as_of, scores, comparison, empty, accounts, drops, last, stopped=stopped
+    )
+    none = decide_alerts(m, as_of, scores, comparison, empty, accounts, None, last, stopped=stopped)
+    expected = set(full.loc[full["rule"] == "metric_drop", "account_id"])
+    got = metric_drop_rows(scores, drops, none, comparison, m, stopped)
+    assert set(got["account_id"]) == expected
+    assert set(stopped["account_id"]) <= expected
+    assert set(full.loc[full["rule"] == "stale", "account_id"]) == set(stopped["account_id"])

@@ -65,8 +65,9 @@ ALERT_DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "alerts.stale_days": (
         "Report accounts with no signals for N days (a data problem), and accounts one of whose"
         " regular feeds (a metric without `fill` whose signal comes at least twice in N days)"
-        " has been silent N days while their other data still arrives; either gets a data"
-        " notice instead of health alerts.",
+        " has been silent N days while their other data still arrives. The first get a data"
+        " notice instead of health alerts, the second instead of score drops, band downgrades"
+        " and that metric's drops.",
         "14",
     ),
     "alerts.cooldown_days": ("Days the same account and rule stay quiet.", "14"),

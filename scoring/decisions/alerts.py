@@ -30,7 +30,7 @@ from scoring.decisions.alert_words import (
     segment_note,
 )
 from scoring.decisions.band_hysteresis import band_downgrades
-from scoring.decisions.feed_stale import stopped_feed_reasons
+from scoring.decisions.feed_stale import stopped_feed_reasons, without_stopped
 from scoring.decisions.portfolio_moves import segment_shift
 from scoring.frames import accounts_frame
 
@@ -113,12 +113,15 @@ def decide_alerts(
     Rules whose model key or input is missing do not run. Accounts with insufficient data,
     and accounts whose data is stale, get no health alerts: their scores say more about the
     feed than about the customer, so only the stale data problem is reported for them. The
-    same holds for an account whose data still arrives but one regular feed stopped (`stopped`):
-    its score moves because a window holds fewer, older days.
+    same holds for the score-based alerts (score_drop, band_downgrade) of an account whose data
+    still arrives but one regular feed stopped (`stopped`), and for the metric drops of that
+    feed: its score moves because a window holds fewer, older days. Its other metrics' drops,
+    a champion who left and a renewal are still news.
     """
     cfg = model.alerts
     base = _base(as_of, scores, comparison, accounts)
     parts: list[pd.DataFrame] = []
+    score_ok: pd.Series | None = None  # may get score-based alerts (no stopped feed)
     if cfg.stale_days is not None and last_signal is not None:
         last = _last_signal(last_signal, base["account_id"])
         days = (pd.Timestamp(as_of) - last).dt.days
@@ -133,13 +136,16 @@ def decide_alerts(
         base = base.assign(ok=base["ok"] & ~stale.to_numpy(dtype=bool))
         if stopped is not None and len(stopped):
             parts.append(_stopped_rows(model, base, stale.to_numpy(dtype=bool), stopped))
-            base = base.assign(ok=base["ok"] & ~base["account_id"].isin(stopped["account_id"]))
+            score_ok = base["ok"] & ~base["account_id"].isin(stopped["account_id"])
+            if metric_drop_frame is not None:
+                metric_drop_frame = without_stopped(metric_drop_frame, stopped)
     ok, delta = base["ok"], base["delta"]
+    score_ok = ok if score_ok is None else score_ok
     lowest = base["band_rank"] == len(model.bands) - 1
     if cfg.score_drop > 0:
         shift = segment_shift(base, model)
         judged = pd.Series(shift["segment_delta"].to_numpy(), index=base.index)
-        fired = (ok & (judged <= -cfg.score_drop + EPS)).to_numpy(dtype=bool)
+        fired = (score_ok & (judged <= -cfg.score_drop + EPS)).to_numpy(dtype=bool)
         hit = base[fired]  # words only for the accounts that alert: a week is 100,000 rows
         hit_drivers = (
             driver_frame[driver_frame["account_id"].isin(hit["account_id"])]
@@ -157,7 +163,7 @@ def decide_alerts(
         parts.append(_rows(hit, np.ones(len(hit), bool), "score_drop", severity, words + mostly))
     if cfg.band_downgrade is not None:
         down = band_downgrades(model, cfg.band_downgrade, base, recent)
-        fired = (ok & down.fired).to_numpy(dtype=bool)
+        fired = (score_ok & down.fired).to_numpy(dtype=bool)
         hit = base[fired]
         reason = band_downgrade_words(
             down.left_band[fired], hit["band"], down.threshold[fired], down.confirmed_runs[fired]

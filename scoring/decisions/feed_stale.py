@@ -1,7 +1,8 @@
 """Stopped feeds: an account whose regular feed of one signal went silent while its other data
 still arrives. Its score then moves because a window holds fewer, older days, not because the
-customer changed, so it is a data problem (a `stale` notice) and gets no health alerts, as an
-account whose data stopped altogether (`alerts.stale_days`) already does.
+customer changed, so it is a data problem (a `stale` notice) and gets no score-based alert
+(score_drop, band_downgrade) and no metric drop of that feed; the drops of its other metrics,
+a champion who left and a renewal still reach the owner.
 
 A feed counts as stopped for an account when, for a metric that carries weight:
 - the metric has no `fill` (with a fill, no rows means a value, e.g. no tickets = 0 tickets);
@@ -42,6 +43,15 @@ def stopped_feeds(model: Model, freshness: pd.DataFrame | None) -> pd.DataFrame:
     hit = freshness["metric"].isin(watched) & (cadence <= days / 2) & (age >= days) & came
     out = freshness.loc[hit.to_numpy(dtype=bool), STOPPED_COLUMNS]
     return out.assign(account_id=out["account_id"].astype(str)).reset_index(drop=True)
+
+
+def without_stopped(frame: pd.DataFrame, stopped: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (account_id, metric, ...: e.g. metric drops) without the stopped pairs."""
+    pairs = pd.MultiIndex.from_arrays(
+        [stopped["account_id"].astype(str), stopped["metric"].astype(str)]
+    )
+    mine = pd.MultiIndex.from_arrays([frame["account_id"].astype(str), frame["metric"].astype(str)])
+    return frame[~mine.isin(pairs)]
 
 
 def watched_metrics(model: Model) -> list[str]:

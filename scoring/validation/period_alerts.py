@@ -15,7 +15,7 @@ import pandas as pd
 from scoring.config import Model
 from scoring.decisions.alert_schema import EPS
 from scoring.decisions.alerts import decide_alerts
-from scoring.decisions.feed_stale import stopped_feeds
+from scoring.decisions.feed_stale import stopped_feeds, without_stopped
 from scoring.decisions.history import compare
 from scoring.decisions.metric_drop import CHAMPION_SIGNAL, champion_values, metric_drops
 from scoring.decisions.portfolio_moves import account_segments
@@ -77,11 +77,14 @@ def period_alerts(
         last = dates.reindex(ids.to_numpy())
         span = alert_spans(model)
         stopped = stopped_feeds(model, week_freshness(model, windows, as_of, span, placed))
+        # Accounts whose data stopped altogether get that notice instead (decide_alerts).
+        silent = last.isna() | ((pd.Timestamp(as_of) - last).dt.days >= cfg.stale_days)
+        stopped = stopped[~stopped["account_id"].isin(ids[silent.to_numpy(dtype=bool)])]
     fired = decide_alerts(
         model, as_of, cur, comparison, no_drivers, accounts, None, last, champion, recent, stopped
     )
     if drops is not None:
-        rows = metric_drop_rows(cur, drops, fired, comparison, model)
+        rows = metric_drop_rows(cur, drops, fired, comparison, model, stopped)
         fired = pd.concat([fired, rows], ignore_index=True)
     return fired.assign(as_of=pd.Timestamp(as_of))[ALERT_ROW_COLUMNS]
 
@@ -92,11 +95,16 @@ def metric_drop_rows(
     fired: pd.DataFrame,
     comparison: pd.DataFrame,
     model: Model,
+    stopped: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The `metric_drop` rule exactly as decide_alerts fires it (a scored account, not stale,
-    with a drop, its score not risen unless the key says so), without its reason text: joining
-    the words of ~2,000 accounts a week is most of the time a backtest would spend on alerts."""
+    with a drop of a metric whose feed did not stop, its score not risen unless the key says
+    so), without its reason text: joining the words of ~2,000 accounts a week is most of the
+    time a backtest would spend on alerts."""
     stale = fired.loc[fired["rule"] == "stale", "account_id"]
+    if stopped is not None and len(stopped):  # accounts with the stopped-feed notice only
+        stale = stale[~stale.isin(stopped["account_id"])]
+        drops = without_stopped(drops, stopped)
     ok = (scores["status"] == "scored") & scores["score_shown"].notna()
     hit = ok & scores["account_id"].isin(drops["account_id"]) & ~scores["account_id"].isin(stale)
     rule = model.alerts.metric_drop
