@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from scoring.batch.jobs import signal_windows
 from scoring.config import Model
-from scoring.decisions.metric_drop import CHAMPION_SIGNAL
+from scoring.decisions.alert_schema import CHAMPION_SIGNAL
 from scoring.store import load_accounts
 from scoring.store.alert_log import record_alerts
 from scoring.store.alert_shown import insert_shown, shown_alert_history

@@ -119,7 +119,7 @@ def _signal_range(ctx: Context, placement: Any) -> tuple[date, date]:
 def load_backtest(ctx: Context) -> tuple[Any, Any, Any]:
     """(backtest over all accounts, accounts, outcomes) for the command's options."""
     from scoring.batch.jobs import placement_of, signal_windows
-    from scoring.decisions.metric_drop import CHAMPION_SIGNAL
+    from scoring.decisions.alert_schema import CHAMPION_SIGNAL
     from scoring.store import load_accounts, load_outcomes, load_signals
     from scoring.validation.backtest import default_range, lookback_days, run_backtest
 

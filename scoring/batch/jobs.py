@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from scoring.config import Model
+from scoring.decisions.alert_schema import CHAMPION_SIGNAL
 from scoring.decisions.freshness import metric_freshness
 from scoring.decisions.overrides import active_overrides, apply_overrides
 from scoring.engine.score import Scores, score_accounts
@@ -56,23 +57,14 @@ def signal_windows(model: Model, for_alerts: bool = False) -> dict[str, int]:
         days = drop.days_read(metric.window_days) if drop else metric.window_days
         out[metric.signal] = max(out.get(metric.signal, 0), days)
     if for_alerts and model.alerts.champion_left is not None:
-        from scoring.decisions.metric_drop import CHAMPION_SIGNAL  # scipy: only when needed
-
         longest = max(m.window_days for m in model.metrics.values())
         out[CHAMPION_SIGNAL] = max(out.get(CHAMPION_SIGNAL, 0), longest + 7)
     return out
 
 
 def alert_signals(model: Model) -> set[str]:
-    """Signals an alert rule reads besides the metrics' (champion_left's).
-
-    The rules' module is imported here, not at the top: it brings scipy (0.4 s), which a
-    `score` without champion_left never needs."""
-    if model.alerts.champion_left is None:
-        return set()
-    from scoring.decisions.metric_drop import CHAMPION_SIGNAL
-
-    return {CHAMPION_SIGNAL}
+    """Signals an alert rule reads besides the metrics' (champion_left's)."""
+    return {CHAMPION_SIGNAL} if model.alerts.champion_left is not None else set()
 
 
 def placement_of(model: Model) -> Placement:

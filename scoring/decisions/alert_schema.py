@@ -33,5 +33,7 @@ ALERT_COLUMNS = (
 ).split()
 # An alert as remembered after sending: what the cooldown compares this week's alert with.
 HISTORY_COLUMNS = ["account_id", "rule", "sent_on", "score_shown", "band_rank"]
+# The CSM input the `champion_left` rule reads (and the look-backs reach a week further for).
+CHAMPION_SIGNAL = "champion_status"
 # Thresholds compare shown scores, which carry float noise (81.3 - 5 is not exactly 76.3).
 EPS = 1e-9

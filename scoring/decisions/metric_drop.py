@@ -28,6 +28,7 @@ import pandas as pd
 
 from scoring.config import Metric, Model
 from scoring.config.sections import MetricDrop
+from scoring.decisions.alert_schema import CHAMPION_SIGNAL
 from scoring.decisions.metric_history import (
     WeeklyWindows,
     data_start,
@@ -59,7 +60,6 @@ METRIC_DROP_COLUMNS = [
     "window_days",
 ]
 CHAMPION_COLUMNS = ["account_id", "current", "previous"]
-CHAMPION_SIGNAL = "champion_status"
 
 AccountIds = pd.DataFrame | pd.Index | pd.Series | Iterable[str]
 

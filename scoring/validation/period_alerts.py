@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import Model
-from scoring.decisions.alert_schema import EPS
+from scoring.decisions.alert_schema import CHAMPION_SIGNAL, EPS
 from scoring.decisions.alerts import decide_alerts
 from scoring.decisions.feed_stale import stopped_feeds, without_stopped
 from scoring.decisions.history import compare
-from scoring.decisions.metric_drop import CHAMPION_SIGNAL, champion_values, metric_drops
+from scoring.decisions.metric_drop import champion_values, metric_drops
 from scoring.decisions.portfolio_moves import account_segments
 from scoring.engine.score import Scores
 from scoring.engine.signal_table import EPOCH

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import Model
+from scoring.decisions.alert_schema import CHAMPION_SIGNAL
 from scoring.decisions.band_hysteresis import recent_frame, runs_needed
 from scoring.decisions.history import compare, drivers
-from scoring.decisions.metric_drop import CHAMPION_SIGNAL
 from scoring.decisions.weekly import alert_history_rows, decide_week
 from scoring.engine.score import Scores, score_accounts
 from scoring.engine.signal_table import EPOCH
